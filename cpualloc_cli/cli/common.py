@@ -1,0 +1,131 @@
+"""Options and plumbing shared by every subcommand: --format, -o/--output, colour,
+tracebacks, and writing the report atomically."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+from cpualloc_cli.errors import InputError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TEXT_WIDTH_NOT_TTY = 120
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    format: str
+    output: str | None
+    no_color: bool
+    traceback: bool
+
+    @property
+    def to_terminal(self) -> bool:
+        return self.output is None and sys.stdout.isatty()
+
+    @property
+    def color(self) -> bool:
+        if self.no_color or os.environ.get("NO_COLOR"):
+            return False
+        return self.to_terminal
+
+
+def output_options(formats: Sequence[str] = ("text", "json")) -> Callable[[F], F]:
+    """Decorator adding --format, -o/--output, --no-color and --traceback."""
+
+    def deco(fn: F) -> F:
+        fn = click.option("--traceback", "traceback_", is_flag=True,
+                          help="Show the Python traceback for errors.")(fn)
+        fn = click.option("--no-color", "no_color", is_flag=True, help="No colour in text output.")(fn)
+        fn = click.option("-o", "--output", "output", metavar="FILE", default=None,
+                          help="Write the report to FILE (atomically) instead of stdout.")(fn)
+        fn = click.option("--format", "format_", type=click.Choice(list(formats)), default="text",
+                          show_default=True, help="Output format.")(fn)
+        return fn
+
+    return deco
+
+
+def make_output(format_: str, output: str | None, no_color: bool, traceback_: bool) -> OutputOptions:
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root().obj if ctx is not None and ctx.find_root().obj else {}
+    return OutputOptions(
+        format=format_,
+        output=output,
+        no_color=no_color or bool(root.get("no_color")),
+        traceback=traceback_ or bool(root.get("traceback")),
+    )
+
+
+def text_width(opts: OutputOptions) -> int:
+    if opts.to_terminal:
+        return max(60, shutil.get_terminal_size((TEXT_WIDTH_NOT_TTY, 24)).columns)
+    return TEXT_WIDTH_NOT_TTY
+
+
+def render_rich(opts: OutputOptions, draw: Callable[[Any], None]) -> str:
+    """Render with rich into a string; `draw(console)` prints the report onto the console."""
+    from rich.console import Console
+
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        force_terminal=opts.color,
+        no_color=not opts.color,
+        color_system="auto" if opts.color else None,
+        width=text_width(opts),
+        highlight=False,
+        emoji=False,
+        soft_wrap=False,
+    )
+    draw(console)
+    return buf.getvalue()
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write to a temporary file beside `path` and rename it: a failed run leaves no
+    partial file and never truncates an existing one."""
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a directory", hint="give a file name to --output")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".cpualloc-", dir=directory)
+    except OSError as exc:
+        raise InputError(f"cannot write output: {exc.strerror}", path=path) from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def emit(opts: OutputOptions, text: str) -> None:
+    """Send the finished report to stdout or to --output."""
+    if opts.output is not None:
+        write_atomic(opts.output, text.encode("utf-8"))
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    """A diagnostic on stderr (never on stdout, so `| jq` always works)."""
+    sys.stderr.write(f"cpualloc: warning: {message}\n")
+
+
+def note(message: str) -> None:
+    sys.stderr.write(f"cpualloc: {message}\n")

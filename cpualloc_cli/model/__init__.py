@@ -1,0 +1,1 @@
+"""Frozen data the rest of cpualloc passes around. Standard library only."""

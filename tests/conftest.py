@@ -1,0 +1,71 @@
+"""Shared test plumbing: where the real kernels are, and running the CLI in-process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+KERNELS = SHARED / "kernels"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def shared_present() -> bool:
+    return KERNELS.is_dir()
+
+
+def need_shared() -> Path:
+    """Skip when ../shared is absent (users' machines); when it is present, a broken or
+    missing piece is a failure, never a skip."""
+    if not shared_present():
+        if os.environ.get("CPUALLOC_REQUIRE_REAL"):
+            pytest.fail("CPUALLOC_REQUIRE_REAL is set but ../shared/kernels is absent")
+        pytest.skip("../shared/kernels is absent")
+    return KERNELS
+
+
+@pytest.fixture(scope="session")
+def shared_kernels() -> Path:
+    return need_shared()
+
+
+@pytest.fixture(scope="session")
+def kernel_vmlinux(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Decompress ../shared/kernels/NAME/vmlinux.xz once per session; returns a getter."""
+    import lzma
+
+    cache: dict[str, Path] = {}
+    base = tmp_path_factory.mktemp("vmlinux")
+
+    def get(name: str) -> Path:
+        kernels = need_shared()
+        if name not in cache:
+            src = kernels / name / "vmlinux.xz"
+            if not src.is_file():
+                pytest.fail(f"{src} is missing although ../shared/kernels is present")
+            out = base / name
+            out.mkdir()
+            dest = out / "vmlinux"
+            dest.write_bytes(lzma.decompress(src.read_bytes()))
+            cache[name] = dest
+        return cache[name]
+
+    return get
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run cpualloc in a subprocess (the real entry point); returns (rc, stdout, stderr)."""
+    import subprocess
+    import sys
+
+    full_env = dict(os.environ)
+    full_env.pop("COLUMNS", None)
+    full_env["NO_COLOR"] = "1"
+    if env:
+        full_env.update(env)
+    proc = subprocess.run([sys.executable, "-m", "cpualloc_cli", *args], capture_output=True,
+                          text=True, env=full_env, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
