@@ -18,15 +18,24 @@ from cpualloc_cli.errors import EXIT_INPUT, EXIT_INTERNAL, EXIT_USAGE, CpuallocE
 # name -> (module, attribute, one-line help). The help is here so that listing the
 # commands does not import them.
 COMMANDS: dict[str, tuple[str, str, str]] = {
-    "inspect": ("cpualloc_cli.cli.inspect_cmd", "inspect", "Read kernel images: sizes, sections, extent, per-cpu, symbols."),
-    "extract": ("cpualloc_cli.cli.extract_cmd", "extract", "Write the vmlinux or the embedded .config out of a compressed image."),
-    "config": ("cpualloc_cli.cli.config_cmd", "config", "Resolve a Kconfig configuration and show the footprint-relevant symbols."),
-    "footprint": ("cpualloc_cli.cli.footprint_cmd", "footprint", "Footprint of each per-cpu design for a config and/or image."),
-    "sweep": ("cpualloc_cli.cli.sweep_cmd", "sweep", "Vary NR_CPUS (or another symbol) and find the largest value that fits."),
-    "check": ("cpualloc_cli.cli.check_cmd", "check", "Check a config and/or image against every applicable limit (CI lint step)."),
-    "diff": ("cpualloc_cli.cli.diff_cmd", "diff", "What grew between two images (bloat-o-meter, with budgets)."),
-    "scale": ("cpualloc_cli.cli.scale_cmd", "scale", "Fit how each symbol scales with NR_CPUS from images built at several values."),
-    "limits": ("cpualloc_cli.cli.limits_cmd", "limits", "List the limits database with its sources."),
+    "inspect": ("cpualloc_cli.cli.inspect_cmd", "inspect",
+                "Read kernel images: sizes, sections, extent, per-cpu, symbols."),
+    "extract": ("cpualloc_cli.cli.extract_cmd", "extract",
+                "Write the vmlinux or the embedded .config out of a compressed image."),
+    "config": ("cpualloc_cli.cli.config_cmd", "config",
+                "Resolve a Kconfig configuration and show the footprint-relevant symbols."),
+    "footprint": ("cpualloc_cli.cli.footprint_cmd", "footprint",
+                "Footprint of each per-cpu design for a config and/or image."),
+    "sweep": ("cpualloc_cli.cli.sweep_cmd", "sweep",
+                "Vary NR_CPUS (or another symbol) and find the largest value that fits."),
+    "check": ("cpualloc_cli.cli.check_cmd", "check",
+                "Check a config and/or image against every applicable limit (CI lint step)."),
+    "diff": ("cpualloc_cli.cli.diff_cmd", "diff",
+                "What grew between two images (bloat-o-meter, with budgets)."),
+    "scale": ("cpualloc_cli.cli.scale_cmd", "scale",
+                "Fit how each symbol scales with NR_CPUS from images built at several values."),
+    "limits": ("cpualloc_cli.cli.limits_cmd", "limits",
+                "List the limits database with its sources."),
 }
 
 
