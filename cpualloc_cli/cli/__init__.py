@@ -6,6 +6,7 @@ Subcommands are imported lazily so that `cpualloc --help` stays fast.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import Any, NoReturn

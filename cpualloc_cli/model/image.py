@@ -133,9 +133,9 @@ class SymbolTable:
     """
 
     names: tuple[str, ...]
-    values: array  # 'Q'
-    sizes: array  # 'Q'
-    shndx: array  # 'L' section index (SHN_* values kept as-is)
+    values: array[int]  # Q
+    sizes: array[int]  # Q
+    shndx: array[int]  # L section index (SHN_* values kept as-is)
     nm_types: str
     elf_types: bytes  # STT_* per symbol
     binds: bytes  # STB_* per symbol
