@@ -1,0 +1,58 @@
+"""Build the inspect report from an image: pure, over model objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cpualloc_cli.analysis.extent import compute_extents, compute_percpu, percpu_section
+from cpualloc_cli.analysis.sizes import compute_berkeley, compute_sysv
+from cpualloc_cli.model.image import ElfImage
+from cpualloc_cli.model.inspect import InspectReport, PercpuSummary
+
+
+def largest_first(image: ElfImage, order: Sequence[int]) -> list[int]:
+    """Largest symbols first; equal sizes keep nm's order (by name)."""
+    if image.symbols is None:
+        return []
+    sizes = image.symbols.sizes
+    return sorted(order, key=lambda i: -sizes[i])
+
+
+def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: int = 10,
+                           sections: Sequence[str] = (), want_symbols: bool = False,
+                           source: str = "elf", container: tuple[tuple[str, str], ...] = ()) -> InspectReport:
+    rows, total = compute_sysv(image)
+    symbols = image.symbols
+    big = largest_first(image, nm_order)
+    top = tuple(big[:top_n]) if top_n > 0 else ()
+    by_section: dict[str, tuple[int, ...]] = {}
+    if symbols is not None:
+        for name in sections:
+            idx = {s.index for s in image.sections if s.name == name}
+            by_section[name] = tuple([i for i in big if symbols.shndx[i] in idx][:max(top_n, 0)])
+    pc = percpu_section(image)
+    percpu = None
+    facts = compute_percpu(image)
+    if pc is not None:
+        ptop: tuple[int, ...] = ()
+        if symbols is not None:
+            ptop = tuple([i for i in big if symbols.shndx[i] == pc.index][:max(top_n, 0)])
+        percpu = PercpuSummary(facts.section, facts.size_bytes, facts.address, facts.linked_at_zero, ptop)
+    berkeley = compute_berkeley(image)
+    common = compute_berkeley(image, common=True) if image.common_bytes else None
+    return InspectReport(
+        path=image.path,
+        image=image,
+        source=source,
+        berkeley=berkeley,
+        berkeley_common=common,
+        sysv=tuple(rows),
+        sysv_total=total,
+        extents=compute_extents(image),
+        percpu=percpu,
+        top=top,
+        top_by_section=by_section,
+        nm_order=tuple(nm_order) if want_symbols else None,
+        container=container,
+        notes=image.notes,
+    )

@@ -1,0 +1,81 @@
+"""`cpualloc inspect IMAGE...`"""
+
+from __future__ import annotations
+
+import click
+
+from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+
+
+@click.command("inspect")
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.option("--top", "top_n", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many of the largest symbols to list (overall, per-cpu, per --section).")
+@click.option("--section", "sections", multiple=True, metavar="NAME",
+              help="Also list the largest symbols of this section (repeatable).")
+@click.option("--symbols", "want_symbols", is_flag=True,
+              help="Emit the whole sized symbol table (nm -S --size-sort order, sizes and types).")
+@output_options(("text", "json"))
+def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want_symbols: bool,
+            format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
+    """Read kernel images (vmlinux, .o, .ko, ET_DYN, or a compressed vmlinuz/bzImage/Image):
+    header, sections, segments, GNU size totals, image extent, per-cpu section and the
+    largest symbols. Numbers equal GNU size, readelf and nm to the byte."""
+    from cpualloc_cli.adapters.elf import nm_size_sort_order
+    from cpualloc_cli.adapters.image import load_any
+    from cpualloc_cli.analysis.inspect import compute_inspect_report
+    from cpualloc_cli.model.inspect import InspectReport
+
+    opts = make_output(format_, output, no_color, traceback_)
+    reports: list[InspectReport] = []
+    for path in images:
+        loaded = load_any(path)
+        container = _container_facts(loaded.payload)
+        if loaded.elf is None:
+            notes = tuple(getattr(loaded.payload, "notes", ()) or ()) + (
+                "the payload is a raw binary, not an ELF: section and symbol detail needs the vmlinux",)
+            reports.append(InspectReport(path=path, image=None, source=loaded.source, berkeley=None,
+                                         berkeley_common=None, sysv=(), sysv_total=0, extents=(), percpu=None,
+                                         top=(), container=container, notes=notes))
+            continue
+        order = nm_size_sort_order(loaded.elf)
+        reports.append(compute_inspect_report(loaded.elf, order, top_n=top_n, sections=sections,
+                                              want_symbols=want_symbols, source=loaded.source, container=container))
+    if opts.format == "json":
+        from cpualloc_cli.render.inspect_json import render_inspect_json
+
+        emit(opts, render_inspect_json(reports))
+    elif want_symbols:
+        from cpualloc_cli.render.inspect_text import nm_lines
+
+        parts = []
+        for r in reports:
+            if r.image is not None and r.nm_order is not None:
+                if len(reports) > 1:
+                    parts.append(f"\n{r.path}:\n")
+                parts.append(nm_lines(r.image, r.nm_order))
+        emit(opts, "".join(parts))
+    else:
+        from cpualloc_cli.render.inspect_text import draw_inspect
+
+        emit(opts, render_rich(opts, lambda console: draw_inspect(console, reports)))
+    return 0
+
+
+def _container_facts(payload: object) -> tuple[tuple[str, str], ...]:
+    if payload is None:
+        return ()
+    facts: list[tuple[str, str]] = []
+    for key in ("kind", "codec", "compressed_size_bytes"):
+        value = getattr(payload, key, None)
+        if value is not None:
+            facts.append((key, str(value)))
+    header = getattr(payload, "header_facts", None) or getattr(payload, "header", None)
+    if isinstance(header, tuple):
+        for item in header:
+            if isinstance(item, tuple) and len(item) == 2:
+                facts.append((str(item[0]), str(item[1])))
+    data = getattr(payload, "data", None)
+    if isinstance(data, bytes | bytearray):
+        facts.append(("decompressed_size_bytes", str(len(data))))
+    return tuple(facts)

@@ -1,0 +1,93 @@
+"""How GNU BFD sees ELF sections: the flags `_bfd_elf_make_section_from_shdr` derives, which
+sections it shows at all, and the letter nm prints for a symbol in each. `size` and `nm` sum
+and label by these flags, not by section names (a writable `.rodata` counts as data).
+
+Pure functions over model sections (bfd/elf.c, bfd/syms.c in binutils 2.40).
+"""
+
+from __future__ import annotations
+
+from cpualloc_cli.model.image import (
+    SHF_ALLOC,
+    SHF_EXECINSTR,
+    SHF_WRITE,
+    SHT_NOBITS,
+    SHT_REL,
+    SHT_RELA,
+    SHT_STRTAB,
+    SHT_SYMTAB,
+    SHT_SYMTAB_SHNDX,
+    Section,
+)
+
+# BFD's view of a section, enough for nm's letter and size's Berkeley buckets.
+SEC_ALLOC, SEC_LOAD, SEC_READONLY, SEC_CODE, SEC_DATA, SEC_HAS_CONTENTS, SEC_DEBUGGING = (
+    0x1, 0x2, 0x8, 0x10, 0x20, 0x100, 0x2000)
+
+_DEBUG_PREFIXES = (".debug", ".gnu.linkonce.wi.", ".zdebug", ".line", ".stab", ".gnu.debuglto_.debug_")
+
+
+def bfd_section_flags(sec: Section) -> int:
+    """The BFD flags `_bfd_elf_make_section_from_shdr` derives from an ELF section header."""
+    f = 0
+    if sec.type_code != SHT_NOBITS:
+        f |= SEC_HAS_CONTENTS
+    if sec.flags & SHF_ALLOC:
+        f |= SEC_ALLOC
+        if sec.type_code != SHT_NOBITS:
+            f |= SEC_LOAD
+    if not sec.flags & SHF_WRITE:
+        f |= SEC_READONLY
+    if sec.flags & SHF_EXECINSTR:
+        f |= SEC_CODE
+    elif f & SEC_LOAD:
+        f |= SEC_DATA
+    if not f & SEC_ALLOC and sec.name.startswith(_DEBUG_PREFIXES):
+        f |= SEC_DEBUGGING
+    return f
+
+
+def section_letter(sec: Section) -> str:
+    """bfd/syms.c decode_section_type (lower case)."""
+    f = bfd_section_flags(sec)
+    if sec.name == ".sbss" or sec.name.startswith(".sbss."):
+        return "s"
+    if sec.name == ".sdata" or sec.name.startswith(".sdata."):
+        return "g"
+    if f & SEC_CODE:
+        return "t"
+    if f & SEC_DATA:
+        return "r" if f & SEC_READONLY else "d"
+    if not f & SEC_HAS_CONTENTS:
+        return "b"
+    if f & SEC_DEBUGGING:
+        return "N"
+    if f & SEC_HAS_CONTENTS and f & SEC_READONLY:
+        return "n"
+    return "?"
+
+
+def is_bfd_section(sec: Section, sections: list[Section] | tuple[Section, ...], symtab_index: int | None,
+                   shstrndx: int | None = None) -> bool:
+    """Whether BFD (and so `size -A`, `objdump -h`) shows this ELF section as a section."""
+    if sec.index == 0:
+        return False
+    if sec.type_code in (SHT_SYMTAB, SHT_SYMTAB_SHNDX):
+        return False
+    if sec.type_code == SHT_STRTAB:
+        if symtab_index is not None and sections[symtab_index].link == sec.index:
+            return False
+        if shstrndx is not None and sec.index == shstrndx:
+            return False
+        if sec.name == ".shstrtab":
+            return False
+        return True
+    if sec.type_code in (SHT_REL, SHT_RELA):
+        n = len(sections)
+        target_ok = 0 < sec.info < n and sections[sec.info].type_code not in (SHT_REL, SHT_RELA)
+        if sec.flags & SHF_ALLOC or sec.link == 0 or sec.link != symtab_index or not target_ok:
+            return True
+        return False
+    return True
+
+

@@ -1,0 +1,82 @@
+"""`inspect --format json`. The symbol table is written as rows without per-symbol dicts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from cpualloc_cli.model.image import SymbolTable, readelf_flag_letters, segment_flag_letters
+from cpualloc_cli.model.inspect import InspectReport
+from cpualloc_cli.render.jsonout import RawJson, dumps, envelope
+
+
+def _symbol_rows(symbols: SymbolTable, order: Sequence[int]) -> RawJson:
+    """`[[address, size, "T", "name"], ...]`, one row per line, built as text."""
+    names, values, sizes, types = symbols.names, symbols.values, symbols.sizes, symbols.nm_types
+    enc = json.encoder.encode_basestring
+    parts = [f"[{values[i]}, {sizes[i]}, \"{types[i]}\", {enc(names[i])}]" for i in order]
+    if not parts:
+        return RawJson("[]")
+    return RawJson("[\n    " + ",\n    ".join(parts) + "\n  ]")
+
+
+def _sym(symbols: SymbolTable | None, idx: Sequence[int]) -> list[dict[str, Any]]:
+    if symbols is None:
+        return []
+    return [{"name": symbols.names[i], "address": symbols.values[i], "size_bytes": symbols.sizes[i],
+             "type": symbols.nm_types[i]} for i in idx]
+
+
+def image_dict(r: InspectReport) -> dict[str, Any]:
+    d: dict[str, Any] = {"path": r.path, "source": r.source, "notes": list(r.notes),
+                         "container": {k: v for k, v in r.container}}
+    img = r.image
+    if img is None:
+        return d
+    h = img.header
+    d["header"] = {"class": f"ELF{h.elf_class}", "endian": h.endian, "machine": h.machine,
+                   "machine_code": h.machine_code, "arch": h.arch, "type": h.file_type, "entry": h.entry,
+                   "flags": h.flags, "section_count": h.section_count, "segment_count": h.segment_count}
+    d["sections"] = [
+        {"index": s.index, "name": s.name, "type": s.type, "flags": readelf_flag_letters(s.flags),
+         "flags_value": s.flags, "address": s.address, "offset": s.offset, "size_bytes": s.size_bytes,
+         "entsize": s.entsize, "link": s.link, "info": s.info, "alignment": s.alignment}
+        for s in img.sections
+    ]
+    d["segments"] = [
+        {"type": g.type, "offset": g.offset, "vaddr": g.vaddr, "paddr": g.paddr, "filesz": g.filesz,
+         "memsz": g.memsz, "flags": segment_flag_letters(g.flags).replace(" ", ""), "alignment": g.alignment}
+        for g in img.segments
+    ]
+    if r.berkeley is not None:
+        b = r.berkeley
+        d["size"] = {"text": b.text, "data": b.data, "bss": b.bss, "dec": b.dec, "hex": b.hex}
+    if r.berkeley_common is not None:
+        c = r.berkeley_common
+        d["size_common"] = {"text": c.text, "data": c.data, "bss": c.bss, "dec": c.dec, "hex": c.hex}
+    d["size_sysv"] = {"sections": [{"name": s.name, "size_bytes": s.size_bytes, "address": s.address}
+                                   for s in r.sysv], "total": r.sysv_total}
+    d["extents"] = [
+        {"label": e.label, "start_name": e.start_name, "start": e.start, "end_name": e.end_name, "end": e.end,
+         "size_bytes": e.size_bytes, "bss_bytes": e.bss_bytes, "bss_share": round(e.bss_share, 6), "source": e.note}
+        for e in r.extents
+    ]
+    d["image_extent"] = r.extents[0].size_bytes if r.extents else None
+    if r.percpu is not None:
+        p = r.percpu
+        d["percpu"] = {"section": p.section, "size_bytes": p.size_bytes, "address": p.address,
+                       "linked_at_zero": p.linked_at_zero, "top": _sym(img.symbols, p.top)}
+    else:
+        d["percpu"] = None
+    d["has_symbols"] = img.symbols is not None
+    d["top_symbols"] = _sym(img.symbols, r.top)
+    d["top_by_section"] = {k: _sym(img.symbols, v) for k, v in r.top_by_section.items()}
+    if r.nm_order is not None and img.symbols is not None:
+        d["symbols"] = {"columns": ["address", "size_bytes", "type", "name"],
+                        "rows": _symbol_rows(img.symbols, r.nm_order)}
+    return d
+
+
+def render_inspect_json(reports: Sequence[InspectReport]) -> str:
+    return dumps(envelope("inspect", {"images": [image_dict(r) for r in reports]}))
