@@ -1,0 +1,229 @@
+"""Read the limits database (TOML) into model.limits.Limit objects.
+
+With adapters/policy.py, the only place that reads TOML. tomllib's errors and every schema
+error become PolicyError (exit 3) naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from importlib import resources
+from typing import Any
+
+from cpualloc_cli.errors import PolicyError
+from cpualloc_cli.model.findings import Severity
+from cpualloc_cli.model.limits import BOUND_PARAMS, FIXES, LIMIT_MEASURES, BoundCase, Limit, LimitKind
+from cpualloc_cli.model.measures import parse_size
+
+DATABASE_NAME = "limits.toml"
+_LINE_RE = re.compile(r"at line (\d+)")
+_ID_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_VERSION_RE = re.compile(r"^\d+(\.\d+)*$")
+MAX_TOML_BYTES = 4 << 20
+
+
+def decode_toml(data: bytes, path: str) -> dict[str, Any]:
+    """bytes -> dict, with every failure as PolicyError(path, line)."""
+    if len(data) > MAX_TOML_BYTES:
+        raise PolicyError(f"file is larger than {MAX_TOML_BYTES} bytes", path=path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"not UTF-8 (byte {exc.start})", path=path) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = _LINE_RE.search(str(exc))
+        raise PolicyError(f"malformed TOML: {exc}", path=path, line=int(m.group(1)) if m else None,
+                          hint="see the [[limit]] schema at the top of cpualloc_cli/data/limits.toml") from None
+
+
+def read_toml_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_TOML_BYTES + 1)
+    except IsADirectoryError:
+        raise PolicyError("is a directory", path=path) from None
+    except OSError as exc:
+        raise PolicyError(f"cannot read: {exc.strerror}", path=path) from None
+    return decode_toml(data, path)
+
+
+def load_database() -> tuple[Limit, ...]:
+    """The shipped database, cpualloc_cli/data/limits.toml."""
+    ref = resources.files("cpualloc_cli.data").joinpath(DATABASE_NAME)
+    path = str(ref)
+    try:
+        data = ref.read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"cannot read the limits database: {exc}", path=path) from None
+    doc = decode_toml(data, path)
+    return parse_limits(doc.get("limit", []), path=path, key="limit", origin="database")
+
+
+def _bound_value(value: Any, where: str, path: str, fraction: bool) -> float:
+    if isinstance(value, bool):
+        raise PolicyError(f"{where}: expected a size or a percentage, got a boolean", path=path)
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        raise PolicyError(f"{where}: expected a string like \"8MiB\" or \"50%\"", path=path)
+    text = value.strip()
+    try:
+        if fraction or text.endswith("%"):
+            if text.endswith("%"):
+                return float(text[:-1]) / 100.0
+            return float(text)
+        return float(parse_size(text))
+    except ValueError as exc:
+        raise PolicyError(f"{where}: {exc}", path=path) from None
+
+
+def _str(entry: dict[str, Any], name: str, where: str, path: str, default: str | None = None) -> str:
+    value = entry.get(name, default)
+    if value is None:
+        raise PolicyError(f"{where}.{name}: missing", path=path)
+    if not isinstance(value, str):
+        raise PolicyError(f"{where}.{name}: expected a string", path=path)
+    return value
+
+
+def _str_list(entry: dict[str, Any], name: str, where: str, path: str) -> tuple[str, ...]:
+    value = entry.get(name, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PolicyError(f"{where}.{name}: expected a list of strings", path=path)
+    return tuple(value)
+
+
+def _config_pairs(value: Any, where: str, path: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise PolicyError(f"{where}: expected a table of SYMBOL = \"value\"", path=path)
+    out = []
+    for k, v in value.items():
+        if isinstance(v, bool):
+            v = "y" if v else "n"
+        if isinstance(v, int):
+            v = str(v)
+        if not isinstance(v, str):
+            raise PolicyError(f"{where}.{k}: expected a string value", path=path)
+        out.append((k.removeprefix("CONFIG_"), v))
+    return tuple(out)
+
+
+def _version(entry: dict[str, Any], name: str, where: str, path: str) -> str:
+    v = _str(entry, name, where, path, "")
+    if v and not _VERSION_RE.match(v):
+        raise PolicyError(f"{where}.{name}: bad kernel version {v!r} (use e.g. 2.6.24)", path=path)
+    return v
+
+
+_KNOWN_KEYS = frozenset({
+    "id", "title", "arches", "since", "before", "input", "kind", "measure", "bound", "bound_param",
+    "bound_symbol", "bound_when", "warn_above", "severity", "strict", "strict_less", "fixes", "sources",
+    "note", "requires_config",
+})
+
+
+def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Limit, ...]:
+    """A TOML array of [[limit]] tables -> Limits (schema errors name `key[i].field`)."""
+    if not isinstance(entries, list):
+        raise PolicyError(f"{key}: expected an array of tables ([[{key}]])", path=path)
+    seen: set[str] = set()
+    out: list[Limit] = []
+    for i, entry in enumerate(entries):
+        where = f"{key}[{i}]"
+        if not isinstance(entry, dict):
+            raise PolicyError(f"{where}: expected a table", path=path)
+        unknown = sorted(set(entry) - _KNOWN_KEYS)
+        if unknown:
+            raise PolicyError(f"{where}.{unknown[0]}: unknown key", path=path,
+                              hint=f"known keys: {', '.join(sorted(_KNOWN_KEYS))}")
+        lid = _str(entry, "id", where, path)
+        if not _ID_RE.match(lid):
+            raise PolicyError(f"{where}.id: {lid!r} may hold only letters, digits, '.', '_' and '-'", path=path)
+        if lid in seen:
+            raise PolicyError(f"{where}.id: duplicate id {lid!r}", path=path)
+        seen.add(lid)
+        where = f"{key}[{i}] ({lid})"
+        kind_text = _str(entry, "kind", where, path, "measure")
+        try:
+            kind = LimitKind(kind_text)
+        except ValueError:
+            raise PolicyError(f"{where}.kind: unknown kind {kind_text!r}", path=path,
+                              hint=f"one of {', '.join(k.value for k in LimitKind)}") from None
+        sev_text = _str(entry, "severity", where, path, "error")
+        if sev_text not in ("error", "warning"):
+            raise PolicyError(f"{where}.severity: {sev_text!r} is not error or warning", path=path)
+        measure: str | None = None
+        bound: float | None = None
+        bound_param: str | None = None
+        bound_symbol: str | None = None
+        cases: list[BoundCase] = []
+        warn_above: float | None = None
+        if kind is LimitKind.MEASURE:
+            measure = _str(entry, "measure", where, path)
+            if measure not in LIMIT_MEASURES:
+                raise PolicyError(f"{where}.measure: unknown measure {measure!r}", path=path,
+                                  hint=f"one of {', '.join(sorted(LIMIT_MEASURES))}")
+            fraction = measure == "vmalloc_share"
+            if "bound" in entry:
+                bound = _bound_value(entry["bound"], f"{where}.bound", path, fraction)
+            if "bound_param" in entry:
+                bound_param = _str(entry, "bound_param", where, path)
+                if bound_param not in BOUND_PARAMS:
+                    raise PolicyError(f"{where}.bound_param: unknown parameter {bound_param!r}", path=path,
+                                      hint=f"one of {', '.join(sorted(BOUND_PARAMS))}")
+            if "bound_symbol" in entry:
+                bound_symbol = _str(entry, "bound_symbol", where, path).removeprefix("CONFIG_")
+            bw = entry.get("bound_when", [])
+            if not isinstance(bw, list):
+                raise PolicyError(f"{where}.bound_when: expected an array of tables", path=path)
+            for j, case in enumerate(bw):
+                cw = f"{where}.bound_when[{j}]"
+                if not isinstance(case, dict) or "bound" not in case or "config" not in case:
+                    raise PolicyError(f"{cw}: expected {{ config = {{...}}, bound = \"...\" }}", path=path)
+                cases.append(BoundCase(config=_config_pairs(case["config"], f"{cw}.config", path),
+                                       bound=_bound_value(case["bound"], f"{cw}.bound", path, fraction),
+                                       arches=_str_list(case, "arches", cw, path)))
+            if bound is None and bound_param is None and bound_symbol is None:
+                raise PolicyError(f"{where}.bound: missing (give bound, bound_param or bound_symbol)", path=path)
+            if "warn_above" in entry:
+                warn_above = _bound_value(entry["warn_above"], f"{where}.warn_above", path, fraction)
+        arches = _str_list(entry, "arches", where, path) or ("*",)
+        fixes = _str_list(entry, "fixes", where, path)
+        for f in fixes:
+            if f not in FIXES:
+                raise PolicyError(f"{where}.fixes: unknown fix {f!r}", path=path, hint=f"one of {', '.join(sorted(FIXES))}")
+        input_kind = _str(entry, "input", where, path, "kernel")
+        if input_kind not in ("kernel", "module"):
+            raise PolicyError(f"{where}.input: {input_kind!r} is not kernel or module", path=path)
+        for flag in ("strict", "strict_less"):
+            if flag in entry and not isinstance(entry[flag], bool):
+                raise PolicyError(f"{where}.{flag}: expected true or false", path=path)
+        out.append(Limit(
+            id=lid,
+            title=_str(entry, "title", where, path, lid),
+            arches=arches,
+            since=_version(entry, "since", where, path),
+            before=_version(entry, "before", where, path),
+            kind=kind,
+            severity=Severity(sev_text),
+            sources=_str_list(entry, "sources", where, path),
+            note=_str(entry, "note", where, path, ""),
+            measure=measure,
+            bound=bound,
+            bound_param=bound_param,
+            bound_symbol=bound_symbol,
+            bound_when=tuple(cases),
+            warn_above=warn_above,
+            strict=bool(entry.get("strict", True)),
+            strict_less=bool(entry.get("strict_less", False)),
+            input=input_kind,
+            requires_config=_config_pairs(entry.get("requires_config", {}), f"{where}.requires_config", path),
+            fixes=fixes,
+            origin=origin,
+        ))
+    return tuple(out)

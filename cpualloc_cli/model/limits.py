@@ -1,0 +1,189 @@
+"""Limits, policies, waivers and the outcome of checking them (the `check` report).
+
+Plain data only: the TOML readers live in adapters/limits_loader.py and adapters/policy.py,
+the evaluation in analysis/limits.py.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from cpualloc_cli.model.findings import Severity
+from cpualloc_cli.model.measures import Budget
+
+
+class LimitKind(StrEnum):
+    MEASURE = "measure"  # compare a measure with a bound
+    SPARC64_PAGEFLAGS = "sparc64-pageflags"  # the init_64.c BUILD_BUG_ON, from the config
+    LAST_CPUPID_COST = "last-cpupid-cost"  # a cost finding, never a failure
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+    WAIVED = "waived"
+    INFO = "info"
+
+
+LIMIT_MEASURES = frozenset({
+    "image_extent", "text", "data", "bss", "total", "percpu_static", "percpu_unit",
+    "percpu_resident", "cpu_area", "address_space", "vmalloc_share", "compressed_size",
+})
+BOUND_PARAMS = frozenset({"crashkernel", "load_window"})
+FIXES = frozenset({"nr_cpus", "virtual_design", "top_bss", "sparsemem_vmemmap"})
+
+
+@dataclass(frozen=True, slots=True)
+class BoundCase:
+    """`bound` applies when every `config` symbol has the given value (and the arch matches)."""
+
+    config: tuple[tuple[str, str], ...]
+    bound: float
+    arches: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    id: str
+    title: str
+    arches: tuple[str, ...]  # ("*",) for all
+    since: str  # "" = always
+    before: str  # "" = still applies (exclusive upper bound)
+    kind: LimitKind
+    severity: Severity
+    sources: tuple[str, ...]
+    note: str
+    measure: str | None = None
+    bound: float | None = None  # bytes, or a fraction for vmalloc_share
+    bound_param: str | None = None
+    bound_symbol: str | None = None
+    bound_when: tuple[BoundCase, ...] = ()
+    warn_above: float | None = None
+    strict: bool = True
+    strict_less: bool = False  # the kernel's test is `<`, not `<=`
+    input: str = "kernel"  # "kernel" or "module"
+    requires_config: tuple[tuple[str, str], ...] = ()
+    fixes: tuple[str, ...] = ()
+    origin: str = "database"  # "database" or the policy file path
+
+    def applies_to_arch(self, arch: str) -> bool:
+        return "*" in self.arches or arch in self.arches
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    rule: str
+    reason: str
+    expires: _dt.date | None = None
+    origin: str = ""  # policy file path
+
+    def active(self, today: _dt.date) -> bool:
+        return self.expires is None or today <= self.expires
+
+
+@dataclass(frozen=True)
+class Policy:
+    path: str | None  # None: no policy file
+    limits: tuple[Limit, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    budgets: tuple[Budget, ...] = ()
+    fail_on: str | None = None  # "warning" or "error"
+    params: dict[str, int] = field(default_factory=dict)  # crashkernel / load_window defaults
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A fix computed by the tool: `text` for people, the rest for machines."""
+
+    text: str
+    kind: str  # "nr_cpus", "virtual_design", "top_bss", "sparsemem_vmemmap", "over_by"
+    value: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LimitOutcome:
+    rule: str
+    title: str
+    status: Status
+    severity: Severity  # the severity the outcome carries (error/warning/info)
+    measure: str | None
+    measured: float | None
+    bound: float | None
+    margin: float | None  # bound - measured (negative: over)
+    unit: str  # "bytes", "fraction", "bits"
+    basis: str  # where the measured value came from: "image", "config model", "config", ...
+    arithmetic: tuple[str, ...]
+    fixes: tuple[Fix, ...]
+    sources: tuple[str, ...]
+    note: str
+    skip_reason: str | None = None
+    waiver: Waiver | None = None
+    path: str | None = None  # the input a finding points at (the .config or the image)
+    line: int | None = None
+    origin: str = "database"
+
+    @property
+    def counts(self) -> bool:
+        """Whether it counts against the exit status (failures only, never waived ones)."""
+        return self.status is Status.FAIL
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetOutcome:
+    measure: str
+    budget: str  # "+1%", "+65536 B"
+    baseline: float
+    current: float | None
+    allowed: float
+    status: Status  # PASS, FAIL, SKIPPED, WAIVED
+    arithmetic: tuple[str, ...]
+    skip_reason: str | None = None
+
+    @property
+    def rule(self) -> str:
+        return f"budget.{self.measure}"
+
+
+@dataclass(frozen=True)
+class CheckInputs:
+    """What the check had to work with, for the report header."""
+
+    arch: str
+    kernel_version: str | None
+    kernel_version_source: str | None
+    design: str | None
+    design_source: str | None
+    config_path: str | None
+    image_path: str | None
+    boot_image_path: str | None
+    baseline_path: str | None
+    policy_path: str | None
+    basis: str  # "image", "config", "image+config"
+    measures: dict[str, float]
+    measure_sources: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    inputs: CheckInputs
+    outcomes: tuple[LimitOutcome, ...]
+    budgets: tuple[BudgetOutcome, ...]
+    not_applicable: tuple[str, ...]  # rule ids filtered out by arch/version/input kind
+    fail_on: str  # "error" or "warning"
+
+    def failing(self) -> list[LimitOutcome]:
+        return [o for o in self.outcomes if o.status is Status.FAIL]
+
+    @property
+    def exit_code(self) -> int:
+        threshold = 1 if self.fail_on == "warning" else 2
+        for o in self.outcomes:
+            if o.status is Status.FAIL and o.severity.rank >= threshold:
+                return 1
+        for b in self.budgets:
+            if b.status is Status.FAIL:
+                return 1
+        return 0
