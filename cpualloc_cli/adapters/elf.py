@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 from cpualloc_cli.errors import ElfFormatError, InputError
 from cpualloc_cli.model.arches import arch_for_elf
-from cpualloc_cli.model.bfd import section_letter
+from cpualloc_cli.model.bfd import bfd_vma, nm_values, section_letter
 from cpualloc_cli.model.image import (
     SHT_NOBITS,
     SHT_STRTAB,
@@ -498,7 +498,7 @@ def nm_size_sort_order(image: ElfImage) -> list[int]:
     stt = np.frombuffer(symbols.elf_types, dtype=np.uint8)
     shndx = np.frombuffer(symbols.shndx, dtype=np.dtype("=u" + str(symbols.shndx.itemsize)))
     sizes = np.frombuffer(symbols.sizes, dtype=np.uint64)
-    values = np.frombuffer(symbols.values, dtype=np.uint64)
+    values = np.array(nm_values(image), dtype=np.uint64)
     letters = np.frombuffer(symbols.nm_types.encode("ascii"), dtype=np.uint8)
     keep = np.ones(n, dtype=bool)
     keep[0] = False
@@ -512,7 +512,8 @@ def nm_size_sort_order(image: ElfImage) -> list[int]:
     secvma = np.zeros(idx.size, dtype=np.uint64)
     sh = shndx[idx].astype(np.int64)
     valid = sh < len(sections)
-    addr_table = np.array([s.address for s in sections], dtype=np.uint64)
+    h = image.header
+    addr_table = np.array([bfd_vma(s.address, h.machine_code, h.elf_class) for s in sections], dtype=np.uint64)
     secvma[valid] = addr_table[sh[valid]]
     names = np.array([symbols.names[i].encode("utf-8", "surrogateescape") for i in idx.tolist()], dtype=object)
     # Stable sorts, last key first: symbol index, name, section vma, value (first qsort),

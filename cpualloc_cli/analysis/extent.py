@@ -98,7 +98,8 @@ def compute_extents(image: ElfImage) -> tuple[ImageExtent, ...]:
             start = min(starts)
             out.append(ImageExtent("segments", "lowest SHF_ALLOC section / PT_LOAD segment", start, end_name,
                                    end, _bss_between(image, start, end),
-                                   "no symbols: derived from PT_LOAD segments and SHF_ALLOC sections"))
+                                   "no symbols: derived from PT_LOAD segments and SHF_ALLOC sections; the end is a "
+                                   "lower bound (_end may be aligned above the last section)"))
     return tuple(out)
 
 

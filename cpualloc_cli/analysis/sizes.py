@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cpualloc_cli.model.bfd import SEC_ALLOC, SEC_CODE, SEC_HAS_CONTENTS, SEC_READONLY, bfd_section_flags, is_bfd_section
+from cpualloc_cli.model.bfd import SEC_ALLOC, SEC_CODE, SEC_HAS_CONTENTS, SEC_READONLY, bfd_section_flags, bfd_vma, is_bfd_section
 from cpualloc_cli.model.image import SHT_SYMTAB, BerkeleyTotals, ElfImage, Section, SysvRow
 
 
@@ -33,5 +33,6 @@ def compute_berkeley(image: ElfImage, *, common: bool = False) -> BerkeleyTotals
 
 def compute_sysv(image: ElfImage) -> tuple[list[SysvRow], int]:
     """`size -A`: every BFD section with its size and address, and the total of sizes."""
-    rows = [SysvRow(s.name, s.size_bytes, s.address) for s in bfd_sections(image)]
+    h = image.header
+    rows = [SysvRow(s.name, s.size_bytes, bfd_vma(s.address, h.machine_code, h.elf_class)) for s in bfd_sections(image)]
     return rows, sum(r.size_bytes for r in rows)

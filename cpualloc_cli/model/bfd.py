@@ -17,6 +17,7 @@ from cpualloc_cli.model.image import (
     SHT_STRTAB,
     SHT_SYMTAB,
     SHT_SYMTAB_SHNDX,
+    ElfImage,
     Section,
 )
 
@@ -91,3 +92,40 @@ def is_bfd_section(sec: Section, sections: list[Section] | tuple[Section, ...], 
     return True
 
 
+
+
+EM_MIPS = 8
+
+
+def sign_extends_vma(machine_code: int, elf_class: int) -> bool:
+    """BFD sign-extends 32-bit MIPS addresses into its 64-bit bfd_vma
+    (elf_backend_sign_extend_vma in elf32-mips.c), so nm and size print them that way."""
+    return machine_code == EM_MIPS and elf_class == 32
+
+
+def bfd_vma(value: int, machine_code: int, elf_class: int) -> int:
+    if sign_extends_vma(machine_code, elf_class) and value & 0x80000000:
+        return value | 0xFFFFFFFF00000000
+    return value
+
+
+def nm_width(machine_code: int, elf_class: int) -> int:
+    """Minimum hex digits nm prints (`%08` or `%016` PRIx64 by ELF class); a sign-extended
+    MIPS32 address simply prints all 16 of its digits."""
+    return 16 if elf_class == 64 else 8
+
+
+def nm_values(image: ElfImage) -> list[int]:
+    """The value nm prints per symbol: BFD keeps a COMMON symbol's size in its value
+    (elfcode.h elf_slurp_symbol_table), and sign-extends MIPS32 addresses."""
+    s = image.symbols
+    if s is None:
+        return []
+    h = image.header
+    values = list(s.values)
+    for i, letter in enumerate(s.nm_types):
+        if letter == "C":
+            values[i] = s.sizes[i]
+    if sign_extends_vma(h.machine_code, h.elf_class):
+        values = [bfd_vma(v, h.machine_code, h.elf_class) for v in values]
+    return values

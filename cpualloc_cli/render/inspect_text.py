@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from cpualloc_cli.model.bfd import nm_values, nm_width
 from cpualloc_cli.model.image import ElfImage, readelf_flag_letters, segment_flag_letters
 from cpualloc_cli.model.inspect import InspectReport
 from cpualloc_cli.model.measures import format_bytes
@@ -16,8 +17,10 @@ def nm_lines(image: ElfImage, order: Sequence[int]) -> str:
     s = image.symbols
     if s is None:
         return ""
-    w = 16 if image.header.elf_class == 64 else 8
-    names, values, sizes, types = s.names, s.values, s.sizes, s.nm_types
+    h = image.header
+    w = nm_width(h.machine_code, h.elf_class)
+    names, sizes, types = s.names, s.sizes, s.nm_types
+    values = nm_values(image)
     return "".join(f"{values[i]:0{w}x} {sizes[i]:0{w}x} {types[i]} {names[i]}\n" for i in order)
 
 
