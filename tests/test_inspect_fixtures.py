@@ -9,8 +9,8 @@ import lzma
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, run_cli
+
 from cpualloc_cli.adapters.elf import nm_size_sort_order, read_elf
 from cpualloc_cli.analysis.extent import compute_extents, compute_percpu
 from cpualloc_cli.analysis.sizes import compute_berkeley, compute_sysv
