@@ -78,12 +78,12 @@ def fixture_elf(name: str, scratch: Path | None = None) -> Path:
     """The ELF file of fixture NAME.  Fixtures stored .xz are decompressed into SCRATCH
     (required for them, e.g. pytest's tmp_path); others are returned in place."""
     entry = fixture_entry(name)
-    path = ELF_FIXTURES / entry["file"]
+    path = ELF_FIXTURES / str(entry["file"])
     if entry.get("compressed") != "xz":
         return path
     if scratch is None:
         raise ValueError(f"fixture {name} is xz-compressed: pass a scratch directory")
-    out = scratch / entry["elf_name"]
+    out = scratch / str(entry["elf_name"])
     if not out.exists():
         out.write_bytes(lzma.decompress(path.read_bytes()))
     return out

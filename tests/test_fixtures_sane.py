@@ -400,3 +400,30 @@ def test_parse_readelf_S_on_elf32_and_long_names() -> None:
 def test_real_xz_record_reads() -> None:
     text = lzma.decompress((fx("x86_64-manysections-o") / "readelf-S.txt.xz").read_bytes()).decode()
     assert read_record(fx("x86_64-manysections-o"), "readelf-S.txt") == text
+
+
+# ----------------------------------------------------------------- samples/ (README demo inputs)
+
+SAMPLES = ELF_FIXTURES.parents[2] / "samples"
+
+
+@pytest.mark.parametrize("sample, fixture", [("sparc64-smp.elf", "sparc64-smp"),
+                                             ("sparc64-cpuarea-nr64.elf", "sparc64-cpuarea-nr64")])
+def test_sample_elf_is_the_recorded_fixture(sample: str, fixture: str) -> None:
+    assert (SAMPLES / sample).read_bytes() == fixture_elf(fixture).read_bytes()
+
+
+def test_sample_config_takes_in_the_bundled_model() -> None:
+    """Every line of the sample fragment takes, with no finding (the bundled model resolves it)."""
+    kconfig = pytest.importorskip("cpualloc_cli.adapters.kconfig")
+    text = (SAMPLES / "sparc64-nr64-static.config").read_text()
+    loaded = kconfig.load_resolved_config(kconfig.ConfigRequest(config_text=text, config_display="sample",
+                                                                use_cache=False))
+    resolved = loaded.resolved
+    assert tuple(resolved.findings) == ()
+    for line in text.splitlines():
+        if line.startswith("CONFIG_"):
+            name, _, value = line[len("CONFIG_"):].partition("=")
+            assert resolved.values[name] == value, name
+    assert resolved.values["PERCPU_DESIGN"] == "cpu_alloc_static"
+    assert resolved.values["PAGE_SHIFT"] == "13"  # 8 KiB pages: 128 KiB per CPU = 8 KiB << 4
