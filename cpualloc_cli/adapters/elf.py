@@ -114,7 +114,12 @@ def _open_buffer(path: str) -> tuple[Any, int, Callable[[], None]]:
         return data, len(data), lambda: None
 
     def close() -> None:
-        mm.close()
+        try:
+            mm.close()
+        except BufferError:
+            # numpy views of the map are still alive (e.g. in a traceback being raised):
+            # the map is released when they are collected.
+            pass
         fh.close()
 
     return mm, size, close
