@@ -121,7 +121,9 @@ def _applicability(limit: Limit, ctx: CheckContext) -> tuple[bool, str | None]:
         return False, None
     if limit.since or limit.before:
         if ctx.kernel_version is None:
-            return True, "kernel version unknown (give --kernel-version, a config, or an image with a banner)"
+            # Unknown version: a current kernel is assumed (the report says so); limits of old
+            # kernels only do not apply.
+            return not limit.before, None
         if not version_in_range(ctx.kernel_version, limit.since, limit.before):
             return False, None
     if limit.requires_config and ctx.config is not None and not _matches(ctx.config, limit.requires_config):
@@ -341,6 +343,7 @@ def evaluate_limits(limits: Sequence[Limit], waivers: Sequence[Waiver],
                     ctx: CheckContext) -> tuple[tuple[LimitOutcome, ...], tuple[str, ...]]:
     """(outcomes of every applicable limit, ids of the limits that do not apply here)."""
     outcomes: list[LimitOutcome] = []
+    assumed = ("kernel version unknown: a current kernel is assumed (give --kernel-version)",)
     not_applicable: list[str] = []
     for limit in limits:
         applies, skip = _applicability(limit, ctx)
@@ -356,6 +359,8 @@ def evaluate_limits(limits: Sequence[Limit], waivers: Sequence[Waiver],
             out = _evaluate_cpupid(limit, ctx)
         else:
             out = _evaluate_measure(limit, ctx)
+        if ctx.kernel_version is None and (limit.since or limit.before):
+            out = replace(out, arithmetic=out.arithmetic + assumed)
         outcomes.append(_apply_waivers(out, waivers, ctx.today))
     return tuple(outcomes), tuple(not_applicable)
 

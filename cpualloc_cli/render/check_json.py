@@ -1,0 +1,71 @@
+"""`check --format json`: the documented schema (schemas/check.schema.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cpualloc_cli.model.limits import BudgetOutcome, CheckReport, LimitOutcome
+from cpualloc_cli.render.check_common import counts, json_number
+from cpualloc_cli.render.jsonout import dumps, envelope
+
+
+def _outcome(o: LimitOutcome) -> dict[str, Any]:
+    return {
+        "rule": o.rule,
+        "title": o.title,
+        "status": o.status.value,
+        "severity": o.severity.value,
+        "measure": o.measure,
+        "measured": json_number(o.measured, o.unit),
+        "bound": json_number(o.bound, o.unit),
+        "margin": json_number(o.margin, o.unit),
+        "unit": o.unit,
+        "basis": o.basis,
+        "arithmetic": list(o.arithmetic),
+        "fixes": [{"text": f.text, "kind": f.kind, "value": f.value} for f in o.fixes],
+        "sources": list(o.sources),
+        "note": o.note,
+        "skip_reason": o.skip_reason,
+        "waiver": None if o.waiver is None else {
+            "rule": o.waiver.rule, "reason": o.waiver.reason,
+            "expires": None if o.waiver.expires is None else o.waiver.expires.isoformat(),
+            "origin": o.waiver.origin},
+        "path": o.path,
+        "line": o.line,
+        "origin": o.origin,
+    }
+
+
+def _budget(b: BudgetOutcome) -> dict[str, Any]:
+    return {
+        "rule": b.rule, "measure": b.measure, "budget": b.budget,
+        "baseline": json_number(b.baseline, "fraction" if b.measure == "vmalloc_share" else "bytes"),
+        "current": json_number(b.current, "fraction" if b.measure == "vmalloc_share" else "bytes"),
+        "allowed": json_number(b.allowed, "fraction" if b.measure == "vmalloc_share" else "bytes"),
+        "status": b.status.value, "arithmetic": list(b.arithmetic), "skip_reason": b.skip_reason,
+    }
+
+
+def check_document(report: CheckReport) -> dict[str, Any]:
+    i = report.inputs
+    measures = {k: json_number(v, "fraction" if k == "vmalloc_share" else "bytes") for k, v in i.measures.items()}
+    summary: dict[str, int | str] = dict(counts(report))
+    summary["exit_code"] = report.exit_code
+    summary["fail_on"] = report.fail_on
+    return envelope("check", {
+        "inputs": {
+            "arch": i.arch, "kernel_version": i.kernel_version, "kernel_version_source": i.kernel_version_source,
+            "design": i.design, "design_source": i.design_source, "config": i.config_path, "image": i.image_path,
+            "boot_image": i.boot_image_path, "baseline": i.baseline_path, "policy": i.policy_path, "basis": i.basis,
+        },
+        "measures": measures,
+        "measure_sources": dict(i.measure_sources),
+        "results": [_outcome(o) for o in report.outcomes],
+        "budgets": [_budget(b) for b in report.budgets],
+        "not_applicable": list(report.not_applicable),
+        "summary": summary,
+    })
+
+
+def render_check_json(report: CheckReport) -> str:
+    return dumps(check_document(report))
