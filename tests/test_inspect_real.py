@@ -1,11 +1,11 @@
 """inspect against the real Linux 6.1 kernels in ../shared/kernels: every number equals what
-GNU binutils 2.40 printed for the same file (size.txt, size-A.txt, nm.txt, readelf-*.txt)."""
+GNU binutils 2.40 printed for the same file (size.txt, size-A.txt, nm.txt; the readelf
+records are checked in test_inspect_readelf.py)."""
 
 from __future__ import annotations
 
 import json
 import lzma
-import re
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,6 @@ from conftest import run_cli
 from cpualloc_cli.adapters.elf import nm_size_sort_order, read_elf
 from cpualloc_cli.analysis.extent import compute_extents, compute_percpu
 from cpualloc_cli.analysis.sizes import compute_berkeley, compute_sysv
-from cpualloc_cli.model.image import readelf_flag_letters, segment_flag_letters
 from cpualloc_cli.render.inspect_text import nm_lines
 
 KERNELS = ["sparc64-tiny-nr64", "sparc64-tiny-nr256", "x86_64-tiny"]
@@ -71,73 +70,6 @@ def test_cli_symbols_text_is_nm_output(name: str, shared_kernels: Path, kernel_v
     rc, out, err = run_cli(["inspect", "--symbols", str(kernel_vmlinux(name))])
     assert rc == 0, err
     assert out == _oracle(shared_kernels, name, "nm.txt")
-
-
-SECTION_RE = re.compile(r"^\s*\[\s*(\d+)\] (.*?)\s+(\S+)\s+([0-9a-f]{8,16}) ([0-9a-f]{6,}) ([0-9a-f]{6,}) "
-                        r"([0-9a-f]{2}) (.{3}) +(\d+) +(\d+) +(\d+)$")
-SEGMENT_RE = re.compile(r"^\s+(\S+)\s+(0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (0x[0-9a-f]+) (.{3}) "
-                        r"(0x[0-9a-f]+)$")
-SYMBOL_RE = re.compile(r"^\s*(\d+): ([0-9a-f]+)\s+(\d+|0x[0-9a-f]+) (\S+)\s+(\S+)\s+(\S+)\s+(\S+) ?(.*)$")
-
-
-@pytest.mark.realkernel
-@pytest.mark.parametrize("name", KERNELS)
-def test_sections_equal_readelf_S(name: str, shared_kernels: Path, kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
-    img = read_elf(str(kernel_vmlinux(name)))
-    rows = []
-    for line in _oracle(shared_kernels, name, "readelf-S.txt").splitlines():
-        m = SECTION_RE.match(line)
-        if m:
-            g = m.groups()
-            rows.append((int(g[0]), g[1].strip(), g[2], int(g[3], 16), int(g[4], 16), int(g[5], 16), int(g[6], 16),
-                         g[7].strip(), int(g[8]), int(g[9]), int(g[10])))
-    assert len(rows) == img.header.section_count
-    got = [(s.index, s.name, s.type, s.address, s.offset, s.size_bytes, s.entsize, readelf_flag_letters(s.flags),
-            s.link, s.info, s.alignment) for s in img.sections]
-    assert got == rows
-
-
-@pytest.mark.realkernel
-@pytest.mark.parametrize("name", KERNELS)
-def test_header_and_segments_equal_readelf(name: str, shared_kernels: Path, kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
-    img = read_elf(str(kernel_vmlinux(name)))
-    h = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in
-                                          _oracle(shared_kernels, name, "readelf-h.txt").splitlines()[1:] if ":" in line)}
-    assert f"ELF{img.header.elf_class}" == h["Class"]
-    assert img.header.endian in h["Data"]
-    assert img.header.machine == h["Machine"]
-    assert h["Type"].startswith(img.header.file_type)
-    assert img.header.entry == int(h["Entry point address"], 16)
-    assert img.header.section_count == int(h["Number of section headers"])
-    segs = []
-    for line in _oracle(shared_kernels, name, "readelf-l.txt").splitlines():
-        m = SEGMENT_RE.match(line)
-        if m:
-            g = m.groups()
-            segs.append((g[0], *(int(x, 16) for x in g[1:6]), g[6], int(g[7], 16)))
-    got = [(g.type, g.offset, g.vaddr, g.paddr, g.filesz, g.memsz, segment_flag_letters(g.flags), g.alignment)
-           for g in img.segments]
-    assert got == segs
-
-
-@pytest.mark.realkernel
-@pytest.mark.parametrize("name", KERNELS)
-def test_symbol_table_equals_readelf_s(name: str, shared_kernels: Path, kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
-    """Every symbol, zero-sized ones (_text, _end) included, against readelf -s -W."""
-    img = read_elf(str(kernel_vmlinux(name)))
-    s = img.symbols
-    assert s is not None
-    rows = [m.groups() for m in map(SYMBOL_RE.match, _oracle(shared_kernels, name, "readelf-s.txt.xz").splitlines()) if m]
-    assert len(rows) == len(s)
-    types = {"NOTYPE": 0, "OBJECT": 1, "FUNC": 2, "SECTION": 3, "FILE": 4, "COMMON": 5, "TLS": 6, "IFUNC": 10, "REGISTER": 13}
-    binds = {"LOCAL": 0, "GLOBAL": 1, "WEAK": 2, "UNIQUE": 10}
-    for i, (num, value, size, typ, bind, _vis, _ndx, nm) in enumerate(rows):
-        assert int(num) == i
-        got = (s.values[i], s.sizes[i], s.elf_types[i], s.binds[i], s.names[i])
-        if typ == "SECTION" and s.names[i] == "":
-            # readelf prints an unnamed section symbol under its section's name
-            got = got[:4] + (img.sections[s.shndx[i]].name,)
-        assert got == (int(value, 16), int(size, 0), types[typ], binds[bind], nm), f"symbol {i}"
 
 
 @pytest.mark.realkernel

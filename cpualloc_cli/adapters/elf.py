@@ -60,6 +60,9 @@ READELF_MACHINES = {
     183: "AArch64", 243: "RISC-V", 258: "LoongArch",
 }
 
+# readelf -S spellings pyelftools describes differently.
+READELF_SH_TYPES = {18: "SYMTAB SECTION INDICES"}
+
 _TYPE_NAMES = {
     "EXEC": "EXEC", "REL": "REL", "DYN": "DYN", "CORE": "CORE", "NONE": "NONE",
 }
@@ -251,7 +254,7 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
         if machine.startswith("<unknown"):
             machine = f"<unknown>: {machine_code:#x}"
         sections = _read_sections(elf, shnum, size, path, machine_code)
-        segments = _read_segments(elf, raw["e_phnum"])
+        segments = _read_segments(elf, raw["e_phnum"], machine_code)
 
     header = ElfHeader(
         elf_class=ident.bits,
@@ -304,7 +307,7 @@ def _read_sections(elf: Any, shnum: int, size: int, path: str, machine_code: int
             raise ElfFormatError(
                 f"section [{i}] {sec.name or '?'} (offset {sh_offset}, size {sh_size}) extends beyond the "
                 f"end of the file ({size} bytes)", path=path, hint="the file is truncated or corrupt")
-        type_name = describe_sh_type(h["sh_type"])
+        type_name = READELF_SH_TYPES.get(type_code) or describe_sh_type(h["sh_type"])
         if isinstance(h["sh_type"], int) or type_name.startswith("<unknown"):
             type_name = _unknown_sh_type(type_code)
         out.append(Section(
@@ -351,7 +354,15 @@ def _type_code(value: Any, prefix: str) -> int:
     return int(code)
 
 
-def _read_segments(elf: Any, phnum: int) -> list[Segment]:
+# readelf's names for processor-specific segment types pyelftools leaves as numbers.
+_PT_PROC = {
+    8: {0x70000000: "REGINFO", 0x70000001: "RTPROC", 0x70000002: "OPTIONS", 0x70000003: "ABIFLAGS"},
+    40: {0x70000001: "EXIDX"},
+    243: {0x70000003: "RISCV_ATTRIBUTES"},
+}
+
+
+def _read_segments(elf: Any, phnum: int, machine_code: int = 0) -> list[Segment]:
     out: list[Segment] = []
     if phnum == 0:
         return out
@@ -359,7 +370,11 @@ def _read_segments(elf: Any, phnum: int) -> list[Segment]:
         h = elf.get_segment(i).header
         ptype = h["p_type"]
         type_code = _type_code(ptype, "PT")
-        name = ptype.removeprefix("PT_") if isinstance(ptype, str) else f"{ptype:#x}"
+        # readelf's spelling: PT_ prefix dropped, and MIPS/ARM ones without the arch prefix.
+        if isinstance(ptype, str):
+            name = ptype.removeprefix("PT_").removeprefix("MIPS_").removeprefix("ARM_")
+        else:
+            name = _PT_PROC.get(machine_code, {}).get(ptype) or f"{ptype:#x}"
         out.append(Segment(
             type=name, type_code=type_code, offset=int(h["p_offset"]), vaddr=int(h["p_vaddr"]),
             paddr=int(h["p_paddr"]), filesz=int(h["p_filesz"]), memsz=int(h["p_memsz"]),
