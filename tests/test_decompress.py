@@ -190,6 +190,16 @@ def test_bomb_stops_at_the_cap_with_little_memory() -> None:
     assert peak < 4 * cap
 
 
+def test_bomb_stops_at_the_ratio_bound_by_default() -> None:
+    """Without an explicit cap, 1000:1 past 64 MiB is a bomb (real kernels: 4:1 to ~25:1)."""
+    path = HERE / "bomb-vmlinuz.bz2"
+    stream_and_trailer = path.stat().st_size - 512  # make_fixtures: stub(1, 512) + stream + trailer
+    with pytest.raises(DecompressionLimitError) as info:
+        read_image_payload(str(path))
+    assert f"more than {64 << 20} bytes from {stream_and_trailer} compressed bytes" in str(info.value)
+    assert "--max-size" in info.value.one_line()
+
+
 def test_bzimage_bomb_refused_before_decoding_at_the_default_cap() -> None:
     with pytest.raises(DecompressionLimitError, match=f"claims 4294967295 bytes, above the {DEFAULT_CAP_BYTES}-byte cap"):
         read_image_payload(str(HERE / "bzImage-bomb"))

@@ -22,7 +22,8 @@ Detection is by content, never by file name:
   first stream (lowest offset) that decodes to an ELF (or to an arm64 Image).
 
 Bounds: the file is read only up to the cap; decompression is streamed with an output limit of
-`cap_bytes` (default 1 GiB), tightened to the size trailer where the container says where the
+`cap_bytes` (default 1 GiB), tightened to MAX_RATIO (1000) times the compressed input once past
+64 MiB (unless max_ratio=None), and to the size trailer where the container says where the
 trailer is (bzImage). A stream that would exceed its limit raises DecompressionLimitError (exit 3)
 before the output grows past the limit by more than one bounded step (at most ~16 MiB).
 
@@ -54,6 +55,12 @@ from cpualloc_cli.model.payload import (
 )
 
 DEFAULT_CAP_BYTES = 1 << 30  # 1 GiB of decompressed output, at most
+# Real kernels compress by 4:1 to ~25:1 (the x86_64 tinyconfig bzImage: 533152 -> 11216728, 21:1).
+# Output beyond MAX_RATIO times the compressed input, once past RATIO_FLOOR_BYTES, is a bomb:
+# it stops there (within a second) instead of at the 1 GiB cap. An explicit cap (--max-size)
+# turns this off (max_ratio=None).
+MAX_RATIO = 1000
+RATIO_FLOOR_BYTES = 64 << 20
 ELF_MAGIC = b"\x7fELF"
 ARM64_MAGIC = b"ARM\x64"
 ARM64_MAGIC_OFFSET = 0x38
@@ -396,17 +403,30 @@ def _decode(codec: str, view: memoryview, start: int, end: int, limit: int, prob
     raise _Corrupt(f"unknown codec {codec!r}")
 
 
+def ratio_limit(input_bytes: int, max_ratio: int | None) -> int | None:
+    """The output bound MAX_RATIO sets for `input_bytes` of compressed input (None: no bound)."""
+    if max_ratio is None:
+        return None
+    return max(RATIO_FLOOR_BYTES, max_ratio * input_bytes)
+
+
 def decode_stream(path: str, codec: str, buf: bytes, start: int, end: int, limit: int, *,
-                  limit_reason: str | None = None) -> tuple[bytes, int]:
-    """Decode the `codec` stream at buf[start:end] (at most `limit` bytes of output) and return
-    (output, offset just past the stream). Raises CompressedImageError/DecompressionLimitError."""
+                  limit_reason: str | None = None, max_ratio: int | None = None) -> tuple[bytes, int]:
+    """Decode the `codec` stream at buf[start:end] (at most `limit` bytes of output, and at most
+    `max_ratio` times the input past RATIO_FLOOR_BYTES) and return (output, offset just past the
+    stream). Raises CompressedImageError/DecompressionLimitError."""
+    by_ratio = ratio_limit(end - start, max_ratio)
+    if by_ratio is not None and by_ratio < limit:
+        limit = by_ratio
+        limit_reason = (f"{limit} bytes from {end - start} compressed bytes (past {RATIO_FLOOR_BYTES >> 20} MiB, "
+                        f"more than {max_ratio}:1 is taken for a decompression bomb)")
     view = memoryview(buf)
     try:
         decoded = _decode(codec, view, start, end, limit)
     except _TooBig:
         if limit_reason:
             raise DecompressionLimitError(f"{codec} payload at offset {start} decodes to more than {limit_reason}",
-                                          path=path) from None
+                                          path=path, hint="pass --max-size to allow it if the image is genuine") from None
         raise DecompressionLimitError(
             f"{codec} payload at offset {start} decodes to more than the {limit}-byte cap (a decompression bomb?)",
             path=path, hint="raise --max-size if this is a genuine image") from None
@@ -487,7 +507,7 @@ def _trailer_after(buf: bytes, stream_end: int, decoded_len: int, at_end: bool, 
     return None
 
 
-def _read_bzimage(path: str, buf: bytes, cap_bytes: int) -> Payload:
+def _read_bzimage(path: str, buf: bytes, cap_bytes: int, max_ratio: int | None) -> Payload:
     """Documentation/x86/boot.rst: the real-mode kernel header."""
     if len(buf) < 0x264:
         raise CompressedImageError("bzImage setup header is truncated", path=path)
@@ -509,7 +529,7 @@ def _read_bzimage(path: str, buf: bytes, cap_bytes: int) -> Payload:
     notes = [BZIMAGE_NOTE]
     if version < 0x208:
         # No payload_offset before boot protocol 2.08: scan the protected-mode part.
-        found = _scan(path, buf, protected, cap_bytes)
+        found = _scan(path, buf, protected, cap_bytes, max_ratio)
         if found is None:
             raise CompressedImageError("no compressed ELF payload found in this old bzImage", path=path)
         old_codec, old_start, old_data, old_end, old_trailer = found
@@ -540,6 +560,12 @@ def _read_bzimage(path: str, buf: bytes, cap_bytes: int) -> Payload:
         raise DecompressionLimitError(
             f"payload size trailer claims {trailer} bytes, above the {cap_bytes}-byte cap", path=path,
             hint="raise --max-size if this is a genuine image")
+    by_ratio = ratio_limit(payload_length, max_ratio)
+    if by_ratio is not None and trailer > by_ratio:
+        raise DecompressionLimitError(
+            f"payload size trailer claims {trailer} bytes from {payload_length} compressed bytes, more than "
+            f"{max_ratio} times as many (a decompression bomb?)", path=path,
+            hint="pass --max-size to allow it if the image is genuine")
     data, _ = decode_stream(path, codec, buf, start, end, trailer,
                             limit_reason=f"the {trailer} bytes its size trailer states")
     if len(data) != trailer:
@@ -565,7 +591,7 @@ def _candidates(buf: bytes, start: int) -> list[tuple[int, str]]:
     return found[:MAX_SCAN_CANDIDATES]
 
 
-def _scan(path: str, buf: bytes, start: int, cap_bytes: int,
+def _scan(path: str, buf: bytes, start: int, cap_bytes: int, max_ratio: int | None,
           accept: Callable[[bytes], bool] | None = None) -> tuple[str, int, bytes, int, int | None] | None:
     """The first stream from `start` on whose output `accept` likes (default: an ELF or an arm64
     Image). Returns (codec, offset, output, stream end, size trailer) or None."""
@@ -579,7 +605,7 @@ def _scan(path: str, buf: bytes, start: int, cap_bytes: int,
         if prefix is None or not ok(prefix):
             continue
         try:
-            data, end = decode_stream(path, codec, buf, offset, len(buf), cap_bytes)
+            data, end = decode_stream(path, codec, buf, offset, len(buf), cap_bytes, max_ratio=max_ratio)
         except DecompressionLimitError:
             raise
         except CompressedImageError as exc:
@@ -594,7 +620,7 @@ def _scan(path: str, buf: bytes, start: int, cap_bytes: int,
     return None
 
 
-def _read_zimage(path: str, buf: bytes, cap_bytes: int, endian: str) -> Payload:
+def _read_zimage(path: str, buf: bytes, cap_bytes: int, max_ratio: int | None, endian: str) -> Payload:
     """arch/arm/boot/compressed/head.S: magic @0x24, then start and end addresses, then the
     endianness word 0x04030201."""
     start_addr, end_addr = struct.unpack_from(endian + "II", buf, ZIMAGE_MAGIC_OFFSET + 4)
@@ -603,7 +629,7 @@ def _read_zimage(path: str, buf: bytes, cap_bytes: int, endian: str) -> Payload:
         ("zimage_start", start_addr), ("zimage_end", end_addr),
         ("zimage_size", (end_addr - start_addr) & 0xFFFFFFFF),
     ]
-    found = _scan(path, buf, ZIMAGE_MAGIC_OFFSET + 12, cap_bytes, accept=lambda prefix: True)
+    found = _scan(path, buf, ZIMAGE_MAGIC_OFFSET + 12, cap_bytes, max_ratio, accept=lambda prefix: True)
     if found is None:
         raise CompressedImageError("no compressed payload found in this arm zImage", path=path)
     codec, offset, data, end, trailer = found
@@ -613,8 +639,11 @@ def _read_zimage(path: str, buf: bytes, cap_bytes: int, endian: str) -> Payload:
                    header=tuple(header), notes=(ZIMAGE_NOTE,))
 
 
-def read_image_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES) -> Payload:
-    """Open a kernel image of any supported kind; see the module docstring for the contract."""
+def read_image_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES, max_ratio: int | None = MAX_RATIO) -> Payload:
+    """Open a kernel image of any supported kind; see the module docstring for the contract.
+
+    Output is bounded by `cap_bytes`, and by `max_ratio` times the compressed input once past
+    RATIO_FLOOR_BYTES (max_ratio=None: the cap alone, for `--max-size`)."""
     head, size = read_head(path)
     if head[:4] == ELF_MAGIC:
         return Payload(path=path, kind=KIND_ELF, codec=None, file_size_bytes=size, compressed_size_bytes=size,
@@ -623,25 +652,25 @@ def read_image_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES) -> Payl
         raise InputError("empty file, not a kernel image", path=path)
     buf = read_bounded(path, cap_bytes)
     if _is_bzimage(buf):
-        return _read_bzimage(path, buf, cap_bytes)
+        return _read_bzimage(path, buf, cap_bytes, max_ratio)
     if len(buf) >= 0x40 and _is_arm64_image(buf):
         return Payload(path=path, kind=KIND_ARM64_IMAGE, codec=None, file_size_bytes=len(buf),
                        compressed_size_bytes=len(buf), stream_offset=None, data=buf, payload_is_elf=False,
                        header=arm64_header(buf), notes=(ARM64_NOTE,))
     endian = _zimage_endian(buf)
     if endian is not None:
-        return _read_zimage(path, buf, cap_bytes, endian)
+        return _read_zimage(path, buf, cap_bytes, max_ratio, endian)
     codec = codec_at(buf, 0)
     if codec is not None:
         prefix, why = _probe_or_error(codec, buf, 0, cap_bytes)
         if prefix is None:
             # Not a stream after all (or a corrupt one): look further, as extract-vmlinux does.
-            found = _scan(path, buf, 1, cap_bytes)
+            found = _scan(path, buf, 1, cap_bytes, max_ratio)
             if found is None:
                 raise CompressedImageError(f"corrupt {codec} payload at offset 0: {why}", path=path)
             return _vmlinuz(path, buf, found)
         # A compressed file as a whole: vmlinux.xz, Image.gz, vmlinux.bin.zst + trailer ...
-        data, end = decode_stream(path, codec, buf, 0, len(buf), cap_bytes)
+        data, end = decode_stream(path, codec, buf, 0, len(buf), cap_bytes, max_ratio=max_ratio)
         trailer = _trailer_after(buf, end, len(data), True, path)
         compressed = end + (4 if trailer is not None else 0)
         if data[:4] == ELF_MAGIC:
@@ -654,7 +683,7 @@ def read_image_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES) -> Payl
                            size_trailer_bytes=trailer, header=arm64_header(data), notes=(ARM64_NOTE,))
         raise InputError(f"a {codec} file that holds neither an ELF nor an arm64 Image", path=path,
                          hint="for a compressed .config (/proc/config.gz) use `cpualloc extract --ikconfig`")
-    found = _scan(path, buf, 0, cap_bytes)
+    found = _scan(path, buf, 0, cap_bytes, max_ratio)
     if found is None:
         raise InputError("not a kernel image: no ELF, bzImage, zImage or arm64 Image header, and no "
                          "compressed stream that decodes to an ELF", path=path)

@@ -16,6 +16,7 @@ import os
 from cpualloc_cli.adapters.decompress import (
     DEFAULT_CAP_BYTES,
     ELF_MAGIC,
+    MAX_RATIO,
     codec_at,
     decode_stream,
     read_bounded,
@@ -42,8 +43,8 @@ def _find_block(buf: bytes | mmap.mmap) -> tuple[int, int] | None:
     return start, end
 
 
-def _decode_config(path: str, gz: bytes, cap_bytes: int, what: str) -> str:
-    data, end = decode_stream(path, "gzip", gz, 0, len(gz), cap_bytes)
+def _decode_config(path: str, gz: bytes, cap_bytes: int, max_ratio: int | None, what: str) -> str:
+    data, end = decode_stream(path, "gzip", gz, 0, len(gz), cap_bytes, max_ratio=max_ratio)
     if gz[end:].strip(b"\x00"):
         raise CompressedImageError(f"{what}: {len(gz) - end} stray bytes after the gzip stream", path=path)
     try:
@@ -77,23 +78,23 @@ def _search_file(path: str) -> bytes | None:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
 
 
-def read_ikconfig(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES) -> str:
+def read_ikconfig(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES, max_ratio: int | None = MAX_RATIO) -> str:
     """The embedded `.config` text; InputError(NOT_SET) when there is none."""
     head, _ = read_head(path)
     if not head:
         raise InputError("empty file", path=path)
     block = _search_file(path)
     if block is not None:
-        return _decode_config(path, block, cap_bytes, "embedded config")
+        return _decode_config(path, block, cap_bytes, max_ratio, "embedded config")
     if head[:4] == ELF_MAGIC:
         raise InputError(NOT_SET, path=path)
     if codec_at(head, 0) == "gzip":
         # /proc/config.gz, or a gzip-compressed kernel (Image.gz, vmlinux.gz).
         buf = read_bounded(path, cap_bytes)
-        data, _ = decode_stream(path, "gzip", buf, 0, len(buf), cap_bytes)
+        data, _ = decode_stream(path, "gzip", buf, 0, len(buf), cap_bytes, max_ratio=max_ratio)
         found = _find_block(data)
         if found is not None:
-            return _decode_config(path, data[found[0]:found[1]], cap_bytes, "embedded config")
+            return _decode_config(path, data[found[0]:found[1]], cap_bytes, max_ratio, "embedded config")
         if data[:4] != ELF_MAGIC:
             try:
                 text = data.decode("utf-8")
@@ -102,9 +103,9 @@ def read_ikconfig(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES) -> str:
             if _looks_like_config(text):
                 return text
         raise InputError(NOT_SET, path=path)
-    payload = read_image_payload(path, cap_bytes=cap_bytes)
+    payload = read_image_payload(path, cap_bytes=cap_bytes, max_ratio=max_ratio)
     if payload.data is not None:
         found = _find_block(payload.data)
         if found is not None:
-            return _decode_config(path, payload.data[found[0]:found[1]], cap_bytes, "embedded config")
+            return _decode_config(path, payload.data[found[0]:found[1]], cap_bytes, max_ratio, "embedded config")
     raise InputError(NOT_SET, path=path)
