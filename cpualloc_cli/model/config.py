@@ -16,6 +16,7 @@ class Origin(StrEnum):
     OUT_OF_RANGE_DEFAULT = "default (given value out of range)"
     PROBE_REPLAYED = "probe replayed from .config"
     UNAVAILABLE = "not available"  # probe not run and not recorded
+    UNKNOWN = "unknown symbol"  # asked for with --show, not defined in the tree
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,18 @@ class SymbolValue:
     given: str | None = None  # what the user wrote, when it did not take
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """One Kconfig `$(shell,...)` call: run (--allow-shell), or not run and then replayed
+    from the .config or not available."""
+
+    command: str
+    defined_at: tuple[str, int]  # (Kconfig file, line) where it was expanded
+    status: str  # "run", "replayed", "not available", "not available (dependency)", "not run"
+    symbol: str | None  # the probe symbol whose value depends on it
+    value: str | None  # the output (run) or the replayed value
+
+
 @dataclass(frozen=True)
 class ResolvedConfig:
     """Every symbol's resolved value plus where relevant ones came from."""
@@ -43,6 +56,8 @@ class ResolvedConfig:
     findings: tuple[Finding, ...] = ()
     source: str = "bundled"  # "bundled" or the srctree path
     config_path: str | None = None
+    probes: tuple[Probe, ...] = ()  # $(shell,...) probes: run, replayed or not available
+    unsupported: tuple[str, ...] = ()  # Kconfig constructs only partly supported (said plainly)
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.values.get(name, default)

@@ -1,0 +1,1203 @@
+"""Kconfig adapter: the only module that imports kconfiglib.
+
+It parses a Kconfig tree (the bundled model in ``kconfig/`` or a real Linux tree given with
+``--srctree``), loads a ``.config`` (file, fragment, ``/proc/config.gz`` or text extracted
+from an image), applies ``--set`` assignments, and returns a model
+:class:`~cpualloc_cli.model.config.ResolvedConfig`. No kconfiglib object leaves this module.
+
+What it adds to the released kconfiglib 14.1.0 (a subclass, :class:`_Kconfig`):
+
+* the bare ``modules`` keyword (Linux >= 5.13, ``kernel/module/Kconfig:4``), read as the
+  old ``option modules``;
+* the ``transitional`` keyword (Linux 6.18): accepted; the symbol is recorded and left out
+  of the written configuration, but its migration semantics (an old name's value feeding
+  the new symbol through a default) are only as good as kconfiglib's handling of a
+  prompt-less symbol's user value, which it ignores. Listed in :data:`UNSUPPORTED`;
+* ``$(shell,...)`` control: without ``allow_shell`` no command runs. Each call expands to a
+  placeholder symbol ``CPUALLOC_PROBE_<n>``; symbols whose defaults use a placeholder are
+  *probe symbols*, whose value is replayed from the given ``.config`` when it records one,
+  and otherwise "not available" (their other defaults apply). Every probe not run is
+  reported;
+* ``KCONFIG_FUNCTIONS`` is never imported (kconfiglib would import a Python module by that
+  name from ``sys.path``).
+
+Exceptions from kconfiglib (``KconfigError``), I/O (``OSError``), decoding
+(``UnicodeDecodeError``) and deep recursion (``RecursionError``) are translated into
+:class:`~cpualloc_cli.errors.ConfigError` (exit 3) at one fence, :func:`_fence`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import kconfiglib
+
+from cpualloc_cli import __version__
+from cpualloc_cli.errors import ConfigError, InternalError, UsageError
+from cpualloc_cli.model.config import Origin, Probe, ResolvedConfig, SymbolValue
+from cpualloc_cli.model.findings import Finding, Severity
+
+T = TypeVar("T")
+
+PROBE_PREFIX = "CPUALLOC_PROBE_"
+
+#: Kconfig constructs the adapter does not fully support, said plainly in reports.
+UNSUPPORTED: tuple[str, ...] = (
+    "transitional (Linux 6.18): parsed, symbol left out of the written .config; the value "
+    "migration from the old symbol name is not modelled",
+    "$(shell,...) and the macros built on it (success, cc-option, ld-option, as-instr, ...) "
+    "without --allow-shell: not run; replayed from the .config or 'not available'",
+)
+
+#: The symbols `cpualloc config` always shows (footprint-relevant).
+RELEVANT_SYMBOLS: tuple[str, ...] = (
+    "NR_CPUS", "SMP", "64BIT", "PAGE_SHIFT", "ARM64_PAGE_SHIFT", "CPU_AREA_VIRTUAL",
+    "CPU_AREA_ORDER", "CPU_AREA_ALLOC_ORDER", "PERCPU_DESIGN", "RANDOMIZE_BASE", "RELOCATABLE",
+    "PHYSICAL_START", "NUMA", "NODES_SHIFT", "MAXSMP", "CPUMASK_OFFSTACK", "LOCKDEP", "MODULES",
+    "RANDOM_KMALLOC_CACHES",
+)
+
+# cpualloc arch name -> (ARCH, SRCARCH, Debian cross prefix)
+ARCH_ENV: dict[str, tuple[str, str, str]] = {
+    "sparc64": ("sparc64", "sparc", "sparc64-linux-gnu-"),
+    "sparc32": ("sparc32", "sparc", "sparc64-linux-gnu-"),
+    "x86_64": ("x86_64", "x86", "x86_64-linux-gnu-"),
+    "i386": ("i386", "x86", "i686-linux-gnu-"),
+    "ia64": ("ia64", "ia64", "ia64-linux-gnu-"),
+    "arm64": ("arm64", "arm64", "aarch64-linux-gnu-"),
+    "arm": ("arm", "arm", "arm-linux-gnueabi-"),
+    "powerpc": ("powerpc", "powerpc", "powerpc-linux-gnu-"),
+    "powerpc64": ("powerpc", "powerpc", "powerpc64-linux-gnu-"),
+    "mips": ("mips", "mips", "mips-linux-gnu-"),
+    "riscv": ("riscv", "riscv", "riscv64-linux-gnu-"),
+    "s390": ("s390", "s390", "s390x-linux-gnu-"),
+    "loongarch": ("loongarch", "loongarch", "loongarch64-linux-gnu-"),
+}
+
+# bundled model: cpualloc arch -> ARCH_* choice symbol
+BUNDLED_ARCH_SYMBOL: dict[str, str] = {
+    "sparc64": "ARCH_SPARC64", "sparc32": "ARCH_SPARC32", "x86_64": "ARCH_X86_64", "i386": "ARCH_I386",
+    "ia64": "ARCH_IA64", "arm64": "ARCH_ARM64", "powerpc": "ARCH_POWERPC", "powerpc64": "ARCH_POWERPC",
+    "riscv": "ARCH_RISCV", "mips": "ARCH_MIPS", "s390": "ARCH_S390",
+}
+
+# A real kernel .config's arch, from the symbols it sets (first match wins).
+_CONFIG_ARCH_HINTS: tuple[tuple[str, str], ...] = (
+    ("SPARC64", "sparc64"), ("SPARC32", "sparc32"), ("X86_64", "x86_64"), ("X86_32", "i386"),
+    ("IA64", "ia64"), ("ARM64", "arm64"), ("PPC64", "powerpc64"), ("PPC32", "powerpc"), ("RISCV", "riscv"),
+    ("MIPS", "mips"), ("S390", "s390"), ("LOONGARCH", "loongarch"), ("ARM", "arm"),
+)
+
+CONFIG_READ_CAP_BYTES = 64 << 20  # a .config bigger than this is not a .config
+CACHE_MAGIC = b"cpualloc-kconfig-cache\n"
+CACHE_FORMAT = 3  # bump when what _parse stores on the object changes
+_SET_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=(.*)")
+_UNSET_RE = re.compile(r"# CONFIG_([A-Za-z0-9_]+) is not set")
+_ERR_LOC_RE = re.compile(r"^(?P<path>[^\n:]+):(?P<line>\d+): (?P<msg>.*)$", re.S)
+_BANNER_RE = re.compile(rb"Linux version (\d+\.\d+[0-9A-Za-z.+_-]*)")
+
+
+# ------------------------------------------------------------------------------------------
+# locating the bundled model
+
+
+def bundled_kconfig_dir() -> Path:
+    """The bundled model's directory: package `cpualloc_cli._kconfig` when installed, else
+    `<repo>/kconfig` next to the package."""
+    try:
+        from importlib.resources import files
+
+        base = files("cpualloc_cli._kconfig")
+        candidate = Path(str(base))
+        if (candidate / "Kconfig").is_file():
+            return candidate
+    except (ModuleNotFoundError, TypeError, ValueError):
+        pass
+    fallback = Path(__file__).resolve().parents[2] / "kconfig"
+    if (fallback / "Kconfig").is_file():
+        return fallback
+    raise InternalError("the bundled Kconfig model is missing from the installation",
+                        hint="reinstall cpualloc")
+
+
+# ------------------------------------------------------------------------------------------
+# reading inputs
+
+
+def decode_config_bytes(data: bytes, display: str) -> str:
+    """Validate and decode .config bytes (gzip allowed): NUL bytes or invalid UTF-8 are
+    ConfigError with the line."""
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(CONFIG_READ_CAP_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise ConfigError(f"gzip data cannot be decompressed: {exc}", path=display) from None
+        if len(data) > CONFIG_READ_CAP_BYTES:
+            raise ConfigError("decompressed configuration exceeds 64 MiB", path=display)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ConfigError("NUL byte: this is not a text .config", path=display,
+                          line=data.count(b"\n", 0, nul) + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"invalid UTF-8 ({exc.reason})", path=display,
+                          line=data.count(b"\n", 0, exc.start) + 1) from None
+
+
+def read_config_text(path: str) -> str:
+    """Read a .config (or fragment, or /proc/config.gz): ConfigError when missing, a
+    directory, too big, containing NUL bytes, or not UTF-8."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise ConfigError("is a directory, not a .config", path=path)
+        with open(path, "rb") as fh:
+            data = fh.read(CONFIG_READ_CAP_BYTES + 1)
+    except ConfigError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    if len(data) > CONFIG_READ_CAP_BYTES:
+        raise ConfigError("larger than 64 MiB: not a .config", path=path)
+    return decode_config_bytes(data, path)
+
+
+def read_srctree_version(srctree: str) -> str:
+    """`VERSION.PATCHLEVEL.SUBLEVEL[EXTRAVERSION]` from a tree's top Makefile."""
+    path = os.path.join(srctree, "Makefile")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the top Makefile: {exc.strerror or exc}", path=path,
+                          hint="--srctree must be the top of a Linux source tree") from None
+    fields: dict[str, str] = {}
+    for line in head.splitlines():
+        m = re.match(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=\s*(\S*)\s*$", line)
+        if m:
+            fields.setdefault(m.group(1), m.group(2))
+    if "VERSION" not in fields or "PATCHLEVEL" not in fields:
+        raise ConfigError("no VERSION/PATCHLEVEL in the top Makefile", path=path,
+                          hint="--srctree must be the top of a Linux source tree")
+    version = f"{fields['VERSION']}.{fields['PATCHLEVEL']}"
+    if fields.get("SUBLEVEL"):
+        version += f".{fields['SUBLEVEL']}"
+    return version + fields.get("EXTRAVERSION", "")
+
+
+def read_image_banner_version(path: str, cap_bytes: int = 512 << 20) -> str | None:
+    """The `Linux version X` banner of an uncompressed image, or None."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(cap_bytes)
+    except OSError:
+        return None
+    m = _BANNER_RE.search(data)
+    return m.group(1).decode("ascii", "replace") if m else None
+
+
+def arch_from_config_text(text: str) -> str | None:
+    """Guess cpualloc's arch from a real kernel .config's arch symbols."""
+    enabled = {m.group(1) for m in re.finditer(r"^CONFIG_([A-Za-z0-9_]+)=y\s*$", text, re.M)}
+    for sym, arch in _CONFIG_ARCH_HINTS:
+        if sym in enabled:
+            return arch
+    return None
+
+
+# ------------------------------------------------------------------------------------------
+# the kconfiglib subclass
+
+
+@dataclass
+class _ProbeCall:
+    placeholder: str
+    command: str
+    filename: str
+    linenr: int
+    output: str | None = None  # when run
+
+
+class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
+    """kconfiglib.Kconfig with `modules`/`transitional` and shell control.
+
+    No __slots__ here, so our own attributes live in the instance __dict__."""
+
+    def __init__(self, filename: str, *, allow_shell: bool, shell_cwd: str | None) -> None:
+        self.cpa_allow_shell = allow_shell
+        self.cpa_shell_cwd = shell_cwd
+        self.cpa_probes: dict[str, _ProbeCall] = {}
+        self.cpa_transitional: set[str] = set()
+        self.cpa_cur_node: Any = None
+        super().__init__(filename, warn=True, warn_to_stderr=False, encoding="utf-8",
+                         suppress_traceback=False)
+
+    # kconfiglib keeps its preprocessor functions in a slot; a property here takes
+    # precedence, so the table kconfiglib builds gets our "shell" and nothing imported.
+    @property
+    def _functions(self) -> dict[str, Any]:
+        fns: dict[str, Any] = self.__dict__["cpa_functions"]
+        return fns
+
+    @_functions.setter
+    def _functions(self, value: dict[str, Any]) -> None:
+        table = _FunctionTable(value)
+        table["shell"] = (_Kconfig._cpa_shell, 1, 1)
+        self.__dict__["cpa_functions"] = table
+
+    def _cpa_shell(self, _name: str, command: str) -> str:
+        if self.cpa_allow_shell:
+            return self._cpa_run(command)
+        for call in self.cpa_probes.values():
+            if call.command == command:
+                return call.placeholder
+        placeholder = f"{PROBE_PREFIX}{len(self.cpa_probes) + 1}"
+        self.cpa_probes[placeholder] = _ProbeCall(placeholder, command, str(self.filename), int(self.linenr))
+        return placeholder
+
+    def _cpa_run(self, command: str) -> str:
+        proc = subprocess.run(command, shell=True, capture_output=True, cwd=self.cpa_shell_cwd,
+                              timeout=120, check=False)
+        try:
+            out = proc.stdout.decode("utf-8")
+            err = proc.stderr.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError("$(shell,...) output is not UTF-8", path=str(self.filename),
+                              line=int(self.linenr)) from None
+        if err:
+            self._warn(f"'{command}' wrote to stderr: {' '.join(err.splitlines())}", self.filename,
+                       self.linenr)
+        key = f"shell-{len(self.cpa_probes) + 1}"
+        result = "\n".join(out.splitlines()).rstrip("\n").replace("\n", " ")
+        self.cpa_probes[key] = _ProbeCall(key, command, str(self.filename), int(self.linenr), result)
+        return result
+
+    def _parse_props(self, node: Any) -> Any:
+        self.cpa_cur_node = node
+        return super()._parse_props(node)
+
+    def _tokenize(self, s: str) -> Any:
+        stripped = s.strip()
+        if stripped == "transitional":
+            node = self.cpa_cur_node
+            if node is not None and isinstance(node.item, kconfiglib.Symbol):
+                self.cpa_transitional.add(node.item.name)
+            return (None,)
+        tokens = super()._tokenize(s)
+        if stripped == "modules" and len(tokens) == 2 and tokens[0] is kconfiglib._T_MODULES:
+            # Linux >= 5.13: bare `modules` == the old `option modules`
+            return [kconfiglib._T_OPTION, kconfiglib._T_MODULES, None]
+        return tokens
+
+
+class _FunctionTable(dict[str, Any]):
+    """kconfiglib calls .update() with functions imported from $KCONFIG_FUNCTIONS (a module
+    looked up on sys.path): ignore them, nothing outside cpualloc is imported."""
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+# ------------------------------------------------------------------------------------------
+# the fence
+
+
+def _location_from_message(msg: str) -> tuple[str | None, int | None, str]:
+    text = msg.strip()
+    m = _ERR_LOC_RE.match(text)
+    if m:
+        rest = m.group("msg")
+        rest = rest.removeprefix("error: ")
+        return m.group("path"), int(m.group("line")), " ".join(rest.split())
+    return None, None, " ".join(text.split())
+
+
+def _decoding_location(msg: str, root: str | None) -> tuple[str | None, int | None]:
+    m = re.search(r"Malformed \S+ in '([^']+)'", msg)
+    if not m:
+        return None, None
+    path = _under(m.group(1), root)
+    try:
+        data = Path(path).read_bytes()
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return path, data.count(b"\n", 0, exc.start) + 1
+    except OSError:
+        return path, None
+    return path, None
+
+
+def _under(path: str, root: str | None) -> str:
+    return os.path.join(root, path) if root and not os.path.isabs(path) else path
+
+
+def _fence(what: str, fn: Callable[[], T], root: str | None = None) -> T:
+    """Run `fn`, translating the exceptions kconfiglib is known to raise into ConfigError.
+    Relative Kconfig paths in messages are made relative to `root` (the srctree)."""
+    try:
+        return fn()
+    except kconfiglib.KconfigError as exc:
+        msg = str(exc)
+        if "Malformed" in msg and "Reason:" in msg:
+            path, line = _decoding_location(msg, root)
+            raise ConfigError("invalid UTF-8 in a Kconfig file", path=path, line=line) from None
+        path, line, text = _location_from_message(msg)
+        if path is not None:
+            path = _under(path, root)
+        if "recursive 'source'" in text or "recursive" in text and "source" in text:
+            text = text.split("\n")[0]
+        raise ConfigError(f"{what}: {text}", path=path, line=line) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{what}: invalid UTF-8 ({exc.reason})") from None
+    except RecursionError:
+        raise ConfigError(f"{what}: expressions or sources nested too deeply",
+                          hint="kconfiglib recursion limit reached; the input is not a sane Kconfig") from None
+    except OSError as exc:
+        path = getattr(exc, "filename", None)
+        raise ConfigError(f"{what}: {exc.strerror or exc}", path=str(path) if path else None) from None
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str]) -> Iterator[None]:
+    """kconfiglib reads os.environ while parsing ($(VAR), srctree): set exactly `env`."""
+    saved = dict(os.environ)
+    try:
+        for key in list(os.environ):
+            if key.startswith("KCONFIG_") or key in _ENV_KEYS:
+                del os.environ[key]
+        os.environ.update(env)
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+_ENV_KEYS = ("srctree", "ARCH", "SRCARCH", "SUBARCH", "CROSS_COMPILE", "CC", "LD", "AR", "NM", "OBJCOPY",
+             "OBJDUMP", "CLANG_FLAGS", "CC_VERSION_TEXT", "KERNELVERSION", "HOSTCC", "HOSTCXX", "RUSTC",
+             "BINDGEN", "PAHOLE", "CROSS_COMPILE_COMPAT", "USERCFLAGS", "USERLDFLAGS", "LLVM")
+
+
+def derive_environment(*, srctree: str, arch: str, kernelversion: str, cross_compile: str | None,
+                       cc_version_text: str | None, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment `make` exports to conf (top Makefile): ARCH/SRCARCH, the toolchain
+    from CROSS_COMPILE, CC_VERSION_TEXT and the rest."""
+    if arch not in ARCH_ENV:
+        raise UsageError(f"unknown arch '{arch}'", hint="choose one of " + ", ".join(sorted(ARCH_ENV)))
+    kernel_arch, srcarch, default_cross = ARCH_ENV[arch]
+    if cross_compile is None:
+        host = os.uname().machine
+        native = {"x86_64": "x86_64", "aarch64": "arm64"}.get(host)
+        cross_compile = "" if native == arch else default_cross
+    cc = f"{cross_compile}gcc"
+    env = {
+        "srctree": srctree,
+        "ARCH": kernel_arch,
+        "SRCARCH": srcarch,
+        "SUBARCH": {"x86_64": "x86", "aarch64": "arm64"}.get(os.uname().machine, os.uname().machine),
+        "KERNELVERSION": kernelversion,
+        "CROSS_COMPILE": cross_compile,
+        "CC": cc,
+        "LD": f"{cross_compile}ld",
+        "AR": f"{cross_compile}ar",
+        "NM": f"{cross_compile}nm",
+        "OBJCOPY": f"{cross_compile}objcopy",
+        "OBJDUMP": f"{cross_compile}objdump",
+        "CLANG_FLAGS": "",
+        "HOSTCC": "gcc",
+        "HOSTCXX": "g++",
+        "RUSTC": "rustc",
+        "BINDGEN": "bindgen",
+        "PAHOLE": "pahole",
+        "CC_VERSION_TEXT": cc_version_text or "",
+    }
+    if overrides:
+        env.update(overrides)
+    return env
+
+
+def run_cc_version_text(cc: str) -> str:
+    """`LC_ALL=C $(CC) --version | head -n 1` with '#' removed, as the top Makefile does
+    (runs the compiler: only with --allow-shell)."""
+    try:
+        proc = subprocess.run([*cc.split(), "--version"], capture_output=True, timeout=60,
+                              env={**os.environ, "LC_ALL": "C"}, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    first = proc.stdout.decode("utf-8", "replace").splitlines()
+    return first[0].replace("#", "") if first else ""
+
+
+# ------------------------------------------------------------------------------------------
+# caching the parsed tree
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cpualloc" / "kconfig"
+
+
+def _safe_dir(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = path.stat()
+    except OSError:
+        return False
+    return st.st_uid == os.getuid() and not (st.st_mode & 0o022)
+
+
+def _hash_files(names: Sequence[str], root: str) -> str | None:
+    h = hashlib.sha256()
+    for name in names:
+        full = name if os.path.isabs(name) else os.path.join(root, name)
+        try:
+            with open(full, "rb") as fh:
+                h.update(name.encode() + b"\0" + hashlib.sha256(fh.read()).digest())
+        except OSError:
+            return None
+    return h.hexdigest()
+
+
+def _cache_key(top: str, root: str, env: Mapping[str, str], allow_shell: bool) -> str:
+    h = hashlib.sha256()
+    h.update(CACHE_MAGIC + str(CACHE_FORMAT).encode() + __version__.encode() + kconfiglib.VERSION.__repr__().encode())
+    h.update(f"{root}\0{top}\0{allow_shell}\0".encode())
+    for key in sorted(env):
+        h.update(f"{key}={env[key]}\0".encode())
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def _with_big_stack(fn: Callable[[], T]) -> T:
+    """Pickling kconfiglib's linked menu tree recurses deeply: run in a thread with a big stack."""
+    result: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        old = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(old, 200_000))
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # a big acyclic-looking graph: the collector only slows (un)pickling down
+        try:
+            result.append(fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            error.append(exc)
+        finally:
+            sys.setrecursionlimit(old)
+            if gc_was_enabled:
+                gc.enable()
+
+    old_size = threading.stack_size()
+    threading.stack_size(512 << 20)
+    try:
+        t = threading.Thread(target=target, name="cpualloc-kconfig-pickle")
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old_size)
+    if error:
+        raise error[0]
+    return result[0]
+
+
+def _cache_load(key: str, root: str) -> _Kconfig | None:
+    directory = _cache_dir()
+    path = directory / f"{key}.pickle"
+    if not path.is_file() or not _safe_dir(directory):
+        return None
+    try:
+        st = path.stat()
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    # layout: MAGIC, key line, files-hash line, sha256(payload) line, payload
+    parts = data.split(b"\n", 4)
+    if len(parts) != 5 or parts[0] + b"\n" != CACHE_MAGIC or parts[1].decode(errors="replace") != key:
+        return None
+    files_hash, payload_hash, rest = parts[2].decode(errors="replace"), parts[3].decode(errors="replace"), parts[4]
+    names_len, _, body = rest.partition(b"\n")
+    try:
+        n = int(names_len)
+    except ValueError:
+        return None
+    names_blob, payload = body[:n], body[n:]
+    if hashlib.sha256(names_blob + payload).hexdigest() != payload_hash:
+        return None
+    names = names_blob.decode("utf-8", "replace").split("\0") if names_blob else []
+    if _hash_files(names, root) != files_hash:
+        return None
+    try:
+        obj = _with_big_stack(lambda: pickle.loads(payload))
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
+        return None
+    return obj if isinstance(obj, _Kconfig) and hasattr(obj, "cpa_probe_syms") else None
+
+
+def _cache_store(key: str, root: str, kconf: _Kconfig) -> None:
+    directory = _cache_dir()
+    if not _safe_dir(directory):
+        return
+    names = sorted(set(kconf.kconfig_filenames))
+    files_hash = _hash_files(names, root)
+    if files_hash is None:
+        return
+    try:
+        payload = _with_big_stack(lambda: pickle.dumps(kconf, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+        return
+    names_blob = "\0".join(names).encode()
+    digest = hashlib.sha256(names_blob + payload).hexdigest()
+    blob = b"".join([CACHE_MAGIC, key.encode(), b"\n", files_hash.encode(), b"\n", digest.encode(), b"\n",
+                     str(len(names_blob)).encode(), b"\n", names_blob, payload])
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, directory / f"{key}.pickle")
+    except OSError:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+
+
+# ------------------------------------------------------------------------------------------
+# the request and its result
+
+
+@dataclass(frozen=True)
+class ConfigRequest:
+    """Everything `load_resolved_config` needs (built by cli/configopts.py)."""
+
+    arch: str | None = None
+    config_text: str | None = None  # the .config text (already read and validated)
+    config_display: str | None = None  # its name in findings ("FILE", "/proc/config.gz", "IMAGE:ikconfig")
+    sets: tuple[tuple[str, str], ...] = ()
+    srctree: str | None = None
+    allow_shell: bool = False
+    kernel_version: str | None = None  # --kernel-version
+    image_kernel_version: str | None = None  # from an image banner (--config-from)
+    cross_compile: str | None = None
+    env_overrides: tuple[tuple[str, str], ...] = ()
+    show: tuple[str, ...] = ()
+    use_cache: bool = True
+
+
+@dataclass
+class LoadedConfig:
+    resolved: ResolvedConfig
+    config_text: str  # the full resolved configuration, as `make olddefconfig` writes it
+    parse_from_cache: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def load_resolved_config(req: ConfigRequest) -> LoadedConfig:
+    """Parse the tree (or the bundled model), load the config, apply --set, resolve."""
+    if req.srctree is not None:
+        return _load_srctree(req)
+    return _load_bundled(req)
+
+
+def _load_bundled(req: ConfigRequest) -> LoadedConfig:
+    root = str(bundled_kconfig_dir())
+    arch = req.arch
+    if arch is None and req.config_text is not None:
+        arch = arch_from_config_text(req.config_text)
+    if arch is not None and arch not in BUNDLED_ARCH_SYMBOL:
+        raise UsageError(f"the bundled model has no arch '{arch}'",
+                         hint="choose one of " + ", ".join(sorted(BUNDLED_ARCH_SYMBOL)))
+    env = {"srctree": root}
+    kconf, cached = _parse(root, "Kconfig", env, allow_shell=False, use_cache=req.use_cache)
+    return _resolve(kconf, req, arch=arch, source="bundled", env=env, cached=cached, bundled=True)
+
+
+def _load_srctree(req: ConfigRequest) -> LoadedConfig:
+    assert req.srctree is not None
+    srctree = os.path.abspath(req.srctree)
+    if not os.path.isfile(os.path.join(srctree, "Kconfig")):
+        raise ConfigError("no top-level Kconfig here", path=srctree,
+                          hint="--srctree must be the top of a Linux source tree")
+    version = read_srctree_version(srctree)
+    arch = req.arch
+    if arch is None and req.config_text is not None:
+        arch = arch_from_config_text(req.config_text)
+    if arch is None:
+        raise UsageError("--srctree needs --arch (or a --config that names its arch)")
+    cc_text: str | None = None
+    overrides = dict(req.env_overrides)
+    cross = req.cross_compile
+    probe_env = derive_environment(srctree=srctree, arch=arch, kernelversion=version, cross_compile=cross,
+                                   cc_version_text=None, overrides=overrides)
+    if "CC_VERSION_TEXT" in overrides:
+        cc_text = overrides["CC_VERSION_TEXT"]
+    elif req.allow_shell:
+        cc_text = run_cc_version_text(probe_env["CC"])
+    elif req.config_text is not None:
+        m = re.search(r'^CONFIG_CC_VERSION_TEXT="(.*)"\s*$', req.config_text, re.M)
+        cc_text = kconfiglib.unescape(m.group(1)) if m else None
+    env = derive_environment(srctree=srctree, arch=arch, kernelversion=version, cross_compile=cross,
+                             cc_version_text=cc_text, overrides=overrides)
+    with tempfile.TemporaryDirectory(prefix="cpualloc-kconfig-") as scratch:
+        kconf, cached = _parse(srctree, "Kconfig", env, allow_shell=req.allow_shell, use_cache=req.use_cache,
+                               shell_cwd=scratch)
+    return _resolve(kconf, req, arch=arch, source=srctree, env=env, cached=cached, bundled=False,
+                    tree_version=version)
+
+
+def _parse(root: str, top: str, env: Mapping[str, str], *, allow_shell: bool, use_cache: bool,
+           shell_cwd: str | None = None) -> tuple[_Kconfig, bool]:
+    key = _cache_key(top, root, env, allow_shell)
+    if use_cache:
+        with _environment(env):
+            hit = _cache_load(key, root)
+        if hit is not None:
+            return hit, True
+
+    def parse() -> _Kconfig:
+        with _environment(env):
+            return _Kconfig(top, allow_shell=allow_shell, shell_cwd=shell_cwd)
+
+    kconf = _fence("cannot parse Kconfig", parse, root)
+    # parse-time state that pins the last file open and cannot be pickled
+    kconf._readline = None
+    kconf.cpa_cur_node = None
+    kconf.cpa_probe_syms = _probe_syms(kconf)
+    if use_cache:
+        _cache_store(key, root, kconf)
+    return kconf, False
+
+
+# ------------------------------------------------------------------------------------------
+# resolving
+
+
+@dataclass
+class _Assignment:
+    name: str
+    value: str  # as given ("n" for "# ... is not set"; strings unescaped)
+    raw: str
+    path: str | None
+    line: int | None
+    via_set: bool
+
+
+def _parse_config_lines(text: str, display: str) -> tuple[list[_Assignment], list[Finding]]:
+    assignments: list[_Assignment] = []
+    findings: list[Finding] = []
+    for lineno, raw_line in enumerate(text.splitlines(), 1):
+        line = raw_line.rstrip()
+        m = _SET_RE.fullmatch(line)
+        if m:
+            assignments.append(_Assignment(m.group(1), m.group(2), m.group(2), display, lineno, False))
+            continue
+        m = _UNSET_RE.fullmatch(line)
+        if m:
+            assignments.append(_Assignment(m.group(1), "n", line, display, lineno, False))
+            continue
+        if line and not line.lstrip().startswith("#"):
+            findings.append(Finding("config.malformed-line", Severity.WARNING,
+                                    f"malformed line ignored: {line[:120]!r}", path=display, line=lineno))
+    return assignments, findings
+
+
+def _active_range(sym: Any) -> tuple[int, int] | None:
+    if sym.orig_type not in (kconfiglib.INT, kconfiglib.HEX):
+        return None
+    base = 16 if sym.orig_type == kconfiglib.HEX else 10
+    for low, high, cond in sym.ranges:
+        if kconfiglib.expr_value(cond):
+            try:
+                return int(low.str_value, base), int(high.str_value, base)
+            except ValueError:
+                return None
+    return None
+
+
+def _term_values(sc: Any) -> str:
+    if isinstance(sc, kconfiglib.Symbol):
+        if sc.is_constant:
+            return str(kconfiglib.standard_sc_expr_str(sc))
+        return f"{sc.name} [={sc.str_value or 'n'}]"
+    return str(kconfiglib.standard_sc_expr_str(sc))
+
+
+def _unmet_dependency(sym: Any) -> str | None:
+    """For a symbol that is not visible: the dependency (prompt condition) with term values."""
+    exprs = []
+    for node in sym.nodes:
+        if node.prompt is not None:
+            exprs.append(node.prompt[1])
+    if not exprs:
+        return None  # no prompt: the value comes only from defaults and selects
+    failing = [e for e in exprs if kconfiglib.expr_value(e) == 0]
+    # A symbol defined once per arch/variant (NR_CPUS in `if ARCH_X` blocks): the
+    # definitions guarded by an unselected choice member are not the relevant ones.
+    relevant = [e for e in failing if not any(
+        isinstance(t, kconfiglib.Symbol) and t.choice is not None and t.tri_value == 0 for t in _and_terms(e))]
+    parts = [kconfiglib.expr_str(e, _term_values) for e in (relevant or failing)]
+    return " || ".join(f"({p})" if len(parts) > 1 else p for p in parts) or None
+
+
+def _and_terms(expr: Any) -> list[Any]:
+    if isinstance(expr, tuple) and expr and expr[0] == kconfiglib.AND:
+        return _and_terms(expr[1]) + _and_terms(expr[2])
+    return [expr]
+
+
+def _defined_at(sym: Any, root: str) -> tuple[str, int] | None:
+    if not sym.nodes:
+        return None
+    chosen = sym.nodes[0]
+    for node in sym.nodes:
+        if kconfiglib.expr_value(node.dep):
+            chosen = node
+            break
+    name = str(chosen.filename)
+    if os.path.isabs(name):
+        with contextlib.suppress(ValueError):
+            name = os.path.relpath(name, root)
+    return name, int(chosen.linenr)
+
+
+def _conf_value(sym: Any) -> str | None:
+    """A symbol's value as .config writes it (strings unquoted); None when not written."""
+    if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        return str(sym.str_value)
+    cs = sym.config_string
+    if not cs or cs.startswith("#"):
+        return None
+    return str(sym.str_value)
+
+
+def _probe_syms(kconf: _Kconfig) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """{symbol: [placeholders]} for value probes (placeholder in a default) and for
+    dependency probes (placeholder only in a dependency/condition)."""
+    value: dict[str, list[str]] = {}
+    dep: dict[str, list[str]] = {}
+    if not kconf.cpa_probes:
+        return value, dep
+
+    def names(expr: Any) -> list[str]:
+        out = []
+        for item in kconfiglib.expr_items(expr):
+            if PROBE_PREFIX in str(item.name):
+                out.extend(re.findall(PROBE_PREFIX + r"\d+", str(item.name)))
+        return out
+
+    for sym in kconf.unique_defined_syms:
+        dep_names = names(sym.direct_dep)
+        for default, cond in sym.defaults:
+            # kconfiglib folds `depends on` into each default's condition: those are
+            # dependency probes, not value probes
+            found = names(default) + [n for n in names(cond) if n not in dep_names]
+            if found:
+                value.setdefault(sym.name, []).extend(found)
+        for _target, cond in sym.selects:
+            dep_names += [n for n in names(cond) if n not in dep_names]
+        if dep_names:
+            dep.setdefault(sym.name, []).extend(dep_names)
+    return value, dep
+
+
+def _replay_probes(kconf: _Kconfig, recorded: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    """Give each value-probe symbol the value the .config recorded; drop the probe defaults
+    of the others ("not available"). Returns ({sym: replayed value}, [unavailable syms])."""
+    value_probes, _ = kconf.cpa_probe_syms
+    replayed: dict[str, str] = {}
+    unavailable: list[str] = []
+    for name in value_probes:
+        sym = kconf.syms[name]
+        if name in recorded:
+            val = recorded[name]
+            if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+                const = {"y": kconf.y, "m": kconf.m}.get(val, kconf.n)
+            else:
+                const = kconf._lookup_const_sym(val)
+            sym.defaults = [(const, kconf.y)]
+            replayed[name] = val
+        else:
+            sym.defaults = [(d, c) for d, c in sym.defaults
+                            if not any(PROBE_PREFIX in str(i.name) for i in kconfiglib.expr_items(d))
+                            and not any(PROBE_PREFIX in str(i.name) for i in kconfiglib.expr_items(c))]
+            unavailable.append(name)
+    # A probe used only in a dependency ("depends on $(success,...)"): when the .config
+    # records a symbol that needs it (so the symbol was visible or set when conf wrote the
+    # file), the probe succeeded. Only inferred when the probe is a positive AND term.
+    _, dep_probes = kconf.cpa_probe_syms
+    inferred: set[str] = set()
+    for name, phs in dep_probes.items():
+        if name not in recorded:
+            continue
+        sym = kconf.syms[name]
+        for ph in phs:
+            if _positive_and_term(sym.direct_dep, ph):
+                inferred.add(ph)
+    for ph in inferred:
+        psym = kconf.syms.get(ph)
+        if psym is None:
+            continue
+        psym.orig_type = kconfiglib.BOOL
+        psym.defaults = [(kconf.y, kconf.y)]
+        psym.direct_dep = kconf.y
+        for owner, phs in dep_probes.items():
+            if ph in phs:
+                replayed.setdefault(owner, "(dependency inferred y from the .config)")
+    if value_probes or inferred:
+        kconf._invalidate_all()
+    return replayed, unavailable
+
+
+def _positive_and_term(expr: Any, name: str) -> bool:
+    if isinstance(expr, kconfiglib.Symbol):
+        return bool(expr.name == name)
+    if isinstance(expr, tuple) and expr and expr[0] == kconfiglib.AND:
+        return _positive_and_term(expr[1], name) or _positive_and_term(expr[2], name)
+    return False
+
+
+def _recorded_values(text: str | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if text is None:
+        return out
+    for line in text.splitlines():
+        m = _SET_RE.fullmatch(line.rstrip())
+        if m:
+            val = m.group(2)
+            if len(val) >= 2 and val.startswith('"') and val.endswith('"'):
+                val = kconfiglib.unescape(val[1:-1])
+            out[m.group(1)] = val
+            continue
+        m = _UNSET_RE.fullmatch(line.rstrip())
+        if m:
+            out[m.group(1)] = "n"
+    return out
+
+
+def _shown(sym: Any) -> str:
+    if sym.str_value:
+        return str(sym.str_value)
+    return "n" if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) else "(unset)"
+
+
+def _type_name(sym: Any) -> str:
+    return str(kconfiglib.TYPE_TO_STR.get(sym.orig_type, "unknown")) or "unknown"
+
+
+def _given_matches(sym: Any, given: str) -> bool:
+    cur = sym.str_value
+    if sym.orig_type in (kconfiglib.INT, kconfiglib.HEX):
+        base = 16 if sym.orig_type == kconfiglib.HEX else 10
+        try:
+            return int(given, base) == int(cur, base)
+        except ValueError:
+            return False
+    if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+        return bool(given[:1] == cur)
+    return bool(given == cur)
+
+
+def _string_given(raw: str) -> str | None:
+    if len(raw) >= 2 and raw.startswith('"') and raw.endswith('"'):
+        return str(kconfiglib.unescape(raw[1:-1]))
+    return None
+
+
+def _resolve(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, source: str, env: dict[str, str],
+             cached: bool, bundled: bool, tree_version: str | None = None) -> LoadedConfig:
+    root = env["srctree"]
+
+    def run() -> LoadedConfig:
+        with _environment(env):
+            return _resolve_inner(kconf, req, arch=arch, source=source, env=env, cached=cached, bundled=bundled,
+                                  tree_version=tree_version, root=root)
+
+    return _fence("cannot evaluate the configuration", run, root)
+
+
+def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, source: str, env: dict[str, str],
+                   cached: bool, bundled: bool, tree_version: str | None, root: str) -> LoadedConfig:
+    findings: list[Finding] = []
+    parse_warnings = list(kconf.warnings)
+    kconf.warnings = []
+    display = req.config_display or "(config)"
+
+    # probes: replay from the .config, or "not available"
+    recorded = _recorded_values(req.config_text)
+    replayed, unavailable = _replay_probes(kconf, recorded) if not req.allow_shell else ({}, [])
+
+    # arch selection (bundled model)
+    arch_sym = None
+    if bundled and arch is not None:
+        arch_sym = kconf.syms[BUNDLED_ARCH_SYMBOL[arch]]
+        arch_sym.set_value(2)
+        if arch == "powerpc64":
+            kconf.syms["PPC64"].set_value(2)
+
+    assignments: list[_Assignment] = []
+    if req.config_text is not None:
+        lines, line_findings = _parse_config_lines(req.config_text, display)
+        findings.extend(line_findings)
+        assignments.extend(lines)
+        with tempfile.TemporaryDirectory(prefix="cpualloc-config-") as tmp:
+            path = os.path.join(tmp, "config")
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(req.config_text)
+            kconf.load_config(path, replace=False)
+            for w in kconf.warnings:
+                parse_warnings.append(w.replace(path, display))
+            kconf.warnings = []
+    if arch_sym is not None:
+        arch_sym.set_value(2)  # --arch wins over an ARCH_* line in the file
+        if arch == "powerpc64":
+            kconf.syms["PPC64"].set_value(2)
+
+    for name, value in req.sets:
+        assignments.append(_Assignment(name, value, value, "--set", None, True))
+        sym = kconf.syms.get(name)
+        if sym is None or not sym.nodes:
+            continue
+        val = value
+        if sym.orig_type == kconfiglib.STRING:
+            unq = _string_given(value)
+            val = unq if unq is not None else value
+        if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and val[:1] not in ("y", "m", "n"):
+            findings.append(Finding("config.malformed-line", Severity.WARNING,
+                                    f"--set {name}={value}: not a valid {_type_name(sym)} value; ignored",
+                                    path="--set", symbol=name))
+            continue
+        if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+            val = val[:1]
+            if sym.choice is not None and val != "n":
+                sym.choice.set_value(val)
+        kconf.warnings = []
+        sym.set_value(val)
+        for w in kconf.warnings:
+            parse_warnings.append(w)
+        kconf.warnings = []
+
+    # last assignment of each symbol decides
+    last: dict[str, _Assignment] = {}
+    unknown: list[_Assignment] = []
+    for a in assignments:
+        sym = kconf.syms.get(a.name)
+        if sym is None or not sym.nodes:
+            unknown.append(a)
+            continue
+        last[a.name] = a
+
+    out_of_range: dict[str, _Assignment] = {}
+    not_taken: set[str] = set()
+    for name, a in last.items():
+        sym = kconf.syms[name]
+        given = a.value
+        if sym.orig_type == kconfiglib.STRING and not a.via_set:
+            unq = _string_given(a.raw)
+            if unq is None:
+                continue  # kconfiglib warned: malformed string literal
+            given = unq
+        if _given_matches(sym, given):
+            continue
+        where = {"path": a.path, "line": a.line, "symbol": name}
+        rng = _active_range(sym)
+        if rng is not None and sym.orig_type in (kconfiglib.INT, kconfiglib.HEX) and sym.visibility:
+            base = 16 if sym.orig_type == kconfiglib.HEX else 10
+            try:
+                num = int(given, base)
+            except ValueError:
+                findings.append(Finding("config.invalid-value", Severity.WARNING,
+                                        f"{name}={given} is not a valid {_type_name(sym)}; "
+                                        f"{name}={sym.str_value} used", **where))  # type: ignore[arg-type]
+                not_taken.add(name)
+                continue
+            if not rng[0] <= num <= rng[1]:
+                lo, hi = (hex(rng[0]), hex(rng[1])) if base == 16 else (str(rng[0]), str(rng[1]))
+                findings.append(Finding(
+                    "config.out-of-range", Severity.WARNING,
+                    f"{name}={given} is outside its range {lo}..{hi}: ignored (not clamped), "
+                    f"the default {sym.str_value} is used",
+                    hint=f"choose a value in {lo}..{hi}", **where))  # type: ignore[arg-type]
+                out_of_range[name] = a
+                continue
+        not_taken.add(name)
+        if sym.visibility == 0 or (sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE)
+                                   and kconfiglib.STR_TO_TRI.get(given[:1], 0) > sym.visibility):
+            dep = _unmet_dependency(sym)
+            why = f"unmet dependency {dep}" if dep else "it has no prompt (its value comes from defaults and selects)"
+            findings.append(Finding(
+                "config.not-taken", Severity.WARNING,
+                f"{name}={given} did not take ({name}={_shown(sym)}): {why}",
+                hint="satisfy the dependency or drop the assignment" if dep else None, **where))  # type: ignore[arg-type]
+        elif sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and kconfiglib.expr_value(sym.rev_dep):
+            sel = kconfiglib.expr_str(sym.rev_dep, _term_values)
+            findings.append(Finding(
+                "config.not-taken", Severity.WARNING,
+                f"{name}={given} did not take ({name}={sym.str_value}): selected by {sel}", **where))  # type: ignore[arg-type]
+        elif sym.choice is not None:
+            sel = sym.choice.selection
+            findings.append(Finding(
+                "config.not-taken", Severity.WARNING,
+                f"{name}={given} did not take: the choice selected {sel.name if sel else 'nothing'}",
+                **where))  # type: ignore[arg-type]
+        else:
+            findings.append(Finding(
+                "config.not-taken", Severity.WARNING,
+                f"{name}={given} did not take ({name}={_shown(sym)})", **where))  # type: ignore[arg-type]
+
+    if unknown:
+        if bundled:
+            names = sorted({a.name for a in unknown})
+            shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+            findings.append(Finding(
+                "config.unknown-symbol", Severity.INFO,
+                f"{len(names)} assigned symbol(s) are not in the bundled model and were ignored: {shown}",
+                path=display, hint="use --srctree with the kernel tree to evaluate every symbol"))
+        for a in unknown if not bundled else [a for a in unknown if a.via_set]:
+            findings.append(Finding("config.unknown-symbol", Severity.WARNING,
+                                    f"unknown symbol {a.name} (assignment ignored)", path=a.path, line=a.line,
+                                    symbol=a.name))
+
+    for w in parse_warnings:
+        if "undefined symbol" in w and PROBE_PREFIX in w:
+            continue
+        if "attempt to assign the value" in w and "undefined symbol" in w:
+            continue  # reported above as config.unknown-symbol
+        wpath, wline, text = _location_from_message(w.removeprefix("warning: "))
+        text = text.removeprefix("warning: ")
+        findings.append(Finding("config.kconfiglib-warning", Severity.WARNING, text, path=wpath, line=wline))
+
+    # probes report
+    probes: list[Probe] = []
+    value_probes, dep_probes = kconf.cpa_probe_syms if not req.allow_shell else ({}, {})
+    if req.allow_shell:
+        for call in kconf.cpa_probes.values():
+            probes.append(Probe(call.command, (call.filename, call.linenr), "run", None, call.output))
+    else:
+        owners: dict[str, list[str]] = {}
+        for sym_name, phs in list(value_probes.items()) + list(dep_probes.items()):
+            for ph in phs:
+                owners.setdefault(ph, []).append(sym_name)
+        for call in kconf.cpa_probes.values():
+            for sym_name in sorted(set(owners.get(call.placeholder, []))) or [None]:  # type: ignore[list-item]
+                if sym_name is None:
+                    probes.append(Probe(call.command, (call.filename, call.linenr), "not run", None, None))
+                elif sym_name in replayed:
+                    probes.append(Probe(call.command, (call.filename, call.linenr), "replayed", sym_name,
+                                        replayed[sym_name]))
+                elif sym_name in value_probes:
+                    probes.append(Probe(call.command, (call.filename, call.linenr), "not available", sym_name,
+                                        None))
+                else:
+                    probes.append(Probe(call.command, (call.filename, call.linenr), "not available (dependency)",
+                                        sym_name, None))
+        n_unavail = len(unavailable) + len(dep_probes)
+        if kconf.cpa_probes:
+            findings.append(Finding(
+                "config.probes-not-run", Severity.INFO,
+                f"{len(kconf.cpa_probes)} $(shell,...) probe(s) not run: {len(replayed)} symbol(s) replayed "
+                f"from the .config, {n_unavail} not available",
+                hint="--allow-shell runs them (with the toolchain the environment names)"))
+
+    # values
+    values: dict[str, str] = {}
+    for sym in kconf.unique_defined_syms:
+        if sym.name in kconf.cpa_transitional:
+            continue
+        conf_val = _conf_value(sym)
+        if conf_val is not None:
+            values[sym.name] = conf_val
+    for name in kconf.cpa_transitional:
+        values.pop(name, None)
+
+    # details
+    details: dict[str, SymbolValue] = {}
+    wanted = list(RELEVANT_SYMBOLS) + [s for s in req.show if s not in RELEVANT_SYMBOLS]
+    for name in wanted:
+        sym = kconf.syms.get(name)
+        if sym is None or not sym.nodes:
+            if name in req.show:
+                details[name] = SymbolValue(name, "", "unknown", Origin.UNKNOWN, visible=False)
+            continue
+        assigned = last.get(name)
+        if name in replayed:
+            origin = Origin.PROBE_REPLAYED
+        elif name in unavailable or name in dep_probes:
+            origin = Origin.UNAVAILABLE
+        elif name in out_of_range:
+            origin = Origin.OUT_OF_RANGE_DEFAULT
+        elif assigned is not None and name not in not_taken:
+            origin = Origin.SET if assigned.via_set else Origin.FILE
+        elif (sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE) and kconfiglib.expr_value(sym.rev_dep)
+              and sym.tri_value == kconfiglib.expr_value(sym.rev_dep) and sym.tri_value > 0):
+            origin = Origin.SELECT
+        elif sym.choice is not None and sym.choice.user_selection is sym:
+            origin = Origin.SET if arch_sym is sym else Origin.FILE
+        else:
+            origin = Origin.DEFAULT
+        visible = bool(sym.visibility)
+        details[name] = SymbolValue(
+            name=name,
+            value=_conf_value(sym) or "",
+            type=_type_name(sym),
+            origin=origin,
+            visible=visible,
+            range=_active_range(sym),
+            defined_at=_defined_at(sym, root),
+            unmet_dependency=None if visible else _unmet_dependency(sym),
+            given=(assigned.value if assigned is not None and (name in not_taken or name in out_of_range) else None),
+        )
+
+    # arch and version
+    if bundled:
+        resolved_arch = values.get("CPUALLOC_ARCH") or arch or "x86_64"
+        version, version_source = values.get("KERNEL_VERSION", ""), "bundled model"
+    else:
+        resolved_arch = arch or ""
+        version, version_source = tree_version or "", "srctree Makefile"
+    if req.image_kernel_version:
+        version, version_source = req.image_kernel_version, "image banner"
+    if req.kernel_version:
+        version, version_source = req.kernel_version, "--kernel-version"
+
+    resolved = ResolvedConfig(
+        arch=resolved_arch,
+        kernel_version=version,
+        kernel_version_source=version_source,
+        values=values,
+        details=details,
+        findings=tuple(findings),
+        source=source,
+        config_path=req.config_display,
+        probes=tuple(probes),
+        unsupported=UNSUPPORTED if not bundled else (),
+    )
+    header = _config_header(kconf, env, bundled)
+    text = kconf._config_contents(header)
+    if kconf.cpa_transitional:
+        drop = {f"CONFIG_{n}=" for n in kconf.cpa_transitional} | {f"# CONFIG_{n} is not set" for n in
+                                                                   kconf.cpa_transitional}
+        text = "".join(line for line in text.splitlines(keepends=True)
+                       if not any(line.startswith(d) for d in drop))
+    return LoadedConfig(resolved=resolved, config_text=text, parse_from_cache=cached, env=dict(env))
+
+
+def _config_header(kconf: _Kconfig, env: Mapping[str, str], bundled: bool) -> str:
+    title = kconf.mainmenu_text if not bundled else "cpualloc bundled model"
+    return f"#\n# Automatically generated file; DO NOT EDIT.\n# {title}\n#\n"
