@@ -1,0 +1,187 @@
+"""`cpualloc footprint`: the footprint of each per-cpu design for a config and/or an image."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.cli.configopts import config_findings_exit, config_options, load_config_from_options
+from cpualloc_cli.errors import InputError, UsageError
+from cpualloc_cli.model.config import ResolvedConfig
+from cpualloc_cli.model.findings import Severity
+from cpualloc_cli.model.footprint import Design, FootprintReport
+from cpualloc_cli.model.image import ElfImage
+from cpualloc_cli.model.measures import Measure, parse_limit, parse_size
+
+F = TypeVar("F", bound=Callable[..., Any])
+DESIGN_NAMES = [d.value for d in Design]
+
+
+# --- config options (cpualloc_cli.cli.configopts: --arch/--config/--set/--config-from/--srctree/
+# --allow-shell/--kernel-version/--strict, with the Kconfig semantics of `cpualloc config`) ----------
+
+CONFIG_PARAMS = ("arch", "config", "set_", "config_from", "srctree", "allow_shell", "kernel_version", "strict")
+
+
+def load_config(kwargs: dict[str, Any]) -> ResolvedConfig | None:
+    """The resolved config from the config options (None when none was given)."""
+    return load_config_from_options(**kwargs)
+
+
+def config_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Split the config options out of a command's keyword arguments."""
+    return {k: kwargs.pop(k) for k in CONFIG_PARAMS if k in kwargs}
+
+
+def config_exit(config: ResolvedConfig | None, cfg_kwargs: dict[str, Any]) -> int:
+    """1 under --strict when the config has findings (configopts' rule)."""
+    return config_findings_exit(config, bool(cfg_kwargs.get("strict")))
+
+
+# --- shared helpers for footprint and sweep ----------------------------------------------------
+
+def read_image(path: str | None) -> ElfImage | None:
+    if path is None:
+        return None
+    from cpualloc_cli.adapters.image import load_image
+
+    return load_image(path)
+
+
+def parse_limits(texts: Sequence[str]) -> list[tuple[Measure, float]]:
+    out = []
+    for t in texts:
+        try:
+            out.append(parse_limit(t))
+        except ValueError as exc:
+            raise UsageError(f"--limit: {exc}") from None
+    return out
+
+
+def size_option(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
+def parse_groups(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        groups = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise UsageError(f"--numa-nodes: {text!r} is not a comma-separated list of CPU counts") from None
+    if not groups or any(g <= 0 for g in groups):
+        raise UsageError("--numa-nodes: every node needs at least one CPU")
+    return groups
+
+
+def kernel_version_from(cfg_kwargs: dict[str, Any]) -> str | None:
+    v = cfg_kwargs.get("kernel_version")
+    return v if isinstance(v, str) else None
+
+
+def common_options(fn: F) -> F:
+    """Options footprint and sweep share (besides the config options and output options)."""
+    fn = click.option("--numa-nodes", "numa_nodes", default=None, metavar="N,N,...",
+                      help="Possible CPUs per NUMA node for the percpu groups (default: one node).")(fn)
+    fn = click.option("--static-size", "static_size", default=None, metavar="SIZE",
+                      help="Static per-cpu bytes when there is no image (overrides the estimate).")(fn)
+    fn = click.option("--vmalloc-size", "vmalloc_size", default=None, metavar="SIZE",
+                      help="Size of the vmalloc area (default: the arch's, i386 128MiB).")(fn)
+    fn = click.option("--percpu-reserve", "percpu_reserve", default=None, metavar="SIZE",
+                      help="Module reserve added to the static per-cpu data for cpu_alloc 'in use' (default 8KiB).")(fn)
+    fn = click.option("--possible-cpus", "possible_cpus", type=click.IntRange(min=1), default=None,
+                      help="CPUs possible at boot (default: NR_CPUS).")(fn)
+    fn = click.option("--limit", "limits", multiple=True, metavar="MEASURE=SIZE",
+                      help="A ceiling to check, e.g. image_extent=8MiB or vmalloc_share=25% (repeatable).")(fn)
+    fn = click.option("--simulate-packing", is_flag=True,
+                      help="Simulate the 2007 bitmap allocator over the image's per-cpu symbols for 'in use'.")(fn)
+    return fn
+
+
+def run_packing(image: ElfImage | None) -> Any:
+    if image is None:
+        raise UsageError("--simulate-packing needs an image (its per-cpu symbols)")
+    from cpualloc_cli.analysis.packing import compute_packing
+    from cpualloc_cli.cli.footprint_inputs import percpu_objects
+
+    objects, linker = percpu_objects(image)
+    if not objects:
+        raise InputError("no sized symbols in the per-cpu section to pack", path=image.path,
+                         hint="the image needs a symbol table and a .data..percpu section")
+    return compute_packing(objects, linker)
+
+
+# --- the command -------------------------------------------------------------------------------
+
+@click.command("footprint")
+@click.argument("image", required=False, metavar="[IMAGE]")
+@config_options
+@common_options
+@click.option("--design", type=click.Choice(DESIGN_NAMES), default=None,
+              help="Show only this design (and use it); default: all side by side.")
+@click.option("--explain", is_flag=True, help="Print every formula with its values put in.")
+@output_options(("text", "json"))
+def footprint(image: str | None, design: str | None, explain: bool, limits: tuple[str, ...],
+              possible_cpus: int | None, percpu_reserve: str | None, vmalloc_size: str | None,
+              static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
+              format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
+    """Footprint of each per-cpu design (cpu_alloc static, virtual, vmalloc reserve, modern percpu)
+    for a config and/or an IMAGE: BSS, image extent, address space, resident memory, vmalloc share.
+
+    Exit 1 when the design used exceeds a --limit.
+    """
+    from cpualloc_cli.analysis.footprint import ALL_DESIGNS, choose_design, compute_footprint
+    from cpualloc_cli.cli.footprint_inputs import build_inputs
+
+    opts = make_output(format_, output, no_color, traceback_)
+    cfg_kwargs = config_kwargs(kwargs)
+    limit_pairs = parse_limits(limits)
+    reserve = size_option(percpu_reserve, "--percpu-reserve")
+    vmalloc = size_option(vmalloc_size, "--vmalloc-size")
+    static = size_option(static_size, "--static-size")
+    groups = parse_groups(numa_nodes)
+    config = load_config(cfg_kwargs)
+    img = read_image(image)
+    if config is None and img is None and static is None:
+        raise UsageError("nothing to compute: give a config (--arch/--config/--set) and/or an IMAGE")
+    packing = run_packing(img) if simulate_packing else None
+    built = build_inputs(config, img, arch=None if config is not None else cfg_kwargs.get("arch"),
+                         kernel_version=kernel_version_from(cfg_kwargs), possible_cpus=possible_cpus,
+                         percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=groups,
+                         static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
+    inp = built.inputs
+    cli_design = Design(design) if design is not None else None
+    chosen, reason = choose_design(cli_design, built.config_design, inp.arch, inp.kernel_version)
+    designs = (chosen,) if cli_design is not None else ALL_DESIGNS
+    report = compute_footprint(inp, designs, chosen, reason, limit_pairs, built.findings, packing)
+    emit(opts, render_footprint(opts, report, explain))
+    return max(footprint_exit_code(report), config_exit(config, cfg_kwargs))
+
+
+def render_footprint(opts: Any, report: FootprintReport, explain: bool) -> str:
+    if opts.format == "json":
+        from cpualloc_cli.render.footprint_json import footprint_payload
+        from cpualloc_cli.render.jsonout import dumps, envelope
+
+        return dumps(envelope("footprint", footprint_payload(report)))
+    from cpualloc_cli.render.footprint_text import draw_footprint
+
+    return render_rich(opts, lambda console: draw_footprint(console, report, explain))
+
+
+def footprint_exit_code(report: FootprintReport) -> int:
+    """1 when the design used has an error finding (a --limit exceeded, the area too small)."""
+    for d in report.designs:
+        if d.design == report.chosen and any(f.severity is Severity.ERROR for f in d.findings):
+            return 1
+    if any(f.severity is Severity.ERROR for f in report.findings):
+        return 1
+    return 0

@@ -1,0 +1,159 @@
+"""`cpualloc sweep`: vary NR_CPUS (or a cpu_alloc order) and find the largest value that fits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, write_atomic
+from cpualloc_cli.cli.configopts import config_options
+from cpualloc_cli.cli.footprint_cmd import (
+    DESIGN_NAMES,
+    common_options,
+    config_exit,
+    config_kwargs,
+    kernel_version_from,
+    load_config,
+    parse_groups,
+    parse_limits,
+    read_image,
+    run_packing,
+    size_option,
+)
+from cpualloc_cli.errors import InputError, UsageError
+from cpualloc_cli.model.footprint import Design
+from cpualloc_cli.model.measures import Measure, parse_measure
+
+DEFAULT_RANGE = (2, 8192)  # when the config gives no Kconfig range
+
+
+def _parse_values(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        vals = sorted({int(v, 0) for v in text.replace(" ", "").split(",") if v})
+    except ValueError:
+        raise UsageError(f"--values: {text!r} is not a comma-separated list of integers") from None
+    if not vals:
+        raise UsageError("--values: no values given")
+    return vals
+
+
+@click.command("sweep")
+@click.argument("image", required=False, metavar="[IMAGE]")
+@config_options
+@common_options
+@click.option("--symbol", default="NR_CPUS", show_default=True,
+              type=click.Choice(["NR_CPUS", "CPU_AREA_ORDER", "CPU_AREA_ALLOC_ORDER"]),
+              help="The integer symbol to vary.")
+@click.option("--from", "from_", type=int, default=None, help="First value (default: the Kconfig range's start).")
+@click.option("--to", "to", type=int, default=None, help="Last value (default: the Kconfig range's end).")
+@click.option("--values", "values_", default=None, metavar="A,B,...", help="Values to show (the fit still searches the range).")
+@click.option("--design", "designs", multiple=True, type=click.Choice(DESIGN_NAMES),
+              help="Designs to sweep (repeatable; default: all).")
+@click.option("--chart-measure", default=None, metavar="MEASURE",
+              help="Measure charted against the value (default: the first --limit's, else address_space).")
+@click.option("--no-chart", is_flag=True, help="Leave the terminal chart out.")
+@click.option("--plot", "plot", default=None, metavar="FILE.png|svg",
+              help="Also write the chart as an image (needs the 'plot' extra: matplotlib).")
+@output_options(("text", "json"))
+def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, values_: str | None,
+          designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None,
+          limits: tuple[str, ...], possible_cpus: int | None, percpu_reserve: str | None,
+          vmalloc_size: str | None, static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
+          format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
+    """Vary an integer symbol across its range and report, per design, the footprint and the
+    largest value that fits each --limit (every value in the range is evaluated: the percpu
+    span is not monotonic). Shows powers of two plus the range ends by default.
+    """
+    from cpualloc_cli.analysis.sweep import compute_sweep, default_points
+    from cpualloc_cli.cli.footprint_inputs import build_inputs
+
+    opts = make_output(format_, output, no_color, traceback_)
+    cfg_kwargs = config_kwargs(kwargs)
+    limit_pairs = parse_limits(limits)
+    vals = _parse_values(values_)
+    chart_m: Measure | None = None
+    if chart_measure is not None:
+        try:
+            chart_m = parse_measure(chart_measure)
+        except ValueError as exc:
+            raise UsageError(f"--chart-measure: {exc}") from None
+    plot_fmt = None
+    if plot is not None:
+        plot_fmt = plot.rsplit(".", 1)[-1].lower() if "." in plot else ""
+        if plot_fmt not in ("png", "svg"):
+            raise UsageError(f"--plot: {plot!r} must end in .png or .svg")
+        from cpualloc_cli.render.plot import matplotlib_available
+
+        if not matplotlib_available():
+            raise UsageError("--plot needs matplotlib, which is not installed",
+                             hint="pip install 'cpualloc[plot]'")
+    reserve = size_option(percpu_reserve, "--percpu-reserve")
+    vmalloc = size_option(vmalloc_size, "--vmalloc-size")
+    static = size_option(static_size, "--static-size")
+    groups = parse_groups(numa_nodes)
+    if groups is not None and symbol == "NR_CPUS":
+        raise UsageError("--numa-nodes fixes the CPU count; it cannot be combined with a sweep of NR_CPUS")
+    config = load_config(cfg_kwargs)
+    img = read_image(image)
+    if config is None and img is None and static is None:
+        raise UsageError("nothing to sweep: give a config (--arch/--config/--set) and/or an IMAGE")
+    packing = run_packing(img) if simulate_packing else None
+    built = build_inputs(config, img, arch=None if config is not None else cfg_kwargs.get("arch"),
+                         kernel_version=kernel_version_from(cfg_kwargs), possible_cpus=possible_cpus,
+                         percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=groups,
+                         static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
+    base = built.inputs
+    # the range: --from/--to, else the Kconfig range, else the --values span, else 2..8192
+    kr = built.nr_cpus_range if symbol == "NR_CPUS" else None
+    lo_default, hi_default = kr if kr is not None else (
+        (min(vals), max(vals)) if vals else (DEFAULT_RANGE if symbol == "NR_CPUS" else (0, 13)))
+    lo = from_ if from_ is not None else lo_default
+    hi = to if to is not None else hi_default
+    if lo > hi:
+        raise UsageError(f"--from {lo} is above --to {hi}")
+    if lo < (1 if symbol == "NR_CPUS" else 0):
+        raise UsageError(f"{symbol} cannot be {lo}")
+    if symbol != "NR_CPUS" and hi > 30:
+        raise UsageError(f"{symbol} above 30 is not a page order")
+    if hi - lo > 1_000_000:
+        raise UsageError("the range is larger than 1,000,000 values")
+    if vals is not None:
+        outside = [v for v in vals if v < lo or v > hi]
+        if outside:
+            raise UsageError(f"--values {outside} lie outside the range {lo}..{hi}")
+    points = vals if vals is not None else default_points(lo, hi)
+    design_list = [Design(d) for d in designs] or list(Design)
+    fixed_possible = possible_cpus
+    result = compute_sweep(base, symbol, lo, hi, points, design_list, limit_pairs, fixed_possible=fixed_possible,
+                           facts=base.facts)
+    if built.findings:
+        from dataclasses import replace
+
+        result = replace(result, findings=built.findings)
+    if chart_m is None and not no_chart:
+        from cpualloc_cli.render.sweep_text import default_chart_measure
+
+        chart_m = default_chart_measure(limit_pairs, design_list)
+    if opts.format == "json":
+        from cpualloc_cli.render.footprint_json import sweep_payload
+        from cpualloc_cli.render.jsonout import dumps, envelope
+
+        text = dumps(envelope("sweep", sweep_payload(result)))
+    else:
+        from cpualloc_cli.render.sweep_text import draw_sweep
+
+        text = render_rich(opts, lambda console: draw_sweep(console, result, limit_pairs,
+                                                            None if no_chart else chart_m))
+    if plot is not None and plot_fmt is not None:
+        from cpualloc_cli.render.plot import render_plot
+
+        try:
+            data = render_plot(result, chart_m or Measure.ADDRESS_SPACE, limit_pairs, plot_fmt)
+        except ImportError:
+            raise InputError("matplotlib could not be imported", hint="pip install 'cpualloc[plot]'") from None
+        write_atomic(plot, data)
+    emit(opts, text)
+    return config_exit(config, cfg_kwargs)
