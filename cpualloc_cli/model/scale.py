@@ -105,7 +105,7 @@ class SeriesFit:
     predicted_bytes: int  # central estimate at `at`
     low_bytes: int  # band at `at`
     high_bytes: int
-    nearest: ShapeFit | None = None  # best inexact shape, for an unexplained series (>= 3 points)
+    nearest: ShapeFit | None = None  # best rejected fit (inexact, fractional or negative intercept; >= 3 points)
 
     @property
     def reference_bytes(self) -> int:

@@ -24,6 +24,13 @@ def render_bloat_o_meter(result: BloatResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _row(table: Any, *cells: Any) -> None:
+    """Add a row; data strings (symbol names, paths) are escaped, never read as markup."""
+    from rich.markup import escape
+
+    table.add_row(*(escape(c) if isinstance(c, str) else c for c in cells))
+
+
 def _opt(n: int | None) -> str:
     return "-" if n is None else str(n)
 
@@ -36,37 +43,49 @@ def draw_diff(console: Any, report: DiffReport) -> None:
     from rich.table import Table
 
     s = report.bloat.summary
-    console.print(f"[bold]cpualloc diff[/bold] {report.old_path} -> {report.new_path}")
+    from rich.markup import escape
+
+    console.print(f"[bold]cpualloc diff[/bold] {escape(report.old_path)} -> {escape(report.new_path)}")
     console.print(
         f"add/remove: {s.added}/{s.removed} grow/shrink: {s.grown}/{s.shrunk} "
         f"up/down: {s.up_bytes}/{-s.down_bytes} ({s.net_bytes:+d})   "
         f"symbols total: {s.old_total_bytes} -> {s.new_total_bytes} ({s.change_percent:+.2f}%)"
     )
 
-    t = Table(title="Measures", title_justify="left")
+    console.print()
+
+    console.print("Measures", style="bold", soft_wrap=True)
+
+    t = Table()
     for col in ("measure", "old", "new", "delta", "source"):
         t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left")
     for m in report.measures:
-        t.add_row(m.measure, str(m.old_bytes), str(m.new_bytes), _signed(m.delta_bytes), m.source)
+        _row(t, m.measure, str(m.old_bytes), str(m.new_bytes), _signed(m.delta_bytes), m.source)
     console.print(t)
 
-    t = Table(title="By kind (allocated section bytes; symbol bytes in brackets)", title_justify="left")
+    console.print()
+
+    console.print("By kind (allocated section bytes; symbol bytes in brackets)", style="bold", soft_wrap=True)
+
+    t = Table()
     for col in ("kind", "old", "new", "delta", "symbols delta"):
         t.add_column(col, justify="left" if col == "kind" else "right")
     for k in report.kinds:
         if k.old_bytes == k.new_bytes == 0 and k.old_symbol_bytes == k.new_symbol_bytes == 0:
             continue
-        t.add_row(k.kind.value, str(k.old_bytes), str(k.new_bytes), _signed(k.delta_bytes),
+        _row(t, k.kind.value, str(k.old_bytes), str(k.new_bytes), _signed(k.delta_bytes),
                   f"({k.new_symbol_bytes - k.old_symbol_bytes:+d})")
     console.print(t)
 
     changed = [sd for sd in report.sections if sd.delta_bytes]
     if changed:
-        t = Table(title="Sections that changed", title_justify="left")
+        console.print()
+        console.print("Sections that changed", style="bold", soft_wrap=True)
+        t = Table()
         for col in ("section", "kind", "old", "new", "delta"):
             t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left")
         for sd in changed:
-            t.add_row(sd.name, sd.kind.value, _opt(sd.old_bytes), _opt(sd.new_bytes), _signed(sd.delta_bytes))
+            _row(t, sd.name, sd.kind.value, _opt(sd.old_bytes), _opt(sd.new_bytes), _signed(sd.delta_bytes))
         console.print(t)
 
     rows = report.shown_deltas()
@@ -74,16 +93,18 @@ def draw_diff(console: Any, report: DiffReport) -> None:
     title = f"Symbols ({report.bloat.label}, nm types {report.bloat.nm_types}): {len(rows)} of {total} changed"
     if report.threshold_bytes:
         title += f", |delta| >= {report.threshold_bytes} B"
-    t = Table(title=title, title_justify="left")
+    console.print()
+    console.print(title, style="bold", soft_wrap=True)
+    t = Table()
     for col in ("symbol", "kind", "old", "new", "delta"):
         t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left")
     for d in rows:
-        t.add_row(d.name, d.kind.value, _opt(d.old_bytes), _opt(d.new_bytes), _signed(d.delta_bytes))
+        _row(t, d.name, d.kind.value, _opt(d.old_bytes), _opt(d.new_bytes), _signed(d.delta_bytes))
     console.print(t)
 
     for b in report.budgets:
         verdict = "[red]EXCEEDED[/red]" if b.exceeded else "[green]ok[/green]"
-        console.print(f"budget {b.text}: {b.measure} {b.baseline_bytes} -> {b.actual_bytes} B, allowed "
+        console.print(f"budget {escape(b.text)}: {b.measure} {b.baseline_bytes} -> {b.actual_bytes} B, allowed "
                       f"{b.allowed_bytes} B ({format_bytes(b.allowed_bytes)}): {verdict}")
     for n in report.notes:
-        console.print(f"note: {n}")
+        console.print(f"note: {escape(n)}")

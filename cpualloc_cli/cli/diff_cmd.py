@@ -1,0 +1,66 @@
+"""`cpualloc diff OLD NEW`"""
+
+from __future__ import annotations
+
+import click
+
+from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+
+@click.command("diff")
+@click.argument("old", metavar="OLD")
+@click.argument("new", metavar="NEW")
+@click.option("--threshold", "threshold", default="0", show_default=True, metavar="SIZE",
+              help="Only list symbols whose size changed by at least SIZE (e.g. 64, 1KiB). Totals count all.")
+@click.option("--top", "top_n", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Only list the N symbols with the largest change.")
+@click.option("--budget", "budgets", multiple=True, metavar="MEASURE=LIMIT",
+              help="Growth budget against OLD, e.g. bss=+1%, image_extent=+64KiB, total=6MiB "
+                   "(repeatable; exit 1 when exceeded).")
+@output_options(("text", "json", "markdown"))
+def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[str, ...], format_: str,
+         output: str | None, no_color: bool, traceback_: bool) -> int:
+    """What grew between two images (ELF or compressed vmlinuz): bloat-o-meter's per-symbol
+    deltas and totals (same grouping and .NUMBER folding), section and GNU size deltas, and
+    deltas by kind (text, data, rodata, bss, per-cpu, init)."""
+    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.analysis.diff import compute_diff
+    from cpualloc_cli.analysis.extent import compute_extents
+    from cpualloc_cli.analysis.sizes import compute_berkeley
+    from cpualloc_cli.model.measures import parse_budget, parse_size
+
+    opts = make_output(format_, output, no_color, traceback_)
+    try:
+        threshold_bytes = parse_size(threshold)
+    except ValueError as exc:
+        raise UsageError(f"--threshold: {exc}") from None
+    parsed = []
+    for text in budgets:
+        try:
+            parsed.append((text, parse_budget(text)))
+        except ValueError as exc:
+            raise UsageError(f"--budget: {exc}") from None
+    old_image = load_image(old)
+    new_image = load_image(new)
+    old_ext = compute_extents(old_image)
+    new_ext = compute_extents(new_image)
+    try:
+        report = compute_diff(old_image, new_image, compute_berkeley(old_image), compute_berkeley(new_image),
+                              old_ext[0] if old_ext else None, new_ext[0] if new_ext else None,
+                              budgets=parsed, threshold_bytes=threshold_bytes, top=top_n)
+    except ValueError as exc:
+        raise UsageError(f"--budget: {exc}") from None
+    if opts.format == "json":
+        from cpualloc_cli.render.diff_json import render_diff_json
+
+        emit(opts, render_diff_json(report))
+    elif opts.format == "markdown":
+        from cpualloc_cli.render.diff_markdown import render_diff_markdown
+
+        emit(opts, render_diff_markdown(report))
+    else:
+        from cpualloc_cli.render.diff_text import draw_diff
+
+        emit(opts, render_rich(opts, lambda console: draw_diff(console, report)))
+    return EXIT_FINDINGS if report.budget_exceeded else EXIT_OK

@@ -1,0 +1,140 @@
+"""`cpualloc scale IMAGE@N IMAGE@M [IMAGE@K...]`"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import click
+
+from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
+
+_AT_N = re.compile(r"^(.*)@(\d+)$")
+PREDICTABLE = ("text", "data", "bss", "total", "image_extent")
+
+
+def split_image_arg(arg: str) -> tuple[str, int | None]:
+    """`vmlinux@256` -> ("vmlinux", 256); `vmlinux` -> ("vmlinux", None)."""
+    m = _AT_N.match(arg)
+    if m and m.group(1):
+        return m.group(1), int(m.group(2))
+    return arg, None
+
+
+def config_value(config_text: str, symbol: str) -> int | None:
+    m = re.search(rf"^CONFIG_{re.escape(symbol)}=(0x[0-9a-fA-F]+|\d+)\s*$", config_text, re.M)
+    if not m:
+        return None
+    return int(m.group(1), 0)
+
+
+def _config_lines(config_text: str, symbol: str) -> set[str]:
+    skip = f"CONFIG_{symbol}="
+    return {ln.strip() for ln in config_text.splitlines()
+            if ln.strip() and not ln.startswith(skip) and (ln.startswith("CONFIG_") or ln.startswith("# CONFIG_"))}
+
+
+@click.command("scale")
+@click.argument("images", nargs=-1, required=True, metavar="IMAGE[@N]...")
+@click.option("--symbol", "symbol", default="NR_CPUS", show_default=True, metavar="NAME",
+              help="The Kconfig symbol the images differ in.")
+@click.option("--at", "at", type=click.IntRange(min=1), default=4096, show_default=True, metavar="N",
+              help="The value to predict at.")
+@click.option("--limit", "limits", multiple=True, metavar="MEASURE=SIZE",
+              help=f"A bound to find the largest value for ({', '.join(PREDICTABLE)}), e.g. image_extent=8MiB "
+                   "(repeatable; exit 1 when the prediction at --at exceeds it).")
+@click.option("--search-max", "search_max", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Largest value searched for --limit answers (default: max(8192, 2*--at)).")
+@click.option("--top", "top_n", type=click.IntRange(min=0), default=25, show_default=True,
+              help="Rows per table in text output (JSON has all).")
+@output_options(("text", "json"))
+def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...], search_max: int | None, top_n: int,
+          format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
+    """Fit how every symbol, section and the image extent scale with NR_CPUS (or --symbol)
+    from images of one tree and config built at several values: constant, linear, bitmap
+    or array of bitmaps; predict the totals at --at with an uncertainty band; and find the
+    largest value that fits each --limit. Write IMAGE@N, or just IMAGE to read N from the
+    image's embedded config (CONFIG_IKCONFIG)."""
+    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.analysis.extent import compute_extents
+    from cpualloc_cli.analysis.scale import compute_scale, compute_scale_point
+    from cpualloc_cli.analysis.sizes import compute_berkeley
+    from cpualloc_cli.model.measures import parse_limit
+
+    opts = make_output(format_, output, no_color, traceback_)
+    symbol = symbol.removeprefix("CONFIG_")
+    if len(images) < 2:
+        raise UsageError("scale needs at least two images", hint="e.g. cpualloc scale vmlinux-64@64 vmlinux-256@256")
+    parsed_limits: list[tuple[str, int]] = []
+    for text in limits:
+        try:
+            measure, bound = parse_limit(text)
+        except ValueError as exc:
+            raise UsageError(f"--limit: {exc}") from None
+        if measure.value not in PREDICTABLE:
+            raise UsageError(f"--limit {text}: scale predicts {', '.join(PREDICTABLE)}, not {measure.value}")
+        parsed_limits.append((measure.value, int(bound)))
+
+    points = []
+    configs: list[tuple[str, str]] = []
+    for arg in images:
+        path, n = split_image_arg(arg)
+        config_text = _ikconfig(path, required=n is None, symbol=symbol)
+        if config_text is not None:
+            configs.append((path, config_text))
+            from_config = config_value(config_text, symbol)
+            if n is None:
+                if from_config is None:
+                    raise InputError(f"the embedded config has no CONFIG_{symbol}", path=path,
+                                     hint=f"write {path}@N to give the value")
+                n = from_config
+            elif from_config is not None and from_config != n:
+                raise UsageError(f"{arg}: the embedded config says CONFIG_{symbol}={from_config}",
+                                 hint="drop the @N or correct it")
+        assert n is not None
+        image = load_image(path)
+        extents = compute_extents(image)
+        points.append(compute_scale_point(image, n, compute_berkeley(image), extents[0] if extents else None, path))
+
+    try:
+        report = compute_scale(points, at, symbol=symbol, limits=parsed_limits, search_max=search_max)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    extra: list[str] = []
+    if len(configs) == len(images) and len(configs) >= 2:
+        base = _config_lines(configs[0][1], symbol)
+        for path, text in configs[1:]:
+            other = _config_lines(text, symbol)
+            if other != base:
+                names = sorted({ln.split("=")[0].removeprefix("# ").split(" ")[0] for ln in other ^ base})
+                extra.append(f"{path}: the embedded config differs from {configs[0][0]} in more than {symbol}: "
+                             + ", ".join(names[:6]) + (" ..." if len(names) > 6 else ""))
+    elif len(configs) < len(images):
+        extra.append("not every image embeds its config: cannot check that they differ only in " + symbol)
+    if extra:
+        report = dataclasses.replace(report, notes=report.notes + tuple(extra))
+
+    if opts.format == "json":
+        from cpualloc_cli.render.scale_json import render_scale_json
+
+        emit(opts, render_scale_json(report))
+    else:
+        from cpualloc_cli.render.scale_text import draw_scale
+
+        emit(opts, render_rich(opts, lambda console: draw_scale(console, report, top_n)))
+    return EXIT_FINDINGS if any(not a.fits_at for a in report.limits) else EXIT_OK
+
+
+def _ikconfig(path: str, *, required: bool, symbol: str) -> str | None:
+    """The image's embedded .config, or None when it has none and @N was given (a missing
+    or unreadable file is then reported by the image reader)."""
+    from cpualloc_cli.adapters.ikconfig import read_ikconfig
+
+    try:
+        return read_ikconfig(path)
+    except InputError as exc:
+        if required:
+            raise InputError(f"no @N given and cannot read CONFIG_{symbol} from an embedded config: {exc.message}",
+                             path=path, hint=f"write {path}@N") from None
+        return None
