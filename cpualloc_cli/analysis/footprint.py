@@ -51,8 +51,7 @@ def static_bytes(inputs: FootprintInputs) -> tuple[int, str]:
     return ESTIMATE_FALLBACK_BYTES, ESTIMATE_FALLBACK_NOTE
 
 
-# Used when neither an image nor an arch measurement is at hand: x86_64 6.1 tinyconfig+SMP
-# (tests/fixtures/percpu_boots/x86_64/readelf-S.txt), stated as an assumption in the report.
+# Used when neither an image, --static-size nor an arch measurement is at hand; the report says so.
 ESTIMATE_FALLBACK_BYTES = 0
 ESTIMATE_FALLBACK_NOTE = "no image and no estimate for this arch: static per-cpu bytes assumed 0"
 

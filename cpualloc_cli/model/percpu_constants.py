@@ -155,4 +155,6 @@ MODERN_PERCPU_SINCE = (2, 6, 30)
 STATIC_ESTIMATES: dict[str, Constant] = {
     "sparc64": Constant("percpu_static_bytes", 0x4158, "6.1 tinyconfig + SMP, NR_CPUS=64",
                         "../shared/kernels/sparc64-tiny-nr64/readelf-S.txt: .data..percpu size 0x4158"),
+    "x86_64": Constant("percpu_static_bytes", 0x1EDD8, "6.1 tinyconfig + SMP + PRINTK + TTY + serial + MODULES",
+                       "tests/fixtures/percpu_boots/x86_64/readelf-S.txt: .data..percpu size 0x1edd8"),
 }

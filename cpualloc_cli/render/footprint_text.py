@@ -45,7 +45,8 @@ def draw_findings(console: Any, findings: tuple[Finding, ...] | list[Finding]) -
         colour = {"error": "red", "warning": "yellow"}.get(f.severity.value, "cyan")
         where = f"{f.path}: " if f.path else ""
         hint = f"; {f.hint}" if f.hint else ""
-        console.print(f"[{colour}]{f.severity.value}[/{colour}]: {escape(where + f.message + hint)} [{f.rule}]")
+        text = escape(f"{where}{f.message}{hint} [{f.rule}]")
+        console.print(f"[{colour}]{f.severity.value}[/{colour}]: {text}", soft_wrap=True)
 
 
 def draw_inputs(console: Any, facts: tuple[InputFact, ...]) -> None:
