@@ -453,9 +453,13 @@ def _decode_names(strtab: bytes, offsets: Any) -> list[str]:
         return [""] * len(offsets)
     raw = np.frombuffer(strtab, dtype=np.uint8)
     nuls = np.flatnonzero(raw == 0)
-    ends = nuls[np.searchsorted(nuls, offsets)]
-    s = strtab
-    return [s[a:b].decode("utf-8", "surrogateescape") for a, b in zip(offsets.tolist(), ends.tolist(), strict=True)]
+    ends = nuls[np.searchsorted(nuls, offsets)].tolist()
+    starts = offsets.tolist()
+    if strtab.isascii():
+        # One decode, then str slices: byte offsets equal character offsets.
+        text = strtab.decode("ascii")
+        return [text[a:b] for a, b in zip(starts, ends, strict=True)]
+    return [strtab[a:b].decode("utf-8", "surrogateescape") for a, b in zip(starts, ends, strict=True)]
 
 
 def _nm_letters(np: Any, sections: list[Section], shndx: Any, stt: Any, stb: Any) -> str:
@@ -491,10 +495,13 @@ def _nm_letters(np: Any, sections: list[Section], shndx: Any, stt: Any, stb: Any
 
 
 def _common_bytes(symbols: SymbolTable) -> int:
+    if "C" not in symbols.nm_types:
+        return 0
     total = 0
-    for i, letter in enumerate(symbols.nm_types):
-        if letter == "C":
-            total += symbols.sizes[i]
+    i = symbols.nm_types.find("C")
+    while i >= 0:
+        total += symbols.sizes[i]
+        i = symbols.nm_types.find("C", i + 1)
     return total
 
 
@@ -535,15 +542,12 @@ def nm_size_sort_order(image: ElfImage) -> list[int]:
     h = image.header
     addr_table = np.array([bfd_vma(s.address, h.machine_code, h.elf_class) for s in sections], dtype=np.uint64)
     secvma[valid] = addr_table[sh[valid]]
-    names = np.array([symbols.names[i].encode("utf-8", "surrogateescape") for i in idx.tolist()], dtype=object)
-    # Stable sorts, last key first: symbol index, name, section vma, value (first qsort),
-    # then name, size (second qsort).
-    order = np.arange(idx.size)
-    order = order[np.argsort(names[order], kind="stable")]
-    order = order[np.argsort(secvma[order], kind="stable")]
-    order = order[np.argsort(values[idx][order], kind="stable")]
-    order = order[np.argsort(names[order], kind="stable")]
-    order = order[np.argsort(sizes[idx][order], kind="stable")]
+    all_names = symbols.names
+    names = np.array([all_names[i].encode("utf-8", "surrogateescape") for i in idx.tolist()])  # fixed-width bytes
+    # nm sorts twice with glibc's stable merge sort: by (value, section vma, name), then by
+    # (size, name). Together that is one lexicographic sort on
+    # (size, name, value, section vma, symbol-table index); lexsort's last key is primary.
+    order = np.lexsort((idx, secvma, values[idx], names, sizes[idx]))
     return [int(i) for i in idx[order].tolist()]
 
 

@@ -122,10 +122,11 @@ def nm_values(image: ElfImage) -> list[int]:
     if s is None:
         return []
     h = image.header
-    values = list(s.values)
-    for i, letter in enumerate(s.nm_types):
-        if letter == "C":
-            values[i] = s.sizes[i]
+    values = s.values.tolist()
+    i = s.nm_types.find("C")
+    while i >= 0:
+        values[i] = s.sizes[i]
+        i = s.nm_types.find("C", i + 1)
     if sign_extends_vma(h.machine_code, h.elf_class):
         values = [bfd_vma(v, h.machine_code, h.elf_class) for v in values]
     return values

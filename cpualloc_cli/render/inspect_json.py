@@ -12,13 +12,10 @@ from cpualloc_cli.render.jsonout import RawJson, dumps, envelope
 
 
 def _symbol_rows(symbols: SymbolTable, order: Sequence[int]) -> RawJson:
-    """`[[address, size, "T", "name"], ...]`, one row per line, built as text."""
-    names, values, sizes, types = symbols.names, symbols.values, symbols.sizes, symbols.nm_types
-    enc = json.encoder.encode_basestring
-    parts = [f"[{values[i]}, {sizes[i]}, \"{types[i]}\", {enc(names[i])}]" for i in order]
-    if not parts:
-        return RawJson("[]")
-    return RawJson("[\n    " + ",\n    ".join(parts) + "\n  ]")
+    """`[[address, size, "T", "name"], ...]` through the C JSON encoder: no per-symbol dicts."""
+    values, sizes, names, types = symbols.values.tolist(), symbols.sizes.tolist(), symbols.names, symbols.nm_types
+    rows = [(values[i], sizes[i], types[i], names[i]) for i in order]
+    return RawJson(json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
 
 
 def _sym(symbols: SymbolTable | None, idx: Sequence[int]) -> list[dict[str, Any]]:
