@@ -82,7 +82,7 @@ def compute_extents(image: ElfImage) -> tuple[ImageExtent, ...]:
         if not ends:
             return ()
         end = max(ends)
-        end_name = "end of highest SHF_ALLOC section / PT_LOAD segment"
+        end_name = "highest section end"
     out: list[ImageExtent] = []
     if arch is not None and arch.extent_start is not None and end > arch.extent_start:
         start = arch.extent_start
@@ -96,7 +96,7 @@ def compute_extents(image: ElfImage) -> tuple[ImageExtent, ...]:
         starts = [s.address for s in layout] + [g.vaddr for g in _load_segments(image)]
         if starts:
             start = min(starts)
-            out.append(ImageExtent("segments", "lowest SHF_ALLOC section / PT_LOAD segment", start, end_name,
+            out.append(ImageExtent("segments", "lowest section", start, end_name,
                                    end, _bss_between(image, start, end),
                                    "no symbols: derived from PT_LOAD segments and SHF_ALLOC sections; the end is a "
                                    "lower bound (_end may be aligned above the last section)"))
