@@ -94,23 +94,60 @@ def render_rich(opts: OutputOptions, draw: Callable[[Any], None]) -> str:
 def write_atomic(path: str, data: bytes) -> None:
     """Write to a temporary file beside `path` and rename it: a failed run leaves no
     partial file and never truncates an existing one."""
-    directory = os.path.dirname(os.path.abspath(path)) or "."
     if os.path.isdir(path):
         raise UsageError(f"{path} is a directory", hint="give a file name to --output")
+    target = _atomic_target(path)
+    if target is None:
+        # A device or a pipe (/dev/null, /dev/stdout, a FIFO): write straight to it. Renaming a
+        # temporary over it would replace the device node itself.
+        try:
+            with open(path, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            raise InputError(f"cannot write output: {exc.strerror or exc}", path=path) from None
+        return
+    path = target
+    directory = os.path.dirname(os.path.abspath(path)) or "."
     try:
         fd, tmp = tempfile.mkstemp(prefix=".cpualloc-", dir=directory)
     except OSError as exc:
         raise InputError(f"cannot write output: {exc.strerror}", path=path) from None
     try:
+        # mkstemp makes the file 0600: give it the mode a plain open() would (an existing
+        # file keeps its own mode).
+        try:
+            mode = os.stat(path).st_mode & 0o7777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except OSError:
             pass
+        if isinstance(exc, OSError):  # disk full, read-only directory, ...: exit 3, not a bug
+            raise InputError(f"cannot write output: {exc.strerror or exc}", path=path) from None
         raise
+
+
+def _atomic_target(path: str) -> str | None:
+    """The regular file to replace atomically for `path`, or None when `path` is (or links to)
+    something that is not a regular file, or lives under /dev or /proc."""
+    import stat
+
+    real = os.path.realpath(path)
+    if real.startswith(("/dev/", "/proc/")):
+        return None
+    try:
+        st = os.stat(real)
+    except OSError:
+        return real  # does not exist yet: create it
+    return real if stat.S_ISREG(st.st_mode) else None
 
 
 def emit(opts: OutputOptions, text: str) -> None:
@@ -129,3 +166,40 @@ def warn(message: str) -> None:
 
 def note(message: str) -> None:
     sys.stderr.write(f"cpualloc: {message}\n")
+
+
+class progress:  # noqa: N801 - used as a context manager, reads like a statement
+    """A rich progress bar on stderr for reads that take more than about a second, only when
+    stderr is a terminal. Indeterminate: the adapters do not report partial progress."""
+
+    DELAY_S = 1.0
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._timer: Any = None
+        self._progress: Any = None
+
+    def _start(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                                  TimeElapsedColumn(), console=Console(file=sys.stderr), transient=True)
+        self._progress.add_task(self.label, total=None)
+        self._progress.start()
+
+    def __enter__(self) -> progress:
+        if sys.stderr.isatty() and not os.environ.get("CI"):
+            import threading
+
+            self._timer = threading.Timer(self.DELAY_S, self._start)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer.join()
+        if self._progress is not None:
+            self._progress.stop()

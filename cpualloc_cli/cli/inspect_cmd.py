@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
 
 
 @click.command("inspect")
@@ -29,7 +29,8 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
     opts = make_output(format_, output, no_color, traceback_)
     reports: list[InspectReport] = []
     for path in images:
-        loaded = load_any(path)
+        with progress(f"reading {path}"):
+            loaded = load_any(path)
         container = _container_facts(loaded.payload)
         if loaded.elf is None:
             notes = tuple(getattr(loaded.payload, "notes", ()) or ()) + (
@@ -38,7 +39,8 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
                                          berkeley_common=None, sysv=(), sysv_total=0, extents=(), percpu=None,
                                          top=(), container=container, notes=notes))
             continue
-        order = nm_size_sort_order(loaded.elf)
+        with progress(f"sorting symbols of {path}"):
+            order = nm_size_sort_order(loaded.elf)
         reports.append(compute_inspect_report(loaded.elf, order, top_n=top_n, sections=sections,
                                               want_symbols=want_symbols, source=loaded.source, container=container))
     if opts.format == "json":
