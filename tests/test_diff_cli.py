@@ -7,7 +7,8 @@ import json
 import re
 from pathlib import Path
 
-from conftest import FIXTURES, run_cli
+import pytest
+from conftest import FIXTURES, need_shared, run_cli
 
 DIFF = FIXTURES / "diff"
 V1, V2 = str(DIFF / "demo-v1.o"), str(DIFF / "demo-v2.o")
@@ -112,3 +113,19 @@ def test_output_file(tmp_path: Path) -> None:
     out_file = tmp_path / "d.md"
     rc, out, _ = run_cli(["diff", V1, V2, "--format", "markdown", "-o", str(out_file)])
     assert rc == 0 and out == "" and out_file.read_text().startswith("### cpualloc diff")
+
+
+@pytest.mark.realkernel
+def test_vmlinuz_side_same_kernel(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    # ../shared/kernels/README.md: x86_64-tiny/bzImage holds the same vmlinux (symbols stripped).
+    kernels = need_shared()
+    rc, out, err = run_cli(["diff", str(kernel_vmlinux("x86_64-tiny")), str(kernels / "x86_64-tiny" / "bzImage"),
+                            "--format", "json", "--budget", "total=+0%"])
+    assert rc == 0, err
+    doc = json.loads(out)
+    size_line = (kernels / "x86_64-tiny" / "size.txt").read_text().splitlines()[1].split()
+    m = {x["measure"]: x for x in doc["measures"]}
+    assert [m[k]["new_bytes"] for k in ("text", "data", "bss")] == [int(x) for x in size_line[:3]]
+    assert all(x["delta_bytes"] == 0 for x in doc["measures"])
+    assert all(k["delta_bytes"] == 0 for k in doc["kinds"])
+    assert doc["bloat_o_meter"]["symbols"] == [] and "stripped" in doc["notes"][0]

@@ -167,3 +167,40 @@ def test_generating_shape_is_always_accepted(shape: Shape, b: int, a: int, ns: l
     assert any(all(f.predict(n) == truth.predict(n) for n in (*ns, at)) for f in fits)
     c, lo, hi = series_band(status, best, alts, ns, sizes, at)
     assert lo <= truth.predict(at) <= hi
+
+
+def test_predictions_at_any_n_match_the_report() -> None:
+    from cpualloc_cli.analysis.scale import compute_predictions_at
+
+    rep = compute_scale([point(n) for n in (10, 64, 100)], at=200)
+    assert compute_predictions_at(rep, 200) == rep.predictions
+    at128 = {p.measure: p for p in compute_predictions_at(rep, 128)}
+    # data is only int table[N]: 4*128
+    assert at128["data"].predicted_bytes == 4 * 128
+
+
+@given(
+    ns=st.lists(st.integers(1, 5000), min_size=2, max_size=4, unique=True),
+    syms=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d", "e"]), st.sampled_from(["data", "bss", "text"]),
+                            st.lists(st.one_of(st.none(), st.integers(1, 10**6)), min_size=4, max_size=4)),
+                  max_size=5, unique_by=lambda t: t[0]),
+    at=st.integers(1, 10000),
+)
+def test_any_points_give_ordered_bands(ns: list[int], syms: list[tuple[str, str, list[int | None]]], at: int) -> None:
+    from cpualloc_cli.model.scale import ScaleSymbol
+
+    points = []
+    for i, n in enumerate(ns):
+        table = {name: ScaleSymbol(sizes[i], "." + berk, berk, berk == "text")
+                 for name, berk, sizes in syms if sizes[i] is not None}
+        points.append(ScalePoint(n, f"p{i}", 64, table, (), 1000, 1000, 1000, 5000))
+    rep = compute_scale(points, at, limits=[("bss", 10**6)])
+    for p in rep.predictions:
+        assert p.low_bytes <= p.predicted_bytes <= p.high_bytes
+    for s in rep.symbols:
+        assert s.low_bytes <= s.predicted_bytes <= s.high_bytes
+        if s.status is SeriesStatus.UNEXPLAINED:
+            assert s.predicted_bytes == s.sizes[-1]  # never extrapolated
+    a = rep.limits[0]
+    if a.largest_n is not None and a.largest_n_pessimistic is not None:
+        assert a.largest_n_pessimistic <= a.largest_n

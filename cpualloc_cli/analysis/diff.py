@@ -171,6 +171,10 @@ def berkeley_class(sec: Section) -> str | None:
     return "bss"
 
 
+def _has_symbols(image: ElfImage) -> bool:
+    return image.symbols is not None and len(image.symbols) > 1
+
+
 def compute_symbol_kinds(image: ElfImage) -> list[Kind]:
     """The kind of every symbol in the table (index-aligned with the columns)."""
     table = image.symbols
@@ -220,9 +224,16 @@ def compute_size_sort(image: ElfImage) -> tuple[NmSymbol, ...]:
 # --- whole-image deltas ---------------------------------------------------------------------
 
 
+def _init_ranges(old: ElfImage, new: ElfImage) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
+    """Both images' init ranges, or neither (then init is told by section names on both
+    sides, so that a stripped image is classified like its unstripped twin)."""
+    o, n = compute_init_range(old), compute_init_range(new)
+    return (o, n) if o is not None and n is not None else (None, None)
+
+
 def compute_section_deltas(old: ElfImage, new: ElfImage) -> tuple[SectionDelta, ...]:
     """Allocated sections by name, in the new image's order, then those only in the old."""
-    old_init, new_init = compute_init_range(old), compute_init_range(new)
+    old_init, new_init = _init_ranges(old, new)
     old_secs = {s.name: s for s in old.sections if s.is_alloc}
     rows: list[SectionDelta] = []
     seen: set[str] = set()
@@ -238,15 +249,15 @@ def compute_section_deltas(old: ElfImage, new: ElfImage) -> tuple[SectionDelta, 
     return tuple(rows)
 
 
-def _kind_bytes(image: ElfImage) -> tuple[dict[Kind, int], dict[Kind, int]]:
-    init_range = compute_init_range(image)
+def _kind_bytes(image: ElfImage, init_range: tuple[int, int] | None,
+                with_symbols: bool) -> tuple[dict[Kind, int], dict[Kind, int]]:
     sec: dict[Kind, int] = {}
     for s in image.sections:
         k = section_kind(s, init_range)
         if k is not Kind.OTHER:
             sec[k] = sec.get(k, 0) + s.size_bytes
     sym: dict[Kind, int] = {}
-    for ns in compute_size_sort(image):
+    for ns in compute_size_sort(image) if with_symbols else ():
         sym[ns.kind] = sym.get(ns.kind, 0) + ns.size_bytes
     return sec, sym
 
@@ -255,8 +266,10 @@ KIND_ORDER = (Kind.TEXT, Kind.DATA, Kind.RODATA, Kind.BSS, Kind.PERCPU, Kind.INI
 
 
 def compute_kind_deltas(old: ElfImage, new: ElfImage) -> tuple[KindDelta, ...]:
-    os_, osym = _kind_bytes(old)
-    ns_, nsym = _kind_bytes(new)
+    old_init, new_init = _init_ranges(old, new)
+    both = _has_symbols(old) and _has_symbols(new)
+    os_, osym = _kind_bytes(old, old_init, both)
+    ns_, nsym = _kind_bytes(new, new_init, both)
     return tuple(KindDelta(k, os_.get(k, 0), ns_.get(k, 0), osym.get(k, 0), nsym.get(k, 0)) for k in KIND_ORDER)
 
 
@@ -305,9 +318,13 @@ def compute_diff(old: ElfImage, new: ElfImage, old_berkeley: BerkeleyTotals, new
                  budgets: Sequence[tuple[str, Budget]] = (), threshold_bytes: int = 0, top: int | None = None,
                  mode: tuple[str, str] = BLOAT_ALL) -> DiffReport:
     notes: list[str] = []
-    if old.symbols is None or new.symbols is None:
-        notes.append("an image has no symbol table (stripped): no per-symbol deltas")
-    bloat = compute_bloat(compute_size_sort(old), compute_size_sort(new), mode[0], mode[1])
+    if _has_symbols(old) and _has_symbols(new):
+        bloat = compute_bloat(compute_size_sort(old), compute_size_sort(new), mode[0], mode[1])
+    else:
+        stripped = [img.path for img in (old, new) if not _has_symbols(img)]
+        notes.append(f"{' and '.join(stripped)}: no symbol table (stripped): no per-symbol or per-kind symbol deltas; "
+                     "init told by section names")
+        bloat = compute_bloat((), (), mode[0], mode[1])
     measures = compute_measure_deltas(old, new, old_berkeley, new_berkeley, old_extent, new_extent)
     return DiffReport(
         old_path=old.path,

@@ -211,7 +211,7 @@ def series_band(status: SeriesStatus, best: ShapeFit | None, alternatives: Seque
 
 
 def _series(name: str, group: str, where: str, ns: Sequence[int], sizes: Sequence[int | None], bpl: int,
-            at: int, code: bool = False) -> SeriesFit:
+            at: int, code: bool = False, berkeley: str | None = None) -> SeriesFit:
     present = [s for s in sizes if s is not None]
     alts: tuple[ShapeFit, ...]
     best: ShapeFit | None
@@ -223,7 +223,7 @@ def _series(name: str, group: str, where: str, ns: Sequence[int], sizes: Sequenc
     else:
         status, best, alts, reason, nearest = fit_series(ns, present, bpl, code)
     c, lo, hi = series_band(status, best, alts, ns, sizes, at)
-    return SeriesFit(name, group, where, tuple(sizes), status, best, alts, reason, at, c, lo, hi, nearest)
+    return SeriesFit(name, group, where, tuple(sizes), status, best, alts, reason, at, c, lo, hi, berkeley, nearest)
 
 
 # --- the whole report -----------------------------------------------------------------------
@@ -282,7 +282,7 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
         if all(s is not None and s == sizes[0] for s in sizes):
             constant += 1
             continue
-        sym_fits.append(_series(name, "symbol", info.section, ns, sizes, bpl, at, info.code))
+        sym_fits.append(_series(name, "symbol", info.section, ns, sizes, bpl, at, info.code, info.berkeley))
     sym_fits.sort(key=lambda s: (-(s.high_bytes - s.reference_bytes), s.name))
 
     sec_fits: list[SeriesFit] = []
@@ -308,13 +308,12 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
             continue
         meas_fits.append(_series(m, "measure", "", ns, vals, bpl, at))
 
-    berk_of = {s.name: (ref.symbols[s.name].berkeley if s.name in ref.symbols else None) for s in sym_fits}
     predictions: list[Prediction] = []
     for m in MEASURES:
         base = _measure_value(ref, m)
         if base is None:
             continue
-        predictions.append(_predict_measure(m, base, [s for s in sym_fits if _in_measure(berk_of[s.name], m)], ns, at))
+        predictions.append(_predict_measure(m, base, [s for s in sym_fits if _in_measure(s.berkeley, m)], ns, at))
 
     answers: list[LimitAnswer] = []
     top = search_max if search_max is not None else max(8192, 2 * at, ns[-1])
@@ -322,7 +321,7 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
         base = _measure_value(ref, measure)
         if base is None:
             raise ValueError(f"scale cannot predict {measure} (it predicts {', '.join(MEASURES)})")
-        members = [s for s in sym_fits if _in_measure(berk_of[s.name], measure)]
+        members = [s for s in sym_fits if _in_measure(s.berkeley, measure)]
         answers.append(_answer_limit(measure, bound, base, members, ns, at, top))
 
     notes = []
@@ -377,3 +376,19 @@ def _answer_limit(measure: str, bound: int, base: int, members: Sequence[SeriesF
 
     at_pred = _predict_measure(measure, base, members, ns, at)
     return LimitAnswer(measure, bound, largest(0), largest(2), top, at_pred.predicted_bytes <= bound)
+
+
+def compute_predictions_at(report: ScaleReport, n: int) -> tuple[Prediction, ...]:
+    """The predicted text/data/bss/total/image_extent at any N from a finished report (for
+    `footprint`/`sweep --scale-from`): reference measured at the largest N, plus each
+    symbol's predicted change, with the same band rules as the report itself."""
+    ns = [p[0] for p in report.points]
+    by_measure = {p.measure: p for p in report.predictions}
+    out: list[Prediction] = []
+    for m in MEASURES:
+        ref = by_measure.get(m)
+        if ref is None:
+            continue
+        members = [s for s in report.symbols if _in_measure(s.berkeley, m)]
+        out.append(_predict_measure(m, ref.reference_bytes, members, ns, n))
+    return tuple(out)

@@ -105,6 +105,7 @@ class SeriesFit:
     predicted_bytes: int  # central estimate at `at`
     low_bytes: int  # band at `at`
     high_bytes: int
+    berkeley: str | None = None  # GNU size column of a symbol's section at the largest N where present
     nearest: ShapeFit | None = None  # best rejected fit (inexact, fractional or negative intercept; >= 3 points)
 
     @property
