@@ -153,3 +153,13 @@ def test_markdown_table_shape(waiver_policy: str) -> None:
     assert rows and all(line.count(" | ") == 5 and line.endswith("|") for line in rows)
     assert any("`sparc64.image-8mib`" in row and "ERROR" in row for row in rows)
     assert any("`kdump.crashkernel-fit`" in row and "WAIVED" in row for row in rows)
+
+
+def test_text_report_has_the_arithmetic_and_the_fix() -> None:
+    code, out = run("text", SEED)
+    assert code == 1
+    assert "ERROR sparc64.image-8mib" in out
+    assert "8454144 B" in out and "8388608 B" in out  # 64 KiB + 64 x 128 KiB vs 8 MiB
+    assert "fix: NR_CPUS <= 63 or CPU_AREA_VIRTUAL=y" in out
+    assert "lkml-2007-11-cpu-alloc-thread.txt:176-179" in out
+    assert "\x1b[" not in out  # not a terminal: plain

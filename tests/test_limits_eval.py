@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from cpualloc_cli.adapters.limits_loader import load_database
 from cpualloc_cli.analysis.limits import CheckContext, evaluate_budgets, evaluate_limits, version_in_range
 from cpualloc_cli.model.findings import Severity
@@ -136,3 +139,34 @@ def test_budgets() -> None:
     assert by["bss"].status is Status.FAIL and by["bss"].allowed == 101000
     assert by["image_extent"].status is Status.PASS
     assert by["text"].status is Status.SKIPPED
+
+
+# --- properties -----------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(base=st.integers(0, 8 * MiB), order=st.integers(0, 6), nr=st.integers(2, 512))
+def test_largest_nr_cpus_fix_is_the_last_value_that_fits(base: int, order: int, nr: int) -> None:
+    """For a static area, the fix equals floor((8 MiB - base) / area) clipped to the range, and the
+    projection at that value fits while the next one does not."""
+    area = 8192 << order
+
+    def proj(design: str | None, n: int) -> Mapping[str, float]:
+        if design in ("virtual", "none"):
+            return {"image_extent": base + (44 if design == "virtual" else 0), "bss": 44.0}
+        return {"image_extent": base + n * area, "bss": float(n * area)}
+
+    ctx = CheckContext(arch="sparc64", kernel_version="2.6.24", config={"SMP": "y"}, measures=proj(None, nr),
+                       design="static", projector=proj, nr_cpus=nr, nr_cpus_range=(2, 512), today=TODAY)
+    o = outcome(ctx, "sparc64.image-8mib")
+    expected = min((8 * MiB - base) // area, 512)
+    if base + nr * area <= 8 * MiB:
+        assert o.status is Status.PASS and not o.fixes
+        return
+    assert o.status is Status.FAIL
+    fix = [f for f in o.fixes if f.kind == "nr_cpus"][0]
+    if expected < 2:
+        assert fix.value is None
+    else:
+        assert fix.value == expected
+        assert proj(None, expected)["image_extent"] <= 8 * MiB < proj(None, expected + 1)["image_extent"]

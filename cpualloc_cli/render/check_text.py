@@ -18,11 +18,11 @@ def draw_check(console: Any, report: CheckReport) -> None:
     i = report.inputs
     console.print(Text(f"cpualloc check: {i.arch}, kernel {i.kernel_version or 'unknown'}"
                        + (f" ({i.kernel_version_source})" if i.kernel_version_source else ""), style="bold"))
-    console.print(f"basis: {i.basis}" + (f"; design: {i.design} ({i.design_source})" if i.design else ""))
+    console.print(f"basis: {i.basis}" + (f"; design: {i.design} ({i.design_source})" if i.design else ""), markup=False)
     for label, value in (("config", i.config_path), ("image", i.image_path), ("boot image", i.boot_image_path),
                          ("policy", i.policy_path), ("baseline", i.baseline_path)):
         if value:
-            console.print(f"{label}: {value}")
+            console.print(f"{label}: {value}", markup=False)
     table = Table(show_header=True, header_style="bold", title=None)
     for col in ("status", "rule", "measure", "measured", "bound", "margin"):
         table.add_column(col, justify="right" if col in ("measured", "bound", "margin") else "left")
@@ -38,10 +38,10 @@ def draw_check(console: Any, report: CheckReport) -> None:
         label = status_label(o)
         console.print(Text(f"{label} {o.rule}: {o.title}", style=_STYLE.get(label, "")))
         if o.status is Status.SKIPPED:
-            console.print(f"  skipped: {o.skip_reason}")
+            console.print(f"  skipped: {o.skip_reason}", markup=False)
             continue
         if o.basis:
-            console.print(f"  basis: {o.basis}")
+            console.print(f"  basis: {o.basis}", markup=False)
         for line in o.arithmetic:
             console.print(f"  {line}", markup=False)
         for fix in o.fixes:
