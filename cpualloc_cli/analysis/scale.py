@@ -27,6 +27,7 @@ from fractions import Fraction
 from cpualloc_cli.analysis.diff import STT_FILE, STT_SECTION, berkeley_class, fold_name
 from cpualloc_cli.model.image import SHF_EXECINSTR, BerkeleyTotals, ElfImage, ImageExtent
 from cpualloc_cli.model.scale import (
+    DwarfArray,
     LimitAnswer,
     Prediction,
     ScalePoint,
@@ -48,7 +49,7 @@ MEASURES = ("text", "data", "bss", "total", "image_extent")
 
 
 def compute_scale_point(image: ElfImage, n: int, berkeley: BerkeleyTotals, extent: ImageExtent | None,
-                        label: str | None = None) -> ScalePoint:
+                        label: str | None = None, dwarf: dict[str, DwarfArray] | None = None) -> ScalePoint:
     """The figures `scale` needs from one image. Aliases (several names for one object:
     same section, address and size) count once; names are folded like bloat-o-meter's."""
     bits = image.header.elf_class
@@ -89,6 +90,7 @@ def compute_scale_point(image: ElfImage, n: int, berkeley: BerkeleyTotals, exten
         bss_bytes=berkeley.bss,
         extent_bytes=extent.size_bytes if extent is not None else None,
         extent_label=f"{extent.end_name} - {extent.start_name}" if extent is not None else "",
+        dwarf=dict(dwarf or {}),
     )
 
 
@@ -188,6 +190,33 @@ def fit_series(ns: Sequence[int], sizes: Sequence[int], bits_per_long: int,
     return SeriesStatus.SCALING, best, tuple(accepted[1:]), reason, None
 
 
+def fit_from_dwarf(ns: Sequence[int], arrays: Sequence[DwarfArray], bits_per_long: int) -> ShapeFit | None:
+    """The shape the array bounds state: each bound must be the same at every N, or N, or
+    ceil(N/BITS_PER_LONG). None when the bounds follow anything else (N+1, N*N, ...)."""
+    if not arrays or len({(a.element_bytes, len(a.dims)) for a in arrays}) != 1:
+        return None
+    word = bits_per_long // 8
+    const = Fraction(arrays[0].element_bytes)
+    k_n = k_l = 0
+    for i in range(len(arrays[0].dims)):
+        vals = [a.dims[i] for a in arrays]
+        if all(v == vals[0] for v in vals):
+            const *= vals[0]
+        elif all(v == n for v, n in zip(vals, ns, strict=True)):
+            k_n += 1
+        elif all(v == -(-n // bits_per_long) for v, n in zip(vals, ns, strict=True)):
+            k_l += 1
+        else:
+            return None
+    if (k_n, k_l) == (0, 0):
+        return ShapeFit(Shape.CONSTANT, Fraction(0), const, bits_per_long, True)
+    shape = {(1, 0): Shape.LINEAR, (0, 1): Shape.BITMAP, (1, 1): Shape.ARRAY_OF_BITMAPS}.get((k_n, k_l))
+    if shape is None:
+        return None
+    slope = const if shape is Shape.LINEAR else const / word
+    return ShapeFit(shape, slope, Fraction(0), bits_per_long, True)
+
+
 def series_band(status: SeriesStatus, best: ShapeFit | None, alternatives: Sequence[ShapeFit],
                 ns: Sequence[int], sizes: Sequence[int | None], n: int) -> tuple[int, int, int]:
     """(central, low, high) bytes at N = n for one series."""
@@ -211,7 +240,8 @@ def series_band(status: SeriesStatus, best: ShapeFit | None, alternatives: Seque
 
 
 def _series(name: str, group: str, where: str, ns: Sequence[int], sizes: Sequence[int | None], bpl: int,
-            at: int, code: bool = False, berkeley: str | None = None) -> SeriesFit:
+            at: int, code: bool = False, berkeley: str | None = None,
+            dwarf: Sequence[DwarfArray] | None = None) -> SeriesFit:
     present = [s for s in sizes if s is not None]
     alts: tuple[ShapeFit, ...]
     best: ShapeFit | None
@@ -222,6 +252,14 @@ def _series(name: str, group: str, where: str, ns: Sequence[int], sizes: Sequenc
         status, best, alts, reason, nearest = SeriesStatus.APPEARED, None, (), "absent at a smaller N", None
     else:
         status, best, alts, reason, nearest = fit_series(ns, present, bpl, code)
+        if dwarf is not None and status is not SeriesStatus.CONSTANT:
+            dfit = fit_from_dwarf(ns, dwarf, bpl)
+            if dfit is not None and all(dfit.predict(n) == s for n, s in zip(ns, present, strict=True)):
+                status, best, alts, nearest = SeriesStatus.SCALING, dfit, (), None
+                reason = "DWARF array bounds " + "x".join(str(d) for d in dwarf[-1].dims) + \
+                    f" of {dwarf[-1].element_bytes} B, at {ns[-1]}"
+            elif dfit is not None:
+                reason += "; the DWARF array bounds disagree with the sizes"
     c, lo, hi = series_band(status, best, alts, ns, sizes, at)
     return SeriesFit(name, group, where, tuple(sizes), status, best, alts, reason, at, c, lo, hi, berkeley, nearest)
 
@@ -282,7 +320,9 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
         if all(s is not None and s == sizes[0] for s in sizes):
             constant += 1
             continue
-        sym_fits.append(_series(name, "symbol", info.section, ns, sizes, bpl, at, info.code, info.berkeley))
+        dw = [p.dwarf.get(name) for p in pts]
+        dwarf = [d for d in dw if d is not None] if all(d is not None for d in dw) else None
+        sym_fits.append(_series(name, "symbol", info.section, ns, sizes, bpl, at, info.code, info.berkeley, dwarf))
     sym_fits.sort(key=lambda s: (-(s.high_bytes - s.reference_bytes), s.name))
 
     sec_fits: list[SeriesFit] = []

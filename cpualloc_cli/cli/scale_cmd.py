@@ -56,6 +56,7 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
     or array of bitmaps; predict the totals at --at with an uncertainty band; and find the
     largest value that fits each --limit. Write IMAGE@N, or just IMAGE to read N from the
     image's embedded config (CONFIG_IKCONFIG)."""
+    from cpualloc_cli.adapters.elf import is_elf_file
     from cpualloc_cli.adapters.image import load_image
     from cpualloc_cli.analysis.extent import compute_extents
     from cpualloc_cli.analysis.scale import compute_scale, compute_scale_point
@@ -95,7 +96,13 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
         assert n is not None
         image = load_image(path)
         extents = compute_extents(image)
-        points.append(compute_scale_point(image, n, compute_berkeley(image), extents[0] if extents else None, path))
+        dwarf = None
+        if image.section(".debug_info") is not None and is_elf_file(path):
+            from cpualloc_cli.adapters.dwarf import read_dwarf_arrays
+
+            dwarf = read_dwarf_arrays(path)
+        points.append(compute_scale_point(image, n, compute_berkeley(image), extents[0] if extents else None, path,
+                                          dwarf))
 
     try:
         report = compute_scale(points, at, symbol=symbol, limits=parsed_limits, search_max=search_max)

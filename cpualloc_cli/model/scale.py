@@ -119,6 +119,22 @@ class SeriesFit:
 
 
 @dataclass(frozen=True, slots=True)
+class DwarfArray:
+    """A variable's type from DWARF as an array shape: `dims` (outermost first) of elements
+    of `element_bytes` each (struct wrappers of one array, like struct cpumask, unwrapped)."""
+
+    element_bytes: int
+    dims: tuple[int, ...]
+
+    @property
+    def size_bytes(self) -> int:
+        total = self.element_bytes
+        for d in self.dims:
+            total *= d
+        return total
+
+
+@dataclass(frozen=True, slots=True)
 class ScaleSymbol:
     size_bytes: int
     section: str  # the section of its largest member
@@ -147,6 +163,7 @@ class ScalePoint:
     bss_bytes: int
     extent_bytes: int | None
     extent_label: str = ""
+    dwarf: dict[str, DwarfArray] = field(default_factory=dict)  # from CONFIG_DEBUG_INFO, when present
 
 
 @dataclass(frozen=True, slots=True)
