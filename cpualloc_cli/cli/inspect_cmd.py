@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
@@ -41,8 +43,12 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
             continue
         with progress(f"sorting symbols of {path}"):
             order = nm_size_sort_order(loaded.elf)
-        reports.append(compute_inspect_report(loaded.elf, order, top_n=top_n, sections=sections,
-                                              want_symbols=want_symbols, source=loaded.source, container=container))
+        report = compute_inspect_report(loaded.elf, order, top_n=top_n, sections=sections,
+                                        want_symbols=want_symbols, source=loaded.source, container=container)
+        payload_notes = tuple(getattr(loaded.payload, "notes", ()) or ())
+        if payload_notes:
+            report = dataclasses.replace(report, notes=report.notes + payload_notes)
+        reports.append(report)
     if opts.format == "json":
         from cpualloc_cli.render.inspect_json import render_inspect_json
 
