@@ -227,3 +227,19 @@ def test_cache_is_used_and_foreign_cache_ignored(tmp_path: Path, env: dict[str, 
     rc, out, _ = run_cli(args, env)
     assert rc == 0 and json.loads(out)["symbols"]["A"]["value"] == "n"
     assert entry.parent == cache
+
+
+def test_config_from_image(kernel_vmlinux, env: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    # ../shared/kernels/README.md: sparc64-tiny-nr64 is tinyconfig + SMP=y, NR_CPUS=64, IKCONFIG=y,
+    # built from linux-source-6.1 6.1.192; its banner reads "Linux version 6.1.192 (...)"
+    vmlinux = kernel_vmlinux("sparc64-tiny-nr64")
+    rc, out, err = run_cli(["config", "--config-from", str(vmlinux), "--format", "json"], env)
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["arch"] == "sparc64"
+    assert doc["symbols"]["NR_CPUS"]["value"] == "64" and doc["symbols"]["NR_CPUS"]["origin"] == "file"
+    assert (doc["kernel_version"], doc["kernel_version_source"]) == ("6.1.192", "image banner")
+    assert doc["config_path"] == f"{vmlinux}:ikconfig"
+    # x86_64-tiny has no IKCONFIG: bad input, exit 3
+    rc, out, err = run_cli(["config", "--config-from", str(kernel_vmlinux("x86_64-tiny"))], env)
+    assert rc == 3 and out == "" and "cpualloc: error:" in err
