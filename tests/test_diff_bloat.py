@@ -167,3 +167,30 @@ def test_compute_diff_on_shared_pair_equals_bloat_o_meter(kernel_vmlinux) -> Non
     by = {d.name: d for d in rep.bloat.deltas}
     assert by["trap_block"].kind.value == "bss"
     assert by["rcu_gp_init"].kind.value == "text"
+
+
+ELF_FIXTURES = FIXTURES / "elf"
+
+
+def _elf_fixtures() -> list[tuple[Path, Path]]:
+    import json
+
+    index = ELF_FIXTURES / "index.json"
+    if not index.is_file():
+        return []
+    out = []
+    for fx in json.loads(index.read_text())["fixtures"]:
+        path = ELF_FIXTURES / fx["file"]
+        nm = path.parent / "nm.txt"
+        if path.is_file() and nm.is_file():
+            out.append((path, nm))
+    return out
+
+
+@pytest.mark.parametrize("path,nm", _elf_fixtures(), ids=lambda p: p.parent.name if p.name != "nm.txt" else "")
+def test_size_sort_equals_nm_on_every_elf_fixture(path: Path, nm: Path) -> None:
+    # GNU nm -S --size-sort recorded beside each fixture by tests/fixtures/elf/make_fixtures.py
+    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.analysis.diff import compute_size_sort
+
+    assert _as_set(list(compute_size_sort(load_image(str(path))))) == _as_set(read_nm_size_sort(nm))
