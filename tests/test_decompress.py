@@ -436,3 +436,31 @@ def test_real_x86_64_bzimage(tmp_path: Path, kernel_vmlinux) -> None:  # type: i
         ref = tmp_path / "vmlinux.objcopy"
         subprocess.run(["objcopy", "-R", ".comment", "-S", str(kernel_vmlinux("x86_64-tiny")), str(ref)], check=True)
         assert ref.read_bytes() == p.data
+
+
+def test_old_boot_protocol_without_payload_offset_is_scanned(tmp_path: Path) -> None:
+    """Boot protocol < 2.08 has no payload_offset: the protected-mode part is scanned."""
+    buf = bytearray((HERE / "bzImage-xz").read_bytes())
+    struct.pack_into("<H", buf, 0x206, 0x0207)
+    path = tmp_path / "bzImage-2.07"
+    path.write_bytes(bytes(buf))
+    p = read_image_payload(str(path))
+    assert p.kind == "bzImage" and p.codec == "xz" and p.data == ELF
+    assert p.stream_offset == (3 + 1) * 512 + 0x100  # same stream, found by scanning
+    assert p.header_value("boot_protocol") == "2.07"
+    assert p.header_value("payload_offset") is None  # not in a 2.07 header
+
+
+def test_big_endian_zimage_header(tmp_path: Path) -> None:
+    """A BE8 kernel stores the head.S words big-endian."""
+    buf = bytearray((HERE / "zImage").read_bytes())
+    end = len(buf)
+    struct.pack_into(">IIII", buf, 0x24, 0x016F2818, 0x1000, 0x1000 + end, 0x04030201)
+    path = tmp_path / "zImage-be"
+    path.write_bytes(bytes(buf))
+    p = read_image_payload(str(path))
+    assert p.kind == "arm-zimage"
+    assert p.header_value("kernel_endianness") == "big"
+    assert p.header_value("zimage_start") == 0x1000
+    assert p.header_value("zimage_size") == end
+    assert p.data == (HERE / "arm-Image").read_bytes()

@@ -177,3 +177,62 @@ def test_real_sparc64_ikconfig_cli(tmp_path: Path) -> None:
     rc, _, stderr = run_cli(["extract", "--ikconfig", str(kernels / "sparc64-tiny-nr64" / "vmlinux.xz"), "-o", str(out)])
     assert rc == 0, stderr
     assert out.read_bytes() == (kernels / "sparc64-tiny-nr64" / "config").read_bytes()
+
+
+def test_output_mode_is_not_mkstemp_0600(tmp_path: Path) -> None:
+    """A new file gets the mode open() would give (0666 & ~umask); an existing file keeps its mode."""
+    new = tmp_path / "new"
+    rc, _, _ = run_cli(["extract", str(HERE / "vmlinuz-xz"), "-o", str(new)])
+    assert rc == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert new.stat().st_mode & 0o777 == 0o666 & ~umask
+    old = tmp_path / "old"
+    old.write_bytes(b"x")
+    old.chmod(0o640)
+    rc, _, _ = run_cli(["extract", str(HERE / "vmlinuz-xz"), "-o", str(old)])
+    assert rc == 0
+    assert old.stat().st_mode & 0o777 == 0o640 and old.read_bytes() == ELF
+
+
+def test_output_through_symlink_and_into_fifo(tmp_path: Path) -> None:
+    """-o through a symlink replaces the target, not the link; -o to a FIFO (like /dev/stdout or
+    /dev/null) writes into it instead of renaming a regular file over it."""
+    import stat
+    import threading
+
+    real = tmp_path / "real"
+    real.write_bytes(b"old")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    rc, _, _ = run_cli(["extract", str(HERE / "vmlinuz-xz"), "-o", str(link)])
+    assert rc == 0
+    assert link.is_symlink() and real.read_bytes() == ELF
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    rc, _, stderr = run_cli(["extract", str(HERE / "vmlinuz-xz"), "-o", str(fifo)])
+    reader.join(timeout=60)
+    assert rc == 0, stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert got == [ELF]
+
+
+@pytest.mark.parametrize("name,fmt,ikconfig", [
+    ("bzImage-xz", "text", False), ("bzImage-xz", "json", False), ("Image.gz", "text", False),
+    ("Image.gz", "json", False), ("zImage", "text", False), ("configs-ko.o", "json", True),
+])
+def test_golden_summaries(tmp_path: Path, name: str, fmt: str, ikconfig: bool) -> None:
+    """Golden text/JSON summaries (tests/fixtures/compressed/golden, checked by eye against the
+    fixture layouts: e.g. bzImage-xz stream at (3+1)*512+0x100 = 2304, init_size 16128+0x10000)."""
+    out = tmp_path / "OUT"
+    args = ["extract", "--format", fmt, *(["--ikconfig"] if ikconfig else []), str(HERE / name), "-o", str(out)]
+    rc, stdout, _ = run_cli(args)
+    assert rc == 0
+    got = stdout.replace(f"{HERE}/", "").replace(str(out), "OUT")
+    suffix = "txt" if fmt == "text" else "json"
+    prefix = "extract-ikconfig-" if ikconfig else "extract-"
+    assert got == (HERE / "golden" / f"{prefix}{name}.{suffix}").read_text()

@@ -52,6 +52,12 @@ def payload_summary(payload: Payload, output: str) -> dict[str, Any]:
     }
 
 
+# Header fields shown in hex (addresses, alignments, flag words) and as sizes (decimal and hex).
+_HEX_FIELDS = frozenset({"kernel_alignment", "xloadflags", "payload_offset", "pref_address", "text_offset", "flags",
+                         "zimage_start", "zimage_end"})
+_SIZE_FIELDS = frozenset({"payload_length", "init_size", "image_size", "zimage_size"})
+
+
 def _text_summary(summary: dict[str, Any]) -> str:
     lines = []
     if summary["what"] == "ikconfig":
@@ -64,8 +70,10 @@ def _text_summary(summary: dict[str, Any]) -> str:
                  f"{summary['compressed_size_bytes']} -> {summary['decompressed_size_bytes']} bytes ({what}) "
                  f"-> {summary['output']}")
     for name, value in summary["header"].items():
-        shown = f"{value:#x}" if isinstance(value, int) and name not in ("setup_sects",) else str(value)
-        if isinstance(value, int) and name in ("payload_length", "init_size", "image_size", "zimage_size", "syssize"):
+        shown = str(value)
+        if isinstance(value, int) and name in _HEX_FIELDS:
+            shown = f"{value:#x}"
+        elif isinstance(value, int) and name in _SIZE_FIELDS:
             shown = f"{value} ({value:#x})"
         lines.append(f"  {name}: {shown}")
     if summary["size_trailer_bytes"] is not None:
