@@ -464,3 +464,14 @@ def test_big_endian_zimage_header(tmp_path: Path) -> None:
     assert p.header_value("zimage_start") == 0x1000
     assert p.header_value("zimage_size") == end
     assert p.data == (HERE / "arm-Image").read_bytes()
+
+
+def test_compressed_arm64_image_behind_a_stub(tmp_path: Path) -> None:
+    """Like an EFI zboot vmlinuz: some PE stub, then Image.gz; found by scanning."""
+    path = tmp_path / "vmlinuz.efi"
+    path.write_bytes(b"MZ\0\0zimg" + bytes(1000) + (HERE / "Image.gz").read_bytes())
+    p = read_image_payload(str(path))
+    assert p.kind == "arm64-image" and p.codec == "gzip" and not p.payload_is_elf
+    assert p.stream_offset == 8 + 1000
+    assert p.data == (HERE / "Image").read_bytes()
+    assert p.header_value("image_size") == 64 + 3 * len(ELF) + 0x20000

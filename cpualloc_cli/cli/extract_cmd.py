@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from cpualloc_cli.cli.common import OutputOptions, emit, make_output, note, write_atomic
+from cpualloc_cli.cli.common import OutputOptions, emit, make_output, note, progress, write_atomic
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.payload import KIND_ELF, Payload
 
@@ -125,7 +125,8 @@ def extract(image: str, output: str, ikconfig: bool, max_size: str | None, forma
     if ikconfig:
         from cpualloc_cli.adapters.ikconfig import read_ikconfig
 
-        text = read_ikconfig(image, cap_bytes=cap, max_ratio=max_ratio)
+        with progress(f"reading {image}"):
+            text = read_ikconfig(image, cap_bytes=cap, max_ratio=max_ratio)
         if to_stdout:
             sys.stdout.write(text)
             sys.stdout.flush()
@@ -137,7 +138,8 @@ def extract(image: str, output: str, ikconfig: bool, max_size: str | None, forma
         return
     from cpualloc_cli.adapters.decompress import read_image_payload
 
-    payload = read_image_payload(image, cap_bytes=cap, max_ratio=max_ratio)
+    with progress(f"decompressing {image}"):
+        payload = read_image_payload(image, cap_bytes=cap, max_ratio=max_ratio)
     if payload.kind == KIND_ELF or payload.data is None:
         raise InputError("already an ELF file: there is nothing to extract", path=image,
                          hint="use it directly (cpualloc inspect)")
