@@ -10,6 +10,8 @@ so the loader extent is 0x5c8470 - 0x400000 = 0x1c8470 = 1,868,912 B.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cpualloc_cli.analysis.footprint import (
     choose_design,
@@ -191,3 +193,42 @@ def test_parse_kernel_version() -> None:
     assert parse_kernel_version("2.6.24") == (2, 6, 24)
     assert parse_kernel_version("6.1") == (6, 1)
     assert parse_kernel_version("none") is None
+
+
+def test_possible_cpus_above_nr_cpus_is_capped() -> None:
+    cfg = ResolvedConfig(arch="x86_64", kernel_version="6.1", kernel_version_source="test",
+                         values={"NR_CPUS": "64", "SMP": "y"})
+    built = build_inputs(cfg, None, possible_cpus=100)
+    assert built.inputs.possible_cpus == 64
+    assert [f.rule for f in built.findings] == ["footprint.possible-exceeds-nr-cpus"]
+
+
+def test_smp_off_means_one_cpu() -> None:
+    cfg = ResolvedConfig(arch="x86_64", kernel_version="6.1", kernel_version_source="test",
+                         values={"NR_CPUS": "64", "SMP": "n"})
+    assert build_inputs(cfg, None).inputs.nr_cpus == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(nr=st.integers(1, 8192), order=st.integers(0, 8), page=st.sampled_from([4096, 8192, 16384]),
+       static=st.integers(0, 400_000), possible_frac=st.floats(0.01, 1.0))
+def test_design_invariants(nr: int, order: int, page: int, static: int, possible_frac: float) -> None:
+    possible = max(1, int(nr * possible_frac))
+    inp = FootprintInputs(arch="x86_64", kernel_version=(6, 1), bits=64, page_size=page, nr_cpus=nr,
+                          possible_cpus=possible, cpu_area_order=order, alloc_order=0, percpu_static_bytes=static,
+                          base_bss_bytes=1000, base_extent_bytes=5000)
+    area = page << order
+    st_fp = compute_static_design(inp)
+    assert st_fp.measures[Measure.CPU_AREA] == nr * area
+    assert st_fp.measures[Measure.BSS] == 1000 + nr * area
+    v = compute_virtual_design(inp)
+    assert v.measures[Measure.BSS] == 1044
+    assert v.measures[Measure.PERCPU_RESIDENT] % page == 0
+    assert v.measures[Measure.PERCPU_RESIDENT] >= possible * (static + 8192)
+    pc = compute_percpu_design(inp)
+    assert pc.percpu is not None
+    assert pc.measures[Measure.PERCPU_RESIDENT] == possible * pc.percpu.size_sum
+    assert pc.measures[Measure.ADDRESS_SPACE] >= pc.measures[Measure.PERCPU_UNIT] * possible
+    # the first chunk uses at least 3/4 of what it maps (the one-third rule), unless upa is 1
+    if pc.percpu.upa > 1:
+        assert pc.percpu.nr_units - possible <= possible // 3

@@ -138,3 +138,19 @@ def test_plot_without_matplotlib_is_a_usage_error(tmp_path) -> None:  # type: ig
     assert rc == 2, err
     assert "--plot needs matplotlib" in err and "cpualloc[plot]" in err
     assert stdout == "" and not out.exists()
+
+
+def test_cli_sweep_i386_vmalloc_half_and_range_warning() -> None:
+    # bundled model, i386 2.6.24: NR_CPUS range 2..255, order 6 -> 256 KiB per CPU
+    rc, out, err = run_cli(["sweep", "--arch", "i386", "--design", "vmalloc", "--to", "256", "--values", "2,128,255,256",
+                            "--limit", "vmalloc_share=50%", "--format", "json"])
+    assert rc == 0, err
+    doc = json.loads(out)
+    fit = doc["fits"][0]
+    # 256 x 262,144 = 67,108,864 = exactly 50 % of 134,217,728: fits (<=); the whole range fits
+    assert (fit["largest_fitting"], fit["smallest_failing"]) == (256, None)
+    assert doc["range"] == {"from": 2, "to": 256}
+    assert [f["rule"] for f in doc["findings"] if f["rule"].startswith("sweep.")] == ["sweep.outside-kconfig-range"]
+    series = doc["series"]["vmalloc"]
+    i = doc["points"].index(255)
+    assert series["address_space"][i] == 66_846_720

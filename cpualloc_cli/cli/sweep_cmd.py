@@ -22,6 +22,7 @@ from cpualloc_cli.cli.footprint_cmd import (
     size_option,
 )
 from cpualloc_cli.errors import InputError, UsageError
+from cpualloc_cli.model.findings import Finding, Severity
 from cpualloc_cli.model.footprint import Design
 from cpualloc_cli.model.measures import Measure, parse_measure
 
@@ -129,10 +130,16 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     fixed_possible = possible_cpus
     result = compute_sweep(base, symbol, lo, hi, points, design_list, limit_pairs, fixed_possible=fixed_possible,
                            facts=base.facts)
-    if built.findings:
+    findings = list(built.findings)
+    if kr is not None and (lo < kr[0] or hi > kr[1]):
+        findings.append(Finding("sweep.outside-kconfig-range", Severity.WARNING,
+                                f"the swept range {lo}..{hi} goes beyond {symbol}'s Kconfig range {kr[0]}..{kr[1]}: "
+                                "values outside it cannot be configured (conf would fall back to the default)",
+                                symbol=symbol))
+    if findings:
         from dataclasses import replace
 
-        result = replace(result, findings=built.findings)
+        result = replace(result, findings=tuple(findings))
     if chart_m is None and not no_chart:
         from cpualloc_cli.render.sweep_text import default_chart_measure
 
