@@ -151,6 +151,8 @@ def decode_config_bytes(data: bytes, display: str) -> str:
             raise ConfigError(f"gzip data cannot be decompressed: {exc}", path=display) from None
         if len(data) > CONFIG_READ_CAP_BYTES:
             raise ConfigError("decompressed configuration exceeds 64 MiB", path=display)
+    if data[:6] == b"\xfd7zXZ\x00":
+        raise ConfigError("xz-compressed: not a text .config", path=display, hint="decompress it first (xz -d)")
     nul = data.find(b"\x00")
     if nul >= 0:
         raise ConfigError("NUL byte: this is not a text .config", path=display,
@@ -935,7 +937,8 @@ def _resolve(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, source: s
 def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, source: str, env: dict[str, str],
                    cached: bool, bundled: bool, tree_version: str | None, root: str) -> LoadedConfig:
     findings: list[Finding] = []
-    parse_warnings = list(kconf.warnings)
+    tree_warnings = list(kconf.warnings)  # about the Kconfig tree itself, not the user's input
+    parse_warnings: list[str] = []  # raised while loading the .config and --set
     kconf.warnings = []
     display = req.config_display or "(config)"
 
@@ -1074,8 +1077,14 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
                                     f"unknown symbol {a.name} (assignment ignored)", path=a.path, line=a.line,
                                     symbol=a.name))
 
+    for w in tree_warnings:
+        if PROBE_PREFIX in w:
+            continue  # a probe not run: reported in the probes list
+        wpath, wline, text = _location_from_message(w.removeprefix("warning: "))
+        findings.append(Finding("config.kconfig-tree-warning", Severity.INFO, text.removeprefix("warning: "),
+                                path=wpath, line=wline))
     for w in parse_warnings:
-        if "undefined symbol" in w and PROBE_PREFIX in w:
+        if PROBE_PREFIX in w:
             continue
         if "attempt to assign the value" in w and "undefined symbol" in w:
             continue  # reported above as config.unknown-symbol

@@ -39,8 +39,12 @@ def draw_config(console: Any, rc: ResolvedConfig) -> None:
     if design:
         console.print(Text(f"per-cpu design: {design}"))
     table = Table(title="Footprint-relevant symbols", title_justify="left")
-    for col in ("symbol", "value", "origin", "range", "defined at", "note"):
-        table.add_column(col, overflow="fold")
+    table.add_column("symbol", no_wrap=True)
+    table.add_column("value", overflow="fold", max_width=24)
+    table.add_column("origin", overflow="fold", max_width=22)
+    table.add_column("range", no_wrap=True)
+    table.add_column("defined at", no_wrap=True)
+    table.add_column("note", overflow="fold", ratio=1)
     for sv in rc.details.values():
         where = f"{sv.defined_at[0]}:{sv.defined_at[1]}" if sv.defined_at else ""
         table.add_row(sv.name, sv.value if sv.value != "" else "(unset)", str(sv.origin), _range(sv), where,
