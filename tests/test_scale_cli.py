@@ -108,3 +108,19 @@ def test_shared_pair_n_from_embedded_config(kernel_vmlinux) -> None:  # type: ig
     # a wrong @N contradicting the embedded config is refused
     rc, _, err = run_cli(["scale", f"{old}@65", new])
     assert rc == 2 and "CONFIG_NR_CPUS=64" in err
+
+
+@pytest.mark.realkernel
+def test_database_limits_that_apply(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    # The embedded configs say "Linux/sparc64 6.1.192": the 8 MiB rule of the 2.6.24 era
+    # (before 2.6.27 in the database) does not apply; the locked-TLB one (since 2.6.27) does.
+    old, new = str(kernel_vmlinux("sparc64-tiny-nr64")), str(kernel_vmlinux("sparc64-tiny-nr256"))
+    rc, out, err = run_cli(["scale", old, new, "--format", "json"])
+    assert rc == 0, err
+    sources = {a["source"]: a for a in json.loads(out)["limits"]}
+    assert "sparc64.image-8mib" not in sources
+    tlb = sources["sparc64.image-locked-tlb"]
+    assert tlb["bound_bytes"] == 92 << 20 and tlb["fits_at"] is True
+    assert tlb["searched_up_to"] == 4096  # arch/sparc/Kconfig: NR_CPUS range 2..4096
+    rc, out, _ = run_cli(["scale", old, new, "--format", "json", "--no-limits-db"])
+    assert json.loads(out)["limits"] == []

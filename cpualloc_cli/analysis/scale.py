@@ -20,12 +20,15 @@ Rules (issue 6):
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
 from cpualloc_cli.analysis.diff import STT_FILE, STT_SECTION, berkeley_class, fold_name
+from cpualloc_cli.analysis.limits import version_in_range
 from cpualloc_cli.model.image import SHF_EXECINSTR, BerkeleyTotals, ElfImage, ImageExtent
+from cpualloc_cli.model.limits import Limit
 from cpualloc_cli.model.scale import (
     DwarfArray,
     LimitAnswer,
@@ -288,7 +291,8 @@ def _in_measure(berkeley: str | None, measure: str) -> bool:
 
 
 def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS",
-                  limits: Sequence[tuple[str, int]] = (), search_max: int | None = None) -> ScaleReport:
+                  limits: Sequence[tuple[str, int] | tuple[str, int, str]] = (),
+                  search_max: int | None = None) -> ScaleReport:
     """Fit every symbol, section and measure; predict at `at`; answer each limit.
     Raises ValueError for inputs that cannot be fitted (fewer than two distinct N, ...)."""
     if len(points) < 2:
@@ -357,12 +361,14 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
 
     answers: list[LimitAnswer] = []
     top = search_max if search_max is not None else max(8192, 2 * at, ns[-1])
-    for measure, bound in limits:
+    for lim in limits:
+        measure, bound = lim[0], lim[1]
+        source = lim[2] if len(lim) > 2 else "--limit"
         base = _measure_value(ref, measure)
         if base is None:
             raise ValueError(f"scale cannot predict {measure} (it predicts {', '.join(MEASURES)})")
         members = [s for s in sym_fits if _in_measure(s.berkeley, measure)]
-        answers.append(_answer_limit(measure, bound, base, members, ns, at, top))
+        answers.append(dataclasses.replace(_answer_limit(measure, bound, base, members, ns, at, top), source=source))
 
     notes = []
     if len(pts) == 2:
@@ -432,3 +438,40 @@ def compute_predictions_at(report: ScaleReport, n: int) -> tuple[Prediction, ...
         members = [s for s in report.symbols if _in_measure(s.berkeley, m)]
         out.append(_predict_measure(m, ref.reference_bytes, members, ns, n))
     return tuple(out)
+
+
+def select_database_limits(limits: Sequence[Limit], arch: str, kernel_version: str | None,
+                           config: Mapping[str, str] | None) -> tuple[list[tuple[str, int, str]], list[str]]:
+    """The limits of the database that apply to these images and that `scale` can predict:
+    (measure, bound, id) each, and notes on those left out."""
+    chosen: list[tuple[str, int, str]] = []
+    notes: list[str] = []
+    for lim in limits:
+        if lim.measure not in MEASURES or lim.input != "kernel" or not lim.applies_to_arch(arch):
+            continue
+        if kernel_version is None:
+            if lim.since or lim.before:
+                notes.append(f"{lim.id}: kernel version unknown, so its version range cannot be checked: left out")
+                continue
+        elif not version_in_range(kernel_version, lim.since, lim.before):
+            continue
+        if lim.requires_config and (config is None or any(config.get(k, "n") != v for k, v in lim.requires_config)):
+            continue
+        if lim.bound_param is not None or lim.bound_symbol is not None:
+            notes.append(f"{lim.id}: its bound is a parameter or a config value: use --limit")
+            continue
+        bound = lim.bound
+        for case in lim.bound_when:
+            if case.arches and arch not in case.arches:
+                continue
+            if config is None:
+                notes.append(f"{lim.id}: no embedded config to choose its bound: left out")
+                bound = None
+                break
+            if all(config.get(k, "n") == v for k, v in case.config):
+                bound = case.bound
+                break
+        if bound is None:
+            continue
+        chosen.append((lim.measure, int(bound), lim.id))
+    return chosen, notes

@@ -35,6 +35,33 @@ def _config_lines(config_text: str, symbol: str) -> set[str]:
             if ln.strip() and not ln.startswith(skip) and (ln.startswith("CONFIG_") or ln.startswith("# CONFIG_"))}
 
 
+def kernel_version(config_text: str | None, banner: str | None) -> str | None:
+    """`6.1.192` from the config header (`# Linux/sparc64 6.1.192 Kernel Configuration`) or
+    the banner (`Linux version 6.1.192 ...`)."""
+    if config_text:
+        m = re.search(r"^# Linux/\S+ (\S+) Kernel Configuration", config_text, re.M)
+        if m:
+            return m.group(1)
+    if banner:
+        m = re.search(r"Linux version (\S+)", banner)
+        if m:
+            return m.group(1)
+    return None
+
+
+def parse_config_values(config_text: str) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in config_text.splitlines():
+        m = re.match(r"^CONFIG_(\w+)=(.*)$", line)
+        if m:
+            values[m.group(1)] = m.group(2).strip().strip('"')
+            continue
+        m = re.match(r"^# CONFIG_(\w+) is not set", line)
+        if m:
+            values[m.group(1)] = "n"
+    return values
+
+
 @click.command("scale")
 @click.argument("images", nargs=-1, required=True, metavar="IMAGE[@N]...")
 @click.option("--symbol", "symbol", default="NR_CPUS", show_default=True, metavar="NAME",
@@ -44,13 +71,17 @@ def _config_lines(config_text: str, symbol: str) -> set[str]:
 @click.option("--limit", "limits", multiple=True, metavar="MEASURE=SIZE",
               help=f"A bound to find the largest value for ({', '.join(PREDICTABLE)}), e.g. image_extent=8MiB "
                    "(repeatable; exit 1 when the prediction at --at exceeds it).")
+@click.option("--limits-db/--no-limits-db", "use_db", default=True, show_default=True,
+              help="Also answer the limits of the built-in database that apply to these images "
+                   "(arch, kernel version and config from the embedded config or banner).")
 @click.option("--search-max", "search_max", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Largest value searched for --limit answers (default: max(8192, 2*--at)).")
+              help="Largest value searched for limit answers (default: the arch's NR_CPUS Kconfig maximum, or "
+                   "max(8192, 2*--at)).")
 @click.option("--top", "top_n", type=click.IntRange(min=0), default=25, show_default=True,
               help="Rows per table in text output (JSON has all).")
 @output_options(("text", "json"))
-def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...], search_max: int | None, top_n: int,
-          format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
+def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...], use_db: bool, search_max: int | None,
+          top_n: int, format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
     """Fit how every symbol, section and the image extent scale with NR_CPUS (or --symbol)
     from images of one tree and config built at several values: constant, linear, bitmap
     or array of bitmaps; predict the totals at --at with an uncertainty band; and find the
@@ -67,7 +98,7 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
     symbol = symbol.removeprefix("CONFIG_")
     if len(images) < 2:
         raise UsageError("scale needs at least two images", hint="e.g. cpualloc scale vmlinux-64@64 vmlinux-256@256")
-    parsed_limits: list[tuple[str, int]] = []
+    parsed_limits: list[tuple[str, int] | tuple[str, int, str]] = []
     for text in limits:
         try:
             measure, bound = parse_limit(text)
@@ -79,6 +110,8 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
 
     points = []
     configs: list[tuple[str, str]] = []
+    arch: str | None = None
+    banner: str | None = None
     for arg in images:
         path, n = split_image_arg(arg)
         config_text = _ikconfig(path, required=n is None, symbol=symbol)
@@ -95,6 +128,8 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
                                  hint="drop the @N or correct it")
         assert n is not None
         image = load_image(path)
+        arch = image.header.arch
+        banner = image.banner or banner
         extents = compute_extents(image)
         dwarf = None
         if image.section(".debug_info") is not None and is_elf_file(path):
@@ -104,11 +139,27 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
         points.append(compute_scale_point(image, n, compute_berkeley(image), extents[0] if extents else None, path,
                                           dwarf))
 
+    extra: list[str] = []
+    if use_db and arch is not None:
+        from cpualloc_cli.adapters.limits_loader import load_database
+        from cpualloc_cli.analysis.scale import select_database_limits
+
+        last_config = configs[-1][1] if configs else None
+        version = kernel_version(last_config, banner)
+        chosen, db_notes = select_database_limits(load_database(), arch, version,
+                                                  parse_config_values(last_config) if last_config else None)
+        parsed_limits.extend(chosen)
+        extra.extend(db_notes)
+    if search_max is None and symbol == "NR_CPUS" and arch is not None:
+        from cpualloc_cli.analysis.limits import DEFAULT_NR_CPUS_RANGE
+
+        rng = DEFAULT_NR_CPUS_RANGE.get(arch)
+        if rng is not None:
+            search_max = max(rng[1], at)  # the arch's Kconfig range for NR_CPUS
     try:
         report = compute_scale(points, at, symbol=symbol, limits=parsed_limits, search_max=search_max)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    extra: list[str] = []
     if len(configs) == len(images) and len(configs) >= 2:
         base = _config_lines(configs[0][1], symbol)
         for path, text in configs[1:]:

@@ -186,6 +186,7 @@ class LimitAnswer:
     largest_n_pessimistic: int | None  # using the high end of the band
     searched_up_to: int
     fits_at: bool  # whether the central prediction at --at fits
+    source: str = ""  # "--limit" or the limits database id
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def scale_payload(report: ScaleReport) -> dict[str, Any]:
                          "unexplained_high_bytes": p.unexplained_high_bytes} for p in report.predictions],
         "limits": [{"measure": a.measure, "bound_bytes": a.bound_bytes, "largest_n": a.largest_n,
                     "largest_n_pessimistic": a.largest_n_pessimistic, "searched_up_to": a.searched_up_to,
-                    "fits_at": a.fits_at} for a in report.limits],
+                    "fits_at": a.fits_at, "source": a.source} for a in report.limits],
         "symbols": [_series(s, sym) for s in report.symbols],
         "sections": [_series(s, sym) for s in report.sections],
         "measures": [_series(s, sym) for s in report.measures],

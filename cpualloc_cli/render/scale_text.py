@@ -54,7 +54,7 @@ def draw_scale(console: Any, report: ScaleReport, top: int | None = None) -> Non
         console.print()
         console.print("Largest value that fits each limit", style="bold", soft_wrap=True)
         t = Table()
-        for col in ("measure", "limit", f"largest {sym}", "pessimistic", f"fits at {report.at}"):
+        for col in ("measure", "limit", f"largest {sym}", "pessimistic", f"fits at {report.at}", "source"):
             t.add_column(col, justify="left" if col == "measure" else "right")
         for a in report.limits:
             def show(v: int | None, top: int = a.searched_up_to) -> str:
@@ -62,7 +62,7 @@ def draw_scale(console: Any, report: ScaleReport, top: int | None = None) -> Non
                     return "none"
                 return f">= {v}" if v >= top else str(v)
             _row(t, a.measure, f"{a.bound_bytes} ({format_bytes(a.bound_bytes)})", show(a.largest_n),
-                      show(a.largest_n_pessimistic), Text("yes") if a.fits_at else Text("NO", style="red"))
+                      show(a.largest_n_pessimistic), Text("yes") if a.fits_at else Text("NO", style="red"), a.source)
         console.print(t)
 
     scaling = report.scaling()
