@@ -189,8 +189,15 @@ def test_modules_keyword_and_transitional(tmp_path: Path, env: dict[str, str]) -
     assert rc == 0, err
     doc = json.loads(out)
     assert doc["symbols"]["DRV"]["value"] == "m"  # m only exists when MODULES is the modules symbol
-    assert "OLD_NAME" not in out_cfg.read_text() and "CONFIG_NEW_NAME" in out_cfg.read_text()
+    assert "OLD_NAME" not in out_cfg.read_text() and "# CONFIG_NEW_NAME is not set" in out_cfg.read_text()
     assert any("transitional" in u for u in doc["unsupported"])
+    # an old .config that still says OLD_NAME=y: read (NEW_NAME's default follows it), not written
+    cfg.write_text("CONFIG_MODULES=y\nCONFIG_OLD_NAME=y\n")
+    rc, out, err = run_cli(["config", "--srctree", str(tree), "--arch", "x86_64", "--config", str(cfg),
+                            "--show", "NEW_NAME", "--format", "json", "--write-config", str(out_cfg), "--strict"], env)
+    assert rc == 0, err
+    assert json.loads(out)["symbols"]["NEW_NAME"]["value"] == "y"
+    assert "OLD_NAME" not in out_cfg.read_text() and "CONFIG_NEW_NAME=y" in out_cfg.read_text()
 
 
 def test_srctree_version_and_kernel_version_override(tmp_path: Path, env: dict[str, str]) -> None:

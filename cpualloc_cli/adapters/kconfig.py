@@ -9,10 +9,10 @@ What it adds to the released kconfiglib 14.1.0 (a subclass, :class:`_Kconfig`):
 
 * the bare ``modules`` keyword (Linux >= 5.13, ``kernel/module/Kconfig:4``), read as the
   old ``option modules``;
-* the ``transitional`` keyword (Linux 6.18): accepted; the symbol is recorded and left out
-  of the written configuration, but its migration semantics (an old name's value feeding
-  the new symbol through a default) are only as good as kconfiglib's handling of a
-  prompt-less symbol's user value, which it ignores. Listed in :data:`UNSUPPORTED`;
+* the ``transitional`` keyword (Linux 6.18): the symbol's value is read from the .config
+  (kconfiglib would ignore it, the symbol having no prompt) and it is left out of the written
+  configuration. Checked on a synthetic tree only (no 6.18 tree here): listed in
+  :data:`UNSUPPORTED` as partial;
 * ``$(shell,...)`` control: without ``allow_shell`` no command runs. Each call expands to a
   placeholder symbol ``CPUALLOC_PROBE_<n>``; symbols whose defaults use a placeholder are
   *probe symbols*, whose value is replayed from the given ``.config`` when it records one,
@@ -59,8 +59,8 @@ PROBE_PREFIX = "CPUALLOC_PROBE_"
 
 #: Kconfig constructs the adapter does not fully support, said plainly in reports.
 UNSUPPORTED: tuple[str, ...] = (
-    "transitional (Linux 6.18): parsed, symbol left out of the written .config; the value "
-    "migration from the old symbol name is not modelled",
+    "transitional (Linux 6.18): value read from the .config, symbol not written; checked on a "
+    "synthetic Kconfig only (no 6.18 tree was available)",
     "$(shell,...) and the macros built on it (success, cc-option, ld-option, as-instr, ...) "
     "without --allow-shell: not run; replayed from the .config or 'not available'",
 )
@@ -996,6 +996,24 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
             parse_warnings.append(w)
         kconf.warnings = []
 
+    # Linux 6.18 `transitional`: no prompt, but the value is read from the old .config (so a
+    # new symbol can `default OLD_NAME`); never written. kconfiglib ignores the user value
+    # of a prompt-less symbol, so it becomes the symbol's only default.
+    transitional_taken: set[str] = set()
+    for tname in kconf.cpa_transitional:
+        tsym = kconf.syms.get(tname)
+        if tsym is None or tsym.user_value is None:
+            continue
+        uval = tsym.user_value
+        if tsym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
+            const = {2: kconf.y, 1: kconf.m}.get(uval, kconf.n)
+        else:
+            const = kconf._lookup_const_sym(str(uval))
+        tsym.defaults = [(const, kconf.y)]
+        transitional_taken.add(tname)
+    if transitional_taken:
+        kconf._invalidate_all()
+
     # last assignment of each symbol decides
     last: dict[str, _Assignment] = {}
     unknown: list[_Assignment] = []
@@ -1016,7 +1034,7 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
             if unq is None:
                 continue  # kconfiglib warned: malformed string literal
             given = unq
-        if _given_matches(sym, given):
+        if _given_matches(sym, given) or name in transitional_taken:
             continue
         where = {"path": a.path, "line": a.line, "symbol": name}
         rng = _active_range(sym)
