@@ -275,3 +275,11 @@ def test_limits_lists_the_database_with_sources() -> None:
     assert all(lim["sources"] for lim in doc["limits"])
     code, out, _ = run_cli(["limits", "--arch", "sparc64"])
     assert code == 0 and "lkml-2007-11-cpu-alloc-thread.txt:176-179" in out
+
+
+def test_waiver_for_an_unknown_rule_is_warned_about(tmp_path: Path) -> None:
+    pol = write_policy(tmp_path, '[[waiver]]\nrule = "sparc64.image-8mb"\nreason = "typo in the id"\n')
+    code, _, err = run_cli(["check", "--policy", pol, "--kernel-version", "2.6.24",
+                            str(SAMPLES / "sparc64-cpuarea-nr64.elf")])
+    assert code == 1  # the typo silences nothing
+    assert "waiver for unknown rule 'sparc64.image-8mb'" in err

@@ -264,7 +264,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
             area = _cpu_area_in_image(img)
             if area and inp.base_extent_bytes is not None and inp.base_bss_bytes is not None:
                 inp = replace(inp, base_extent_bytes=inp.base_extent_bytes - area, base_bss_bytes=inp.base_bss_bytes - area)
-                sources["base"] = f"image base = measured - {CPU_AREA_SYMBOL} symbol ({area} B, the static cpu area)"
+                sources["image_base"] = f"image base = measured - {CPU_AREA_SYMBOL} symbol ({area} B, the static cpu area)"
         if resolved is not None or design is not None:
             config_design = built.config_design or _explicit_design(resolved, set_)
             chosen, reason = choose_design(Design(design) if design else None, config_design, inp.arch,
@@ -301,6 +301,11 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
         image_path=image, measures=measures, measure_sources=sources, params=params, design=design_used,
         projector=projector, nr_cpus=nr_cpus, nr_cpus_range=nr_range, top_bss=top_bss, today=dt.date.today())
     limits = load_database() + policy.limits
+    known = {lim.id for lim in limits} | {f"budget.{m}" for m in DESIGN_MEASURES + ("text", "data", "total",
+                                                                                  "percpu_static", "compressed_size")}
+    for w in policy.waivers:
+        if w.rule not in known:
+            warn(f"{w.origin}: waiver for unknown rule {w.rule!r} silences nothing (see `cpualloc limits`)")
     outcomes, not_applicable = evaluate_limits(limits, policy.waivers, ctx)
     budget_out = evaluate_budgets(budget_list, baseline, measures, policy.waivers, ctx.today)
     basis = "+".join(p for p, on in (("image", img is not None), ("config", resolved is not None)) if on)
