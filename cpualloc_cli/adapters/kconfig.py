@@ -106,6 +106,7 @@ _CONFIG_ARCH_HINTS: tuple[tuple[str, str], ...] = (
 
 CONFIG_READ_CAP_BYTES = 64 << 20  # a .config bigger than this is not a .config
 CACHE_MAGIC = b"cpualloc-kconfig-cache\n"
+CACHE_MAX_ENTRIES = 8  # parsed trees kept (about 11 MB each for a full Linux tree)
 CACHE_FORMAT = 3  # bump when what _parse stores on the object changes
 _SET_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=(.*)")
 _UNSET_RE = re.compile(r"# CONFIG_([A-Za-z0-9_]+) is not set")
@@ -576,6 +577,9 @@ def _cache_store(key: str, root: str, kconf: _Kconfig) -> None:
             fh.write(blob)
         os.chmod(tmp, 0o600)
         os.replace(tmp, directory / f"{key}.pickle")
+        entries = sorted(directory.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[CACHE_MAX_ENTRIES:]:
+            old.unlink()
     except OSError:
         with contextlib.suppress(OSError, UnboundLocalError):
             os.unlink(tmp)
