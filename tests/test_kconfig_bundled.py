@@ -209,3 +209,22 @@ def test_every_value_is_recorded() -> None:
     assert rc.values["ARCH_SPARC64"] == "n" and rc.values["ARCH_X86_64"] == "y"
     assert rc.values["PHYSICAL_START"] == "0x200000"
     assert rc.values["CPUALLOC_ARCH"] == "x86_64"
+
+
+@pytest.mark.parametrize("arch", [a[0] for a in PER_ARCH] + ["powerpc64"])
+def test_written_config_is_a_fixed_point(arch: str) -> None:
+    # like `make olddefconfig` twice: feeding the written .config back changes nothing and
+    # raises no finding
+    first = load_resolved_config(ConfigRequest(arch=arch))
+    again = load_resolved_config(ConfigRequest(config_text=first.config_text, config_display="w.config"))
+    assert again.resolved.arch == arch
+    assert again.resolved.values == first.resolved.values
+    assert again.resolved.findings == ()
+    assert again.config_text == first.config_text
+
+
+def test_arch_option_wins_over_the_file() -> None:
+    rc = resolve("ia64", text="CONFIG_ARCH_SPARC64=y\nCONFIG_NR_CPUS=2000\n")
+    # ia64: range 2 1024, default "1024"
+    assert rc.arch == "ia64" and rc.get_int("NR_CPUS") == 1024
+    assert any("ARCH_SPARC64=y did not take" in m for m in rules(rc, "config.not-taken"))

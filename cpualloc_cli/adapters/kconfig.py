@@ -951,12 +951,7 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
     replayed, unavailable = _replay_probes(kconf, recorded) if not req.allow_shell else ({}, [])
 
     # arch selection (bundled model)
-    arch_sym = None
-    if bundled and arch is not None:
-        arch_sym = kconf.syms[BUNDLED_ARCH_SYMBOL[arch]]
-        arch_sym.set_value(2)
-        if arch == "powerpc64":
-            kconf.syms["PPC64"].set_value(2)
+    arch_sym = kconf.syms[BUNDLED_ARCH_SYMBOL[arch]] if bundled and arch is not None else None
 
     assignments: list[_Assignment] = []
     if req.config_text is not None:
