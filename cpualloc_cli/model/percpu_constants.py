@@ -157,4 +157,6 @@ STATIC_ESTIMATES: dict[str, Constant] = {
                         "../shared/kernels/sparc64-tiny-nr64/readelf-S.txt: .data..percpu size 0x4158"),
     "x86_64": Constant("percpu_static_bytes", 0x1EDD8, "6.1 tinyconfig + SMP + PRINTK + TTY + serial + MODULES",
                        "tests/fixtures/percpu_boots/x86_64/readelf-S.txt: .data..percpu size 0x1edd8"),
+    "i386": Constant("percpu_static_bytes", 0x10BCC, "6.1 tinyconfig + SMP + PRINTK + TTY + serial",
+                     "tests/fixtures/percpu_boots/i386/readelf-S.txt: .data..percpu size 0x10bcc"),
 }
