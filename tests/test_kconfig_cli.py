@@ -250,3 +250,16 @@ def test_config_from_image(kernel_vmlinux, env: dict[str, str]) -> None:  # type
     # x86_64-tiny has no IKCONFIG: bad input, exit 3
     rc, out, err = run_cli(["config", "--config-from", str(kernel_vmlinux("x86_64-tiny"))], env)
     assert rc == 3 and out == "" and "cpualloc: error:" in err
+
+
+def test_implied_symbol_with_unmet_dependency_is_written_like_conf(tmp_path: Path, env: dict[str, str]) -> None:
+    # scripts/kconfig/symbol.c (sym_calc_value): `if (sym->implied.tri != no) sym->flags |=
+    # SYMBOL_WRITE;` -> conf writes "# CONFIG_B is not set" although B's dependency C is n.
+    # The 6.12 oracle (tests/test_kconfig_oracle.py) has three such symbols.
+    tree = _tree(tmp_path, 'config A\n\tbool "a"\n\tdefault y\n\timply B\n'
+                           'config B\n\tbool\n\tdepends on C\nconfig C\n\tbool "c"\n')
+    out_cfg = tmp_path / "out.config"
+    rc, _, err = run_cli(["config", "--srctree", str(tree), "--arch", "x86_64", "--write-config", str(out_cfg)], env)
+    assert rc == 0, err
+    lines = out_cfg.read_text().splitlines()
+    assert "CONFIG_A=y" in lines and "# CONFIG_B is not set" in lines and "# CONFIG_C is not set" in lines

@@ -1214,6 +1214,7 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
         probes=tuple(probes),
         unsupported=UNSUPPORTED if not bundled else (),
     )
+    _write_implied_like_conf(kconf)
     header = _config_header(kconf, env, bundled)
     text = kconf._config_contents(header)
     if kconf.cpa_transitional:
@@ -1222,6 +1223,21 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
         text = "".join(line for line in text.splitlines(keepends=True)
                        if not any(line.startswith(d) for d in drop))
     return LoadedConfig(resolved=resolved, config_text=text, parse_from_cache=cached, env=dict(env))
+
+
+def _write_implied_like_conf(kconf: _Kconfig) -> None:
+    """C conf (scripts/kconfig/symbol.c, sym_calc_value: `if (sym->implied.tri != no)
+    sym->flags |= SYMBOL_WRITE;`) writes a bool that something `imply`s even when its own
+    dependencies are unmet (as "# CONFIG_X is not set"); kconfiglib 14.1.0 writes it only when
+    they are met. Same values, but the written .config differs: do what conf does. Must run
+    after every value is computed and before _config_contents (no invalidation between)."""
+    bool_types = (kconfiglib.BOOL, kconfiglib.TRISTATE)
+    for sym in kconf.unique_defined_syms:
+        if sym.orig_type not in bool_types or sym.choice is not None:
+            continue
+        _ = sym.str_value  # compute (and cache) the value and kconfiglib's write flag
+        if not sym._write_to_conf and kconfiglib.expr_value(sym.weak_rev_dep):
+            sym._write_to_conf = True
 
 
 def _config_header(kconf: _Kconfig, env: Mapping[str, str], bundled: bool) -> str:
