@@ -232,3 +232,13 @@ def test_design_invariants(nr: int, order: int, page: int, static: int, possible
     # the first chunk uses at least 3/4 of what it maps (the one-third rule), unless upa is 1
     if pc.percpu.upa > 1:
         assert pc.percpu.nr_units - possible <= possible // 3
+
+
+def test_bad_orders_and_nr_cpus_fall_back_with_findings() -> None:
+    cfg = ResolvedConfig(arch="sparc64", kernel_version="2.6.24", kernel_version_source="test",
+                         values={"NR_CPUS": "0", "CPU_AREA_ORDER": "-1", "CPU_AREA_ALLOC_ORDER": "99", "SMP": "y"})
+    built = build_inputs(cfg, None)
+    assert (built.inputs.nr_cpus, built.inputs.cpu_area_order, built.inputs.alloc_order) == (64, 4, 0)
+    assert sorted(f.rule for f in built.findings) == ["footprint.bad-nr-cpus", "footprint.bad-order",
+                                                      "footprint.bad-order"]
+    assert [f.value for f in built.inputs.facts if f.name == "nr_cpus"] == [64]

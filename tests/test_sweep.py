@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import run_cli
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -115,8 +116,6 @@ def test_cli_sweep_usage_errors() -> None:
 
 
 def test_plot_svg(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import pytest
-
     pytest.importorskip("matplotlib")
     out = tmp_path / "sweep.svg"
     rc, _, err = run_cli(["sweep", "--arch", "sparc64", "--design", "static", "--limit", "image_extent=8MiB",
@@ -154,3 +153,43 @@ def test_cli_sweep_i386_vmalloc_half_and_range_warning() -> None:
     series = doc["series"]["vmalloc"]
     i = doc["points"].index(255)
     assert series["address_space"][i] == 66_846_720
+
+
+def test_cli_sweep_text_equals_json() -> None:
+    args = ["sweep", "--arch", "i386", "--design", "vmalloc", "--design", "static", "--static-size", "20000",
+            "--limit", "address_space=32MiB", "--no-chart"]
+    rc, text, err = run_cli(args)
+    assert rc == 0, err
+    rc, out, err = run_cli([*args, "--format", "json"])
+    assert rc == 0, err
+    doc = json.loads(out)
+    columns = ["bss", "image_extent", "address_space", "percpu_resident", "vmalloc_share", "percpu_unit", "cpu_area"]
+    lines = text.splitlines()
+    for design, per in doc["series"].items():
+        start = next(i for i, line in enumerate(lines) if line.startswith(f"{design}: "))
+        rows = lines[start + 2:start + 2 + len(doc["points"])]
+        for point, row in zip(doc["points"], rows, strict=True):
+            cells = row.split()
+            assert int(cells[0]) == point
+            for name, cell in zip(columns, cells[1:], strict=True):
+                value = per[name][doc["points"].index(point)]
+                if name == "vmalloc_share":
+                    assert cell == f"{value * 100:.1f}%"
+                else:
+                    assert int(cell.replace(",", "")) == value
+    # 32 MiB / 256 KiB = 128
+    assert sorted((f["design"], f["largest_fitting"], f["smallest_failing"]) for f in doc["fits"]) == [
+        ("static", 128, 129), ("vmalloc", 128, 129)]
+
+
+@pytest.mark.realkernel
+def test_cli_sweep_sparc64_image_boundary(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    vmlinux = str(kernel_vmlinux("sparc64-tiny-nr64"))
+    rc, out, err = run_cli(["sweep", vmlinux, "--arch", "sparc64", "--design", "static", "--limit", "image_extent=8MiB",
+                            "--format", "json"])
+    assert rc == 0, err
+    doc = json.loads(out)
+    # bundled 2.6.24 sparc64: order 4, 8 KiB pages, range 2..1024. Base extent from the image:
+    # 1,868,912 + 49 x 131,072 = 8,291,440 fits; + 50 x 131,072 = 8,422,512 does not
+    assert (doc["fits"][0]["largest_fitting"], doc["fits"][0]["smallest_failing"]) == (49, 50)
+    assert doc["range"] == {"from": 2, "to": 1024}

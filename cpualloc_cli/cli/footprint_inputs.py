@@ -38,6 +38,7 @@ PAGE_SIZE_SYMBOLS = {
     "PPC_4K_PAGES": 4096, "PPC_16K_PAGES": 16384, "PPC_64K_PAGES": 65536,
 }
 DEFAULT_NR_CPUS = 64
+MAX_ORDER = 30  # PAGE_SIZE << order stays a sane size (and a non-negative shift)
 _VERSION_RE = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
 _TAKEN = (Origin.FILE, Origin.SET, Origin.SELECT)
 
@@ -156,6 +157,11 @@ def build_inputs(config: ResolvedConfig | None, image: ElfImage | None, *, arch:
                                                 hint="an out-of-range value is ignored, as Kconfig's conf does"))
                 facts.append(InputFact("nr_cpus", nr, Provenance.CONFIG,
                                        note or (f"origin: {detail.origin.value}" if detail is not None else "")))
+    if nr is not None and nr < 1:
+        findings.append(Finding("footprint.bad-nr-cpus", Severity.WARNING,
+                                f"NR_CPUS={nr} is not a CPU count; {DEFAULT_NR_CPUS} is assumed", symbol="NR_CPUS"))
+        facts.pop()
+        nr = None
     if nr is None:
         nr = DEFAULT_NR_CPUS
         facts.append(InputFact("nr_cpus", nr, Provenance.DEFAULT, "no NR_CPUS in the config"))
@@ -180,14 +186,24 @@ def build_inputs(config: ResolvedConfig | None, image: ElfImage | None, *, arch:
 
     # cpu_alloc orders
     ca = K.CPU_AREA_ARCHES.get(arch_name, K.GENERIC_CPU_AREA)
-    order = config.get_int("CPU_AREA_ORDER") if config is not None else None
+
+    def order_from_config(sym: str) -> int | None:
+        v = config.get_int(sym) if config is not None else None
+        if v is not None and not 0 <= v <= MAX_ORDER:
+            findings.append(Finding("footprint.bad-order", Severity.WARNING,
+                                    f"{sym}={v} is not a page order (0..{MAX_ORDER}); the arch default is used",
+                                    symbol=sym))
+            return None
+        return v
+
+    order = order_from_config("CPU_AREA_ORDER")
     if order is not None:
         facts.append(InputFact("cpu_area_order", order, Provenance.CONFIG))
     else:
         order = ca.cpu_area_order
         facts.append(InputFact("cpu_area_order", order, Provenance.DEFAULT,
                                ("reconstruction: " if ca.reconstructed else "") + ca.source))
-    alloc_order = config.get_int("CPU_AREA_ALLOC_ORDER") if config is not None else None
+    alloc_order = order_from_config("CPU_AREA_ALLOC_ORDER")
     if alloc_order is not None:
         facts.append(InputFact("cpu_area_alloc_order", alloc_order, Provenance.CONFIG))
     else:
