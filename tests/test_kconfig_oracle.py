@@ -139,6 +139,8 @@ def test_6_1_with_shell_equals_conf_exactly(name: str, arch: str, cc: str) -> No
     loaded = load_resolved_config(ConfigRequest(arch=arch, config_text=fixture(name, "input"),
                                                 config_display=f"{name}.config", srctree=src, allow_shell=True))
     assert diff(symbols(loaded.config_text), symbols(fixture(name, "olddefconfig"))) == {}
+    # and byte for byte: header, menu comments, order
+    assert loaded.config_text == fixture(name, "olddefconfig")
     assert {p.status for p in loaded.resolved.probes} == {"run"}
 
 
@@ -189,6 +191,8 @@ def test_6_12(shell: bool) -> None:
     ours = symbols(loaded.config_text)
     got = diff(ours, symbols(fixture(name, "olddefconfig")))
     assert set(got) == (set() if shell else set(NO_SHELL_DIFFERENCES_6_12)), got
+    if shell:
+        assert loaded.config_text == fixture(name, "olddefconfig")
     for sym in IMPLIED_UNMET_6_12:
         assert ours[sym] == "n"
     assert loaded.resolved.kernel_version.startswith("6.12.")
