@@ -550,7 +550,8 @@ def _cache_load(key: str, root: str) -> _Kconfig | None:
         return None
     try:
         obj = _with_big_stack(lambda: pickle.loads(payload))
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError,
+            RecursionError, MemoryError, RuntimeError):  # RuntimeError: the helper thread could not start
         return None
     return obj if isinstance(obj, _Kconfig) and hasattr(obj, "cpa_probe_syms") else None
 
@@ -565,7 +566,7 @@ def _cache_store(key: str, root: str, kconf: _Kconfig) -> None:
         return
     try:
         payload = _with_big_stack(lambda: pickle.dumps(kconf, protocol=pickle.HIGHEST_PROTOCOL))
-    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError, MemoryError, RuntimeError):
         return
     names_blob = "\0".join(names).encode()
     digest = hashlib.sha256(names_blob + payload).hexdigest()
@@ -670,6 +671,9 @@ def _load_srctree(req: ConfigRequest) -> LoadedConfig:
 
 def _parse(root: str, top: str, env: Mapping[str, str], *, allow_shell: bool, use_cache: bool,
            shell_cwd: str | None = None) -> tuple[_Kconfig, bool]:
+    # With --allow-shell the result also depends on the tools the probes find (pahole, rustc,
+    # binutils features), which no key can see: parse afresh, never cache.
+    use_cache = use_cache and not allow_shell
     key = _cache_key(top, root, env, allow_shell)
     if use_cache:
         with _environment(env):
