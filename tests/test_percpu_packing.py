@@ -59,3 +59,44 @@ def test_packing_invariants(objs: list[tuple[int, int]]) -> None:
     assert r.units_used <= sum(units_for(s) + a // 4 - 1 for s, a in objs)
     if all(a == 4 for _, a in objs):
         assert r.units_used == r.units_allocated and r.gaps_filled == 0
+
+
+def _kernel_loop(objs: list[tuple[int, int]]) -> tuple[int, int]:
+    """A unit-by-unit transliteration of cpu_alloc() (mm/cpu_alloc.c as re-posted on LKML
+    2008-09-19, <20080919145929.158651064@quilx.com>) with an unbounded map; returns
+    (units allocated, high-water mark). Written from the C code, independently of the
+    simulation under test."""
+    used: set[int] = set()
+    first_free = 0
+    high = 0
+    total = 0
+    for size, align in objs:
+        units = -(-size // 4)  # DIV_ROUND_UP(size, UNIT_SIZE)
+        step = align // 4
+        first = True
+        start = first_free
+        while True:
+            while start in used:  # find_next_zero_bit
+                start += 1
+            if first:
+                first_free = start
+            nxt = start + 1  # find_next_bit(map, nr_units, start + 1)
+            while nxt not in used and nxt < start + units:
+                nxt += 1
+            if start % step == 0 and nxt >= start + units:
+                break
+            start += 1
+            first = False
+        if first:
+            first_free = start + units
+        used.update(range(start, start + units))
+        high = max(high, start + units)
+        total += units
+    return total, high
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 200), st.sampled_from([4, 8, 16, 32, 64])), min_size=1, max_size=40))
+def test_simulation_matches_the_kernel_loop(objs: list[tuple[int, int]]) -> None:
+    r = compute_packing(objs)
+    assert (r.units_allocated, r.units_used) == _kernel_loop(objs)

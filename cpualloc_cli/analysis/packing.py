@@ -1,6 +1,13 @@
 """The 2007 cpu_alloc bitmap allocator (LKML "[patch 01/28] cpu alloc: The allocator"),
 simulated over a list of per-cpu objects.
 
+The thread's copy in ../shared/reference is cut before `cpu_alloc()`; the loop simulated here
+is the one Christoph Lameter re-posted ("[patch 3/4] cpu alloc: The allocator", LKML
+2008-09-19, Message-ID <20080919145929.158651064@quilx.com>, mm/cpu_alloc.c): start at
+`first_free`, `find_next_zero_bit`, accept when `start % (align / UNIT_SIZE) == 0` and
+`find_next_bit(map, nr_units, start + 1) >= start + units`, else `start++`. There an alignment
+below UNIT_SIZE would divide by zero; here it is raised to one unit.
+
 The allocator tracks the cpu area in 4-byte units with one bit per unit. `cpu_alloc(size,
 align)` takes the first free run that starts on a unit index aligned to `align / UNIT_SIZE`
 and is long enough ("first fit honouring alignment"); a small object therefore drops into a
