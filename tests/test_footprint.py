@@ -242,3 +242,16 @@ def test_bad_orders_and_nr_cpus_fall_back_with_findings() -> None:
     assert sorted(f.rule for f in built.findings) == ["footprint.bad-nr-cpus", "footprint.bad-order",
                                                       "footprint.bad-order"]
     assert [f.value for f in built.inputs.facts if f.name == "nr_cpus"] == [64]
+
+
+def test_ia64_cpu_area_base_follows_page_size() -> None:
+    # RGN_BASE(RGN_GATE) = 5 << 61 = 0xa000000000000000; 16 KiB pages: + (3 << (4*14 - 11)) = + 0x600000000000
+    cfg = ResolvedConfig(arch="ia64", kernel_version="2.6.24", kernel_version_source="test",
+                         values={"NR_CPUS": "4", "PAGE_SHIFT": "14", "SMP": "y"})
+    assert build_inputs(cfg, None).inputs.cpu_area_base == 0xA000600000000000
+    # 64 KiB pages: + (3 << (4*16 - 11)) = + 0x60000000000000 -> the RFC's 55-bit layout "cpu area" line
+    cfg64 = ResolvedConfig(arch="ia64", kernel_version="2.6.24", kernel_version_source="test",
+                           values={"NR_CPUS": "4", "PAGE_SHIFT": "16", "SMP": "y"})
+    assert build_inputs(cfg64, None).inputs.cpu_area_base == 0xA060000000000000
+    assert build_inputs(ResolvedConfig(arch="sparc64", kernel_version="2.6.24", kernel_version_source="t",
+                                       values={}), None).inputs.cpu_area_base is None

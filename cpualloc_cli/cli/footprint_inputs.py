@@ -271,15 +271,26 @@ def build_inputs(config: ResolvedConfig | None, image: ElfImage | None, *, arch:
         facts.append(InputFact("packing_used_bytes", packing_used_bytes, Provenance.DERIVED,
                                "--simulate-packing over the image's per-cpu symbols"))
 
+    area_base = _cpu_area_base(arch_name, page, ca.base)
+    if area_base is not None:
+        facts.append(InputFact("cpu_area_base", f"0x{area_base:x}", Provenance.DEFAULT, ca.source))
     inputs = FootprintInputs(
         arch=arch_name, kernel_version=ver, bits=bits, page_size=page, nr_cpus=nr, possible_cpus=possible,
         cpu_area_order=order, alloc_order=alloc_order, modules=modules, random_kmalloc_caches=rkc,
         mem_alloc_profiling=profiling, lockdep=lockdep, percpu_static_bytes=pstatic, base_bss_bytes=base_bss,
         base_extent_bytes=base_ext, percpu_reserve_bytes=reserve, vmalloc_area_bytes=vmalloc_size_bytes,
         numa_groups=tuple(numa_groups) if numa_groups else None, packing_used_bytes=packing_used_bytes,
-        cpu_area_base=ca.base, facts=tuple(facts))
+        cpu_area_base=area_base, facts=tuple(facts))
     design = _config_design(config) if config is not None else None
     return BuiltInputs(inputs, design, tuple(findings), nr_range)
+
+
+def _cpu_area_base(arch: str, page_size: int, default: int | None) -> int | None:
+    """CPU_AREA_BASE; on ia64 it follows the page size (RGN_BASE(RGN_GATE) + (3 << (4*PAGE_SHIFT - 11)))."""
+    if arch == "ia64" and page_size > 0 and page_size & (page_size - 1) == 0:
+        shift = page_size.bit_length() - 1
+        return K.IA64_RGN_GATE_BASE + (3 << (4 * shift - 11))
+    return default
 
 
 def percpu_objects(image: ElfImage) -> tuple[list[tuple[int, int]], int]:

@@ -124,6 +124,12 @@ class CpuAreaArch:
     reconstructed: bool
 
 
+# ia64 (include/asm-ia64/pgtable.h in the RFC above): RGN_BASE(RGN_GATE) = 5 << 61; with 16 KiB
+# pages (PAGE_SHIFT 14) 3 << (4*14 - 11) = 3 << 45, i.e. 0xa000600000000000, the "cpu area" line of
+# the RFC's RGN_GATE layout comment. The only CPU_AREA_BASE found in a source; other arches: None.
+IA64_RGN_GATE_BASE = 5 << 61
+IA64_CPU_AREA_BASE_16K = IA64_RGN_GATE_BASE + (3 << (4 * 14 - 11))
+
 CPU_AREA_ARCHES: dict[str, CpuAreaArch] = {
     a.arch: a
     for a in (
@@ -138,9 +144,10 @@ CPU_AREA_ARCHES: dict[str, CpuAreaArch] = {
                     "(Lameter: 'this is just the fallback')", False),
         CpuAreaArch("x86_64", 6, 0, None, "static",
                     "reconstruction: 256 KiB per CPU as on i386; v1 default static", True),
-        CpuAreaArch("ia64", 13, 0, None, "virtual",
-                    "ia64 RFC: CPU_AREA_VIRTUAL=y, CPU_AREA_ORDER=13, CPU_AREA_ALLOC_ORDER=0 (16 KiB pages, "
-                    "128 MiB per CPU)", False),
+        CpuAreaArch("ia64", 13, 0, IA64_CPU_AREA_BASE_16K, "virtual",
+                    "ia64 RFC ([rfc 09/45] cpu alloc: IA64 support, LKML 2007-11-19, <20071120011333.850453474@sgi.com>): "
+                    "CPU_AREA_VIRTUAL=y, CPU_AREA_ORDER=13, CPU_AREA_ALLOC_ORDER=0 (16 KiB pages, 128 MiB per CPU); "
+                    "CPU_AREA_BASE = RGN_BASE(RGN_GATE) + (3UL << (4*PAGE_SHIFT - 11))", False),
     )
 }
 GENERIC_CPU_AREA = CpuAreaArch("generic", 6, 0, None, "static",
