@@ -1,0 +1,974 @@
+#!/usr/bin/env python3
+"""The cpualloc fuzz harness: seeded, structure-aware mutation of real inputs, each case run
+through the real CLI in its own process under resource limits.
+
+    python fuzz/run.py --cases 10000 --seed 1            # the full run (see fuzz/README.md)
+    python fuzz/run.py --cases 200 --seed 7 --no-save    # the CI slice (tests/test_fuzz_slice.py)
+    python fuzz/run.py --self-test                       # prove the harness finds pyelftools escapes
+
+A case fails on (see fuzz/README.md for the full rules):
+
+* exit 4, a "Traceback" anywhere in its output, death by a signal, or an exit code other
+  than 0, 1, 2, 3;
+* wall time over CASE_SECONDS (confirmed by one sequential re-run, since the machine is shared);
+* peak RSS over RSS_BOUND_BYTES (os.wait4's ru_maxrss of the case's own process);
+* any file written outside the case's temporary folder (the repo tree, the fuzz root, /tmp's
+  top level), or any change to an input file;
+* on exit 3: not exactly one ``cpualloc: error: PATH[:LINE]: message`` line naming one of the
+  case's files, or a generic fallback message (see :func:`message_problem`);
+* on exit 3 with ``-o``: a partial output file; on exit 0/1 with ``--format json``: stdout
+  that is not JSON.
+
+Each failure is minimized (delta debugging, bounded) and saved under tests/regressions/ with
+an entry in tests/regressions/index.json (unless --no-save).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import lzma
+import os
+import random
+import re
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import mutators as M  # noqa: E402
+
+# --- the bounds, stated --------------------------------------------------------------------------
+
+CASE_SECONDS = 5.0                 # wall time per case (the issue's bound)
+CPU_SECONDS = 10                   # RLIMIT_CPU: a hung C decoder is killed by the kernel
+AS_BYTES = 2 << 30                 # RLIMIT_AS: 2 GiB of address space per case
+FSIZE_BYTES = 256 << 20            # RLIMIT_FSIZE: no single file written over 256 MiB
+RSS_BOUND_BYTES = 512 << 20        # peak RSS per case (ru_maxrss from os.wait4)
+
+COMMANDS = ("inspect", "extract", "config", "check", "diff")
+EXTRA_COMMANDS = ("footprint",)
+REGRESSIONS = REPO / "tests" / "regressions"
+
+# --- the message rule ------------------------------------------------------------------------------
+
+ERROR_PREFIX = "cpualloc: error: "
+GENERIC = re.compile(r"internal error|unexpected error|bug in cpualloc|traceback|unknown error", re.I)
+# Python / library exception text that must never *be* the message.
+PY_TEXT = re.compile(
+    r"unpack requires a buffer|object has no attribute|NoneType|not subscriptable|unsupported operand|"
+    r"index out of range|too large to convert|invalid literal for int\(\)|takes \d+ positional|"
+    r"is not iterable|<class '|object at 0x|Container\(|expected str, bytes|maximum recursion depth|"
+    r"can only concatenate|must be real number|is not in list|has no len\(\)|an integer is required|"
+    r"ConstructError|StreamError|FieldError|MappingError|RangeError|ArrayError|SwitchError|"
+    r"cannot fit 'int'|int too big to convert|offset must be non-negative|buffer is smaller than requested|"
+    r"negative count|cannot convert float|division by zero|seek out of range|negative seek|mmap |"
+    r"read length must be|I/O operation on closed|KeyError|struct\.error|OverflowError|"
+    r"IndexError|TypeError|AttributeError|AssertionError|RecursionError|MemoryError")
+# A generic label followed by a bare detail: "malformed ELF (headers): 'sh_type'", ": 12"
+GENERIC_LABEL = re.compile(r"^(malformed [\w ]*\([^)]*\)|malformed [\w ]+|invalid input|bad input|error|failed|"
+                           r"cannot read|corrupt(ed)? (file|input|data))$", re.I)
+BARE = re.compile(r"^('[^']*'|\"[^\"]*\"|-?\d+|0x[0-9a-fA-F]+|[A-Za-z_][\w.]*|)$")
+
+
+def message_problem(stderr: str, paths: Iterable[str]) -> str | None:
+    """Why an exit-3 stderr is not 'one clear line naming the file and saying what is wrong'.
+
+    The rule: exactly one ``cpualloc: error:`` line (other stderr lines may only be
+    ``cpualloc: warning:``/``cpualloc: note`` diagnostics); it starts with one of the case's
+    paths followed by ``:``; it contains no generic phrase (internal/unexpected error...);
+    it contains no Python or library exception text (``unpack requires a buffer``,
+    ``'NoneType' object...``, exception class names); and it is not a generic label with a
+    bare detail (``malformed ELF (headers): 'sh_type'``, ``...: 12``).
+    """
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith(ERROR_PREFIX)]
+    others = [ln for ln in lines if not ln.startswith(ERROR_PREFIX)
+              and not ln.startswith(("cpualloc: warning:", "cpualloc: note", "cpualloc: "))]
+    if len(errors) != 1:
+        return f"{len(errors)} error lines on stderr (want exactly 1)"
+    if others:
+        return f"stray stderr line: {others[0][:120]!r}"
+    body = errors[0][len(ERROR_PREFIX):]
+    named = [p for p in paths if p and body.startswith(p + ":")]
+    if not named:
+        return f"the error line does not start with the input's path: {body[:70]!r}"
+    rest = body[len(max(named, key=len)) + 1:]
+    rest = re.sub(r"^\d+:", "", rest).strip()
+    what = rest.split("; ", 1)[0]
+    if GENERIC.search(rest):
+        return f"generic message: {what[:120]!r}"
+    if PY_TEXT.search(what):
+        return f"library exception text as the message: {what[:120]!r}"
+    parts = what.split(": ")
+    if not parts[0].strip():
+        return "empty message"
+    for label, detail in zip(parts, parts[1:], strict=False):
+        if GENERIC_LABEL.match(label.strip()) and BARE.match(detail.strip()):
+            return f"generic label with a bare detail: {what[:120]!r}"
+    if len(parts) > 1 and re.match(r"^'[^']*'$", parts[-1].strip()):
+        return f"bare quoted detail (a KeyError?): {what[:120]!r}"
+    return None
+
+
+# --- the seed corpus -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Seed:
+    kind: str      # elf | compressed | config | ikconfig | kconfig | policy | baseline
+    name: str
+    data: bytes
+    weight: int = 1
+
+
+def _read_maybe_xz(path: Path) -> bytes:
+    raw = path.read_bytes()
+    if path.suffix == ".xz":
+        return lzma.decompress(raw)
+    return raw
+
+
+def load_corpus(big: bool = False) -> dict[str, list[Seed]]:
+    corpus: dict[str, list[Seed]] = {}
+
+    def add(seed: Seed) -> None:
+        corpus.setdefault(seed.kind, []).append(seed)
+
+    elf_dir = REPO / "tests" / "fixtures" / "elf"
+    index = json.loads((elf_dir / "index.json").read_text())
+    for fx in index["fixtures"]:
+        path = elf_dir / fx["file"]
+        size = path.stat().st_size
+        if fx.get("compressed") and not big:
+            continue  # the 5 MB, 66k-section .o: slow per case; only with --big
+        add(Seed("elf", fx["name"], _read_maybe_xz(path), 1 if size < 200_000 else 1))
+    for p in sorted((REPO / "samples").glob("*.elf")):
+        add(Seed("elf", "samples/" + p.name, p.read_bytes()))
+
+    comp = REPO / "tests" / "fixtures" / "compressed"
+    if comp.is_dir():
+        for p in sorted(comp.iterdir()):
+            if not p.is_file() or p.suffix == ".py" or p.name in ("config", "README.md"):
+                continue
+            data = p.read_bytes()
+            if p.name in ("config.gz", "configs-ko.o"):
+                add(Seed("ikconfig", p.name, data))
+                continue
+            if data[:4] == b"\x7fELF" and p.name == "payload.elf":
+                add(Seed("elf", "compressed/" + p.name, data))
+                continue
+            add(Seed("compressed", p.name, data))
+        if (comp / "config").is_file():
+            add(Seed("config", "compressed/config", (comp / "config").read_bytes()))
+
+    for p in sorted((REPO / "samples").glob("*.config")):
+        add(Seed("config", "samples/" + p.name, p.read_bytes(), 3))
+    kc = REPO / "tests" / "fixtures" / "kconfig"
+    for p in sorted(kc.glob("*.input.xz")) if kc.is_dir() else []:
+        data = lzma.decompress(p.read_bytes())
+        if len(data) < 64_000 or big:
+            add(Seed("config", "kconfig/" + p.name, data))
+
+    for p in sorted((REPO / "kconfig").glob("Kconfig*")):
+        add(Seed("kconfig", p.name, p.read_bytes()))
+
+    for p in sorted((HERE / "corpus").glob("*.toml")):
+        add(Seed("policy", p.name, p.read_bytes()))
+    for p in sorted((HERE / "corpus").glob("*.json")):
+        add(Seed("baseline", p.name, p.read_bytes()))
+    return corpus
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    index: int
+    command: str
+    kind: str
+    seed_name: str
+    data: bytes
+    mutations: list[str]
+    argv: list[str]             # with {in}, {orig}, {tree}, {good}, {out} placeholders
+    json_out: bool = False
+    tree_file: str | None = None  # for kind == "kconfig": which file of the tree `data` replaces
+
+
+GOOD_CONFIG = REPO / "samples" / "sparc64-nr64-static.config"
+SRCTREE_MAKEFILE = b"VERSION = 6\nPATCHLEVEL = 1\nSUBLEVEL = 0\nEXTRAVERSION =\n"
+
+
+def _fmt(rng: random.Random, choices: tuple[str, ...]) -> list[str]:
+    f = rng.choice(choices)
+    return ["--format", f]
+
+
+def make_case(index: int, seed: int, corpus: dict[str, list[Seed]], commands: list[str],
+              self_test: bool = False) -> Case:
+    rng = random.Random(f"cpualloc-fuzz:{seed}:{index}")
+    command = rng.choice(commands)
+    plan: list[tuple[str, int]]
+    if command == "inspect":
+        plan = [("elf", 7), ("compressed", 3)]
+    elif command == "extract":
+        plan = [("compressed", 7), ("elf", 1), ("ikconfig", 2)]
+    elif command == "diff":
+        plan = [("elf", 8), ("compressed", 1)]
+    elif command in ("config", "footprint"):
+        plan = [("config", 6), ("kconfig", 3)]
+    else:  # check
+        plan = [("config", 4), ("policy", 3), ("baseline", 2), ("elf", 2), ("kconfig", 1)]
+    plan = [(k, w) for k, w in plan if corpus.get(k)]
+    kind = rng.choices([k for k, _ in plan], weights=[w for _, w in plan])[0]
+    pool = corpus[kind]
+    s = rng.choices(pool, weights=[x.weight for x in pool])[0]
+
+    if kind == "elf":
+        muts = M.SELF_TEST_MUTATORS if self_test else M.ELF_MUTATORS
+    elif kind in ("compressed", "ikconfig"):
+        muts = M.COMPRESSED_MUTATORS if s.data[:4] != b"\x7fELF" else M.ELF_MUTATORS
+    elif kind == "config":
+        muts = M.text_mutators(M.CONFIG_LINES)
+    elif kind == "kconfig":
+        muts = M.text_mutators(M.KCONFIG_LINES)
+    elif kind == "policy":
+        muts = M.text_mutators(M.TOML_LINES)
+    else:
+        muts = M.text_mutators(M.JSON_LINES)
+    data, notes = M.mutate(s.data, muts, rng)
+
+    json_out = False
+    argv: list[str]
+    if command == "inspect":
+        extra = rng.choice([[], ["--format", "json"], ["--format", "json"], ["--symbols", "--format", "json"],
+                            ["--section", ".data..percpu"], ["--top", "3", "--format", "json"], ["-o", "{out}"]])
+        json_out = "json" in extra and "-o" not in extra
+        argv = ["inspect", "{in}", *extra]
+    elif command == "extract":
+        argv = ["extract", "{in}", "-o", "{out}"]
+        if kind == "ikconfig" or rng.random() < 0.1:
+            argv.append("--ikconfig")
+        if rng.random() < 0.3:
+            argv += ["--max-size", rng.choice(["64KiB", "1MiB", "16MiB"])]
+        if rng.random() < 0.5:
+            argv += ["--format", "json"]
+            json_out = True
+    elif command == "diff":
+        pair = ["{orig}", "{in}"] if rng.random() < 0.5 else ["{in}", "{orig}"]
+        extra = rng.choice([[], ["--format", "json"], ["--format", "markdown"], ["--budget", "bss=+1%"],
+                            ["--threshold", "64", "--format", "json"]])
+        json_out = "json" in extra
+        argv = ["diff", *pair, *extra]
+    elif command in ("config", "footprint"):
+        if kind == "kconfig":
+            argv = [command, "--srctree", "{tree}", "--arch", "sparc64", "--config", "{good}"]
+        else:
+            argv = [command, "--config", "{in}"]
+            if rng.random() < 0.3:
+                argv += ["--arch", rng.choice(["sparc64", "x86_64", "i386"])]
+        if rng.random() < 0.5:
+            argv += ["--format", "json"]
+            json_out = True
+    else:  # check
+        if kind == "config":
+            argv = ["check", "--config", "{in}"]
+        elif kind == "policy":
+            argv = ["check", "--config", "{good}", "--policy", "{in}"]
+        elif kind == "baseline":
+            argv = ["check", "--config", "{good}", "--baseline", "{in}", "--budget",
+                    rng.choice(["bss=+1%", "image_extent=+64KiB", "total=+0%"])]
+        elif kind == "kconfig":
+            argv = ["check", "--srctree", "{tree}", "--arch", "sparc64", "--config", "{good}"]
+        else:
+            argv = ["check", "{in}"]
+        fmt = rng.choice(["text", "json", "json", "sarif", "github", "markdown", "junit"])
+        argv += ["--format", fmt]
+        json_out = fmt in ("json", "sarif")
+    if "-o" in argv:
+        json_out = False
+    return Case(index, command, kind, s.name, data, notes, argv, json_out,
+                tree_file=s.name if kind == "kconfig" else None)
+
+
+# --- running one case --------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    index: int
+    command: str
+    kind: str
+    seed_name: str
+    mutations: list[str]
+    argv: list[str]
+    rc: int | None
+    signal: int | None
+    wall_s: float
+    cpu_s: float
+    maxrss_bytes: int
+    failure: str | None = None
+    detail: str = ""
+    stderr_tail: str = ""
+    saved: str | None = None
+    retried: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _limits() -> None:  # runs in the child between fork and exec
+    resource.setrlimit(resource.RLIMIT_AS, (AS_BYTES, AS_BYTES))
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 2))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE_BYTES, FSIZE_BYTES))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-size write fails with EFBIG instead
+
+
+Snapshot = dict[str, tuple[int, int]]
+_SKIP_DIRS = {".git", ".venv", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules",
+              ".hypothesis"}
+
+
+def snapshot_tree(root: Path) -> Snapshot:
+    out: Snapshot = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.endswith(".egg-info")]
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            out[p] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def snapshot_listing(root: Path) -> Snapshot:
+    out: Snapshot = {}
+    try:
+        with os.scandir(root) as it:
+            for e in it:
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                out[e.path] = (st.st_mtime_ns if not e.is_dir(follow_symlinks=False) else 0, st.st_size if
+                               e.is_file(follow_symlinks=False) else 0)
+    except OSError:
+        pass
+    return out
+
+
+def diff_snapshots(a: Snapshot, b: Snapshot) -> list[str]:
+    changed = [p for p in b if a.get(p) != b[p]]
+    changed += [p for p in a if p not in b]
+    return sorted(changed)
+
+
+# /tmp is shared with other users: only names a Python tempfile or cpualloc would create are
+# watched there (anything cpualloc writes through tempfile lands in the case's TMPDIR anyway).
+_TMP_WATCH = re.compile(r"^(tmp[a-z0-9_]{8}$|\.cpualloc|cpualloc(?!-fuzz-))")
+
+
+class Runner:
+    def __init__(self, root: Path, cli: list[str], watch_repo: bool = True, fork: bool = False) -> None:
+        self.root = root
+        self.cli = cli
+        self.watch_repo = watch_repo
+        self.fork = fork
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in ("XDG_CACHE_HOME", "COLUMNS", "PYTHONSTARTUP", "CPUALLOC_POLICY")}
+        self.env.update({"NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
+                         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+                         "PYTHONPATH": str(REPO)})
+
+    def materialize(self, case: Case, case_dir: Path) -> tuple[list[str], dict[str, Path], Path]:
+        """Write the case's inputs under case_dir/in, return (argv, input paths, out path)."""
+        indir = case_dir / "in"
+        work = case_dir / "work"
+        indir.mkdir(parents=True)
+        work.mkdir()
+        inputs: dict[str, Path] = {}
+        ext = {"elf": "elf", "compressed": "img", "ikconfig": "img", "config": "config", "policy": "toml",
+               "baseline": "json", "kconfig": "Kconfig"}[case.kind]
+        subs: dict[str, str] = {"{out}": str(work / "out.bin")}
+        if case.kind == "kconfig":
+            tree = indir / "tree"
+            tree.mkdir()
+            for p in (REPO / "kconfig").glob("Kconfig*"):
+                shutil.copyfile(p, tree / p.name)
+            (tree / "Makefile").write_bytes(SRCTREE_MAKEFILE)
+            marker = str(self.root / f"shell-marker-{case_dir.name}").encode()
+            (tree / (case.tree_file or "Kconfig")).write_bytes(case.data.replace(b"__MARKER__", marker))
+            for p in tree.iterdir():
+                inputs[str(p)] = p
+            subs["{tree}"] = str(tree)
+        else:
+            p = indir / f"input.{ext}"
+            p.write_bytes(case.data)
+            inputs[str(p)] = p
+            subs["{in}"] = str(p)
+        if "{orig}" in case.argv:
+            corpus_seed = ORIG_CACHE.get(case.seed_name)
+            if corpus_seed is not None:
+                o = indir / f"orig.{ext}"
+                o.write_bytes(corpus_seed)
+                inputs[str(o)] = o
+                subs["{orig}"] = str(o)
+        if "{good}" in case.argv:
+            g = indir / "good.config"
+            shutil.copyfile(GOOD_CONFIG, g)
+            inputs[str(g)] = g
+            subs["{good}"] = str(g)
+        argv = [subs.get(a, a) for a in case.argv]
+        return argv, inputs, work / "out.bin"
+
+    def run(self, case: Case) -> Result:
+        case_dir = Path(tempfile.mkdtemp(prefix=f"case-{case.index:06d}-", dir=self.root))
+        try:
+            return self._run(case, case_dir)
+        finally:
+            shutil.rmtree(case_dir, ignore_errors=True)
+
+    def _run(self, case: Case, case_dir: Path) -> Result:
+        import subprocess
+
+        argv, inputs, out_path = self.materialize(case, case_dir)
+        work = case_dir / "work"
+        before_inputs = {k: (p.stat().st_mtime_ns, p.stat().st_size, hashlib.sha256(p.read_bytes()).digest())
+                         for k, p in inputs.items() if p.is_file()}
+        repo_before = snapshot_tree(REPO) if self.watch_repo else {}
+        root_before = snapshot_listing(self.root)
+        tmp_before = snapshot_listing(Path("/tmp"))
+        env = dict(self.env)
+        env.update({"HOME": str(work), "TMPDIR": str(work)})
+        stdout_p, stderr_p = case_dir / "stdout", case_dir / "stderr"
+        t0 = time.monotonic()
+        if self.fork:
+            pid = _fork_cli(argv, work, env, stdout_p, stderr_p)
+            status, ru, killed = _wait(pid, t0 + CASE_SECONDS)
+        else:
+            with open(stdout_p, "wb") as so, open(stderr_p, "wb") as se:
+                proc = subprocess.Popen([*self.cli, *argv], cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=so,
+                                        stderr=se, preexec_fn=_limits)
+                status, ru, killed = _wait(proc.pid, t0 + CASE_SECONDS)
+                proc.returncode = 0  # reaped by os.wait4 above
+        wall = time.monotonic() - t0
+        stdout = stdout_p.read_bytes().decode("utf-8", "replace")
+        stderr = stderr_p.read_bytes().decode("utf-8", "replace")
+        rc = os.waitstatus_to_exitcode(status)
+        sig = -rc if rc < 0 else None
+        res = Result(case.index, case.command, case.kind, case.seed_name, case.mutations, argv,
+                     rc if rc >= 0 else None, sig, round(wall, 3), round(ru.ru_utime + ru.ru_stime, 3),
+                     ru.ru_maxrss * 1024, stderr_tail=_clip(stderr))
+
+        def fail(kind: str, detail: str) -> Result:
+            res.failure = res.failure or kind
+            res.detail = res.detail or detail
+            return res
+
+        if killed:
+            fail("timeout", f"killed after {CASE_SECONDS:g} s wall time")
+        elif sig is not None:
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            fail("signal", f"died of {name}")
+        if res.maxrss_bytes > RSS_BOUND_BYTES:
+            fail("memory", f"peak RSS {res.maxrss_bytes >> 20} MiB > {RSS_BOUND_BYTES >> 20} MiB")
+        if "Traceback (most recent call last)" in stdout + stderr:
+            fail("traceback", "a traceback was printed")
+        if rc == 4:
+            m = re.search(r"internal error: ([\w.]+): (.*)", stderr)
+            fail("escape", f"exit 4: {m.group(1)}: {m.group(2)[:160]}" if m else "exit 4")
+        elif rc is not None and rc >= 0 and rc not in (0, 1, 2, 3):
+            fail("exit-code", f"exit {rc}")
+        if rc == 3:
+            problem = message_problem(stderr, [*argv, *inputs])
+            if problem:
+                fail("message", problem)
+            if "-o" in argv and out_path.exists():
+                fail("partial-output", "exit 3 but the -o file exists")
+        if rc in (0, 1) and case.json_out:
+            try:
+                json.loads(stdout)
+            except ValueError as exc:
+                fail("bad-json", f"--format json output does not parse: {exc}")
+        for k, p in inputs.items():
+            if k in before_inputs:
+                try:
+                    now = (p.stat().st_mtime_ns, p.stat().st_size, hashlib.sha256(p.read_bytes()).digest())
+                except OSError:
+                    now = (0, 0, b"")
+                if now != before_inputs[k]:
+                    fail("input-modified", f"input {p.name} was modified")
+        outside = []
+        if self.watch_repo:
+            outside += diff_snapshots(repo_before, snapshot_tree(REPO))
+        outside += [p for p in diff_snapshots(root_before, snapshot_listing(self.root))
+                    if not os.path.basename(p).startswith("case-")]
+        outside += [p for p in diff_snapshots(tmp_before, snapshot_listing(Path("/tmp")))
+                    if _TMP_WATCH.match(os.path.basename(p))]
+        marker = self.root / f"shell-marker-{case_dir.name}"
+        if marker.exists():
+            fail("shell", "a $(shell,...) command ran without --allow-shell")
+            marker.unlink()
+        if outside:
+            res.extra["outside"] = outside[:10]
+            fail("wrote-outside", f"files changed outside the case folder: {outside[:3]}")
+        return res
+
+
+def preload_cli() -> None:
+    """--fork mode: import the CLI and every command module once, in the worker, so that each
+    case's forked process starts warm (a process per case still; only the imports are shared)."""
+    sys.path.insert(0, str(REPO))
+    import importlib
+
+    from cpualloc_cli.cli import COMMANDS
+
+    for module, _attr, _help in COMMANDS.values():
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass
+    for lib in ("elftools.elf.elffile", "elftools.elf.descriptions", "numpy", "rich.console", "rich.table",
+                "kconfiglib", "zstandard", "lz4.frame", "tomllib"):
+        try:
+            importlib.import_module(lib)
+        except ImportError:
+            pass
+
+
+def _fork_cli(argv: list[str], work: Path, env: dict[str, str], stdout_p: Path, stderr_p: Path) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 70
+    try:  # the child: become one CLI run, then _exit
+        os.chdir(work)
+        os.environ.clear()
+        os.environ.update(env)
+        tempfile.tempdir = None
+        fd_in = os.open(os.devnull, os.O_RDONLY)
+        fd_out = os.open(stdout_p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd_err = os.open(stderr_p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(fd_in, 0)
+        os.dup2(fd_out, 1)
+        os.dup2(fd_err, 2)
+        _limits()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sys.argv = ["cpualloc", *argv]
+        from cpualloc_cli.cli import run
+
+        code = run(argv)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - report anything, then leave without cleanup
+        import traceback
+
+        traceback.print_exc()
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= 2000 else text[:1500] + " ... " + text[-500:]
+
+
+def _wait(pid: int, deadline: float) -> tuple[int, Any, bool]:
+    delay = 0.002
+    killed = False
+    while True:
+        wpid, status, ru = os.wait4(pid, os.WNOHANG)
+        if wpid == pid:
+            return status, ru, killed
+        if not killed and time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.02)
+
+
+# Noise on a shared machine (other developers' files, load) must not be reported as a bug:
+# these failure kinds are confirmed by one sequential re-run before they count.
+CONFIRM = ("timeout", "wrote-outside", "memory")
+
+ORIG_CACHE: dict[str, bytes] = {}
+
+
+# --- minimization -------------------------------------------------------------------------------
+
+
+def signature(res: Result) -> tuple[str, str]:
+    if res.failure == "escape":
+        m = re.search(r"exit 4: ([\w.]+)", res.detail)
+        return ("escape", m.group(1) if m else "")
+    return (res.failure or "", "")
+
+
+def ddmin(units: list[Any], test: Callable[[list[Any]], bool], budget: Callable[[], bool]) -> list[Any]:
+    """Zeller's ddmin: the smallest subset of `units` (kept in order) for which `test` holds."""
+    n = 2
+    while len(units) >= 2 and budget():
+        chunk = max(1, len(units) // n)
+        subsets = [units[i:i + chunk] for i in range(0, len(units), chunk)]
+        reduced = False
+        for i in range(len(subsets)):
+            if not budget():
+                break
+            complement = [u for j, s in enumerate(subsets) if j != i for u in s]
+            if complement and test(complement):
+                units = complement
+                n = max(n - 1, 2)
+                reduced = True
+                break
+        if not reduced:
+            if n >= len(units):
+                break
+            n = min(len(units), n * 2)
+    return units
+
+
+def minimize(runner: Runner, case: Case, first: Result, seconds: float = 60.0, max_runs: int = 80) -> Case:
+    want = signature(first)
+    deadline = time.monotonic() + seconds
+    runs = 0
+
+    def budget() -> bool:
+        return runs < max_runs and time.monotonic() < deadline
+
+    def still_fails(data: bytes) -> bool:
+        nonlocal runs
+        runs += 1
+        trial = Case(**{**asdict(case), "data": data})
+        res = runner.run(trial)
+        return signature(res) == want
+
+    data = case.data
+    orig = ORIG_CACHE.get(case.seed_name)
+    binary = case.kind in ("elf", "compressed", "ikconfig")
+    if binary and orig is not None and len(orig) == len(data):
+        # 1. revert every byte the mutations changed that is not needed.
+        diffs = [i for i in range(len(data)) if data[i] != orig[i]]
+        if 1 < len(diffs) <= 20000:
+            def with_diffs(keep: list[int]) -> bytes:
+                b = bytearray(orig)
+                for i in keep:
+                    b[i] = data[i]
+                return bytes(b)
+            keep = ddmin(diffs, lambda k: still_fails(with_diffs(k)), budget)
+            data = with_diffs(keep)
+    if binary:
+        # 2. cut the tail while it still fails (halving steps).
+        step = len(data) // 2
+        while step >= 16 and budget():
+            if still_fails(data[:len(data) - step]):
+                data = data[:len(data) - step]
+            else:
+                step //= 2
+    else:
+        lines = data.split(b"\n")
+        keep_lines = ddmin(lines, lambda ls: still_fails(b"\n".join(ls)), budget)
+        data = b"\n".join(keep_lines)
+    return Case(**{**asdict(case), "data": data})
+
+
+def regression_case(entry: dict[str, Any]) -> Case:
+    """The Case an index.json entry describes (its file, command line and kind)."""
+    data = (REGRESSIONS / entry["file"]).read_bytes()
+    if entry.get("orig") and entry["orig"] not in ORIG_CACHE:
+        for seeds in load_corpus().values():
+            for s in seeds:
+                ORIG_CACHE.setdefault(s.name, s.data)
+    return Case(index=-1, command=entry["argv"][0], kind=entry["kind"], seed_name=entry.get("orig") or "",
+                data=data, mutations=[], argv=list(entry["argv"]), tree_file=entry.get("tree_file"))
+
+
+def known_key(res: Result) -> str:
+    """The failure with the case's own paths and every number taken out, for de-duplication and
+    for matching the 'open' entries of the regressions index."""
+    detail = re.sub(r"/\S*?/(case-\d+-[\w]+|in|work)/", "<case>/", res.detail)
+    return f"{res.failure}: " + re.sub(r"\d+", "N", detail)[:100]
+
+
+def load_known(path: str | None) -> dict[tuple[str, str], str]:
+    """(command, normalized failure) -> regression file, for index entries still 'open'."""
+    if not path or not os.path.isfile(path):
+        return {}
+    out = {}
+    for e in json.loads(Path(path).read_text()).get("regressions", []):
+        if e.get("status") == "open" and e.get("signature"):
+            out[(e["argv"][0], e["signature"])] = e["file"]
+    return out
+
+
+def save_regression(case: Case, res: Result, seed: int) -> str:
+    REGRESSIONS.mkdir(parents=True, exist_ok=True)
+    ext = {"elf": "elf", "compressed": "img", "ikconfig": "img", "config": "config", "policy": "toml",
+           "baseline": "json", "kconfig": "Kconfig"}[case.kind]
+    digest = hashlib.sha256(case.data).hexdigest()[:10]
+    name = f"{case.command}-{digest}.{ext}"
+    (REGRESSIONS / name).write_bytes(case.data)
+    index_path = REGRESSIONS / "index.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {"regressions": []}
+    if not any(e["file"] == name for e in index["regressions"]):
+        index["regressions"].append({
+            "file": name,
+            "argv": case.argv,
+            "kind": case.kind,
+            "orig": case.seed_name if "{orig}" in case.argv else None,
+            "tree_file": case.tree_file,
+            "expect_exit": 3,
+            "message": "",
+            "found": f"fuzz/run.py --seed {seed}, case {case.index}: {'; '.join(case.mutations)}",
+            "was": f"{res.failure}: {res.detail}",
+            "signature": known_key(res),
+            "status": "open",
+        })
+        index["regressions"].sort(key=lambda e: e["file"])
+        index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
+    return name
+
+
+# --- driver ------------------------------------------------------------------------------------------
+
+
+_worker_runner: Runner | None = None
+
+
+def _init_worker(root: str, cli: list[str], watch_repo: bool, orig: dict[str, bytes], fork: bool) -> None:
+    global _worker_runner
+    _worker_runner = Runner(Path(root), cli, watch_repo, fork)
+    ORIG_CACHE.update(orig)
+    if fork:
+        preload_cli()
+        if any(str(a).endswith("unfenced.py") for a in cli):
+            import unfenced  # the same patch fuzz/unfenced.py applies before running the CLI
+
+            unfenced.remove_fence("--no-prechecks" in cli, "--keep-fence" not in cli)
+
+
+def _run_case(case: Case) -> Result:
+    assert _worker_runner is not None
+    return _worker_runner.run(case)
+
+
+def available(command: str) -> bool:
+    import importlib.util
+
+    sys.path.insert(0, str(REPO))
+    try:
+        return importlib.util.find_spec(f"cpualloc_cli.cli.{command}_cmd") is not None
+    finally:
+        sys.path.pop(0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--commands", default=",".join(COMMANDS),
+                    help=f"comma-separated, from {', '.join(COMMANDS + EXTRA_COMMANDS)}")
+    ap.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
+    ap.add_argument("--only", type=int, action="append", help="run only this case index (repeatable)")
+    ap.add_argument("--no-save", action="store_true", help="do not minimize and save failures")
+    ap.add_argument("--report", metavar="FILE", help="write a JSON summary (and every failure) to FILE")
+    ap.add_argument("--big", action="store_true", help="also use the large seeds (5 MB .o, debian config)")
+    ap.add_argument("--no-watch-repo", action="store_true", help="do not snapshot the repo tree per case")
+    ap.add_argument("--self-test", action="store_true",
+                    help="run against the ELF adapter with its fence removed (fuzz/unfenced.py); succeed "
+                         "only if pyelftools escapes are found")
+    ap.add_argument("--fork", action="store_true",
+                    help="fork each case from a warm process that has imported the CLI (a process per case "
+                         "still, with the same limits and checks; about 4x faster; for long runs)")
+    ap.add_argument("--cli", help="command prefix to run instead of `python -m cpualloc_cli` (e.g. "
+                                   "'python fuzz/unfenced.py --keep-fence --no-prechecks')")
+    ap.add_argument("--self-test-mutators", action="store_true",
+                    help="make the cases the self-test makes (ELF seeds, inspect, its mutator weights)")
+    ap.add_argument("--known", default=str(REGRESSIONS / "index.json"),
+                    help="regressions index: failures matching an entry with status 'open' (a known bug "
+                         "in someone else's module, listed there) are counted as known, not as failures")
+    ap.add_argument("--quiet", action="store_true")
+    args = ap.parse_args(argv)
+
+    corpus = load_corpus(big=args.big)
+    for seeds in corpus.values():
+        for s in seeds:
+            ORIG_CACHE[s.name] = s.data
+    if args.self_test:
+        return self_test(args, corpus)
+    else:
+        commands = [c.strip() for c in args.commands.split(",") if c.strip()]
+        bad = [c for c in commands if c not in COMMANDS + EXTRA_COMMANDS]
+        if bad:
+            ap.error(f"unknown command(s): {', '.join(bad)}")
+        missing = [c for c in commands if not available(c)]
+        if missing:
+            print(f"fuzz: skipping commands not in this checkout: {', '.join(missing)}", file=sys.stderr)
+        commands = [c for c in commands if c not in missing]
+        cli = [sys.executable, "-m", "cpualloc_cli"]
+        if args.cli:
+            import shlex
+
+            cli = [sys.executable if w == "python" else w for w in shlex.split(args.cli)]
+        if args.self_test_mutators:
+            corpus = {"elf": corpus["elf"]}
+            commands = ["inspect"]
+    if not commands:
+        print("fuzz: no commands to run", file=sys.stderr)
+        return 2
+
+    summary = campaign(args, corpus, commands, cli, self_test=args.self_test_mutators)
+    return 1 if summary["failures"] else 0
+
+
+def self_test(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
+    """Phase 1: the fence removed, escapes must be reported. Phase 2: fence and extent pre-checks
+    removed, pyelftools #612-style escapes (not ELFError) must be reported."""
+    args.no_save = True
+    elf_only = {"elf": corpus["elf"]}
+    wrapper = [sys.executable, str(HERE / "unfenced.py")]
+    one = campaign(args, elf_only, ["inspect"], wrapper, self_test=True, report_suffix=".fence")
+    two = campaign(args, elf_only, ["inspect"], [*wrapper, "--no-prechecks"], self_test=True,
+                   report_suffix=".prechecks")
+    ok = bool(one["self_test_escapes"]) and bool(two["self_test_non_elferror"])
+    verdict = {"self_test": "pass" if ok else "FAIL", "fence_removed": one["self_test_escapes"],
+               "fence_and_prechecks_removed": two["self_test_escapes"],
+               "non_elferror": two["self_test_non_elferror"]}
+    print(json.dumps(verdict, indent=2), file=sys.stderr)
+    if args.report:
+        Path(args.report).write_text(json.dumps(verdict, indent=2, sort_keys=True) + "\n")
+    return 0 if ok else 1
+
+
+def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: list[str], cli: list[str],
+             self_test: bool = False, report_suffix: str = "") -> dict[str, Any]:
+    indices = args.only or list(range(args.cases))
+    cases = [make_case(i, args.seed, corpus, commands, self_test) for i in indices]
+    root = Path(tempfile.mkdtemp(prefix="cpualloc-fuzz-"))
+    watch = not args.no_watch_repo
+    t0 = time.monotonic()
+    results: list[Result] = []
+    try:
+        if args.jobs > 1:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("fork")
+            with ctx.Pool(args.jobs, initializer=_init_worker,
+                          initargs=(str(root), cli, watch, dict(ORIG_CACHE), args.fork)) as pool:
+                for res in pool.imap_unordered(_run_case, cases, chunksize=1):
+                    results.append(res)
+                    _progress(res, len(results), len(cases), args.quiet)
+        else:
+            _init_worker(str(root), cli, watch, dict(ORIG_CACHE), args.fork)
+            for case in cases:
+                res = _run_case(case)
+                results.append(res)
+                _progress(res, len(results), len(cases), args.quiet)
+        runner = Runner(root, cli, watch, args.fork)
+        if args.fork:
+            preload_cli()
+        by_index = {c.index: c for c in cases}
+        for res in results:
+            if res.failure in CONFIRM:
+                again = runner.run(by_index[res.index])
+                res.retried = True
+                same_paths = set(again.extra.get("outside", [])) & set(res.extra.get("outside", []))
+                if again.failure != res.failure or (res.failure == "wrote-outside" and not same_paths):
+                    res.extra["unconfirmed"] = f"{res.failure}: {res.detail}"
+                    res.failure, res.detail = None, ""
+        known = load_known(getattr(args, "known", None))
+        for res in results:
+            if res.failure and (res.command, known_key(res)) in known:
+                res.extra["known_open"] = known[(res.command, known_key(res))]
+                res.extra["was"] = f"{res.failure}: {res.detail}"
+                res.failure, res.detail = None, ""
+        failures = [r for r in results if r.failure]
+        if not args.no_save:
+            seen: set[tuple[str, str]] = set()
+            for res in failures:
+                if (res.command, known_key(res)) in seen:
+                    continue  # one minimized input per distinct failure
+                seen.add((res.command, known_key(res)))
+                case = by_index[res.index]
+                small = minimize(runner, case, res)
+                res.saved = save_regression(small, res, args.seed)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    elapsed = time.monotonic() - t0
+    summary = summarize(results, elapsed, args)
+    if self_test:
+        escapes = [r for r in results if r.failure == "escape"]
+        summary["self_test_escapes"] = sorted({r.detail.split(":")[1].strip() for r in escapes if ":" in r.detail})
+        # pyelftools #612: exceptions other than its own ELFError family escaping its parsers
+        summary["self_test_non_elferror"] = [t for t in summary["self_test_escapes"] if not t.startswith("ELF")]
+    print(json.dumps({k: v for k, v in summary.items() if k != "failures_full"}, indent=2), file=sys.stderr)
+    if args.report:
+        Path(args.report + report_suffix).write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+def _progress(res: Result, done: int, total: int, quiet: bool) -> None:
+    if res.failure in CONFIRM:
+        print(f"suspect case {res.index}: {res.failure}: {res.detail} (re-run to confirm at the end)",
+              file=sys.stderr, flush=True)
+    elif res.failure:
+        print(f"FAIL case {res.index} [{res.command}/{res.kind} {res.seed_name}] {res.failure}: {res.detail}\n"
+              f"     mutations: {'; '.join(res.mutations)}\n     stderr: {res.stderr_tail.strip()[-300:]}",
+              file=sys.stderr, flush=True)
+    elif not quiet and done % 100 == 0:
+        print(f"fuzz: {done}/{total} cases", file=sys.stderr, flush=True)
+
+
+def summarize(results: list[Result], elapsed: float, args: argparse.Namespace) -> dict[str, Any]:
+    failures = [r for r in results if r.failure]
+    slowest = max(results, key=lambda r: r.wall_s) if results else None
+    biggest = max(results, key=lambda r: r.maxrss_bytes) if results else None
+    by_cmd: dict[str, int] = {}
+    by_rc: dict[str, int] = {}
+    for r in results:
+        by_cmd[r.command] = by_cmd.get(r.command, 0) + 1
+        key = str(r.rc) if r.rc is not None else f"signal {r.signal}"
+        by_rc[key] = by_rc.get(key, 0) + 1
+    kinds: dict[str, int] = {}
+    for r in failures:
+        kinds[r.failure or ""] = kinds.get(r.failure or "", 0) + 1
+    return {
+        "seed": args.seed,
+        "cases": len(results),
+        "elapsed_s": round(elapsed, 1),
+        "commands": by_cmd,
+        "exit_codes": by_rc,
+        "failures": len(failures),
+        "failure_kinds": kinds,
+        "escapes": kinds.get("escape", 0),
+        "timeouts": kinds.get("timeout", 0),
+        "unconfirmed_noise": sum(1 for r in results if "unconfirmed" in r.extra),
+        "known_open": sorted({r.extra["known_open"] for r in results if "known_open" in r.extra}),
+        "slowest_case": {"index": slowest.index, "wall_s": slowest.wall_s, "cpu_s": slowest.cpu_s,
+                         "command": slowest.command, "seed": slowest.seed_name} if slowest else None,
+        "max_cpu_s": max((r.cpu_s for r in results), default=0.0),
+        "peak_rss_mib": round(biggest.maxrss_bytes / (1 << 20), 1) if biggest else 0,
+        "peak_rss_case": biggest.index if biggest else None,
+        "bounds": {"case_seconds": CASE_SECONDS, "cpu_seconds": CPU_SECONDS, "as_bytes": AS_BYTES,
+                   "fsize_bytes": FSIZE_BYTES, "rss_bound_bytes": RSS_BOUND_BYTES},
+        "failures_full": [asdict(r) for r in failures],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

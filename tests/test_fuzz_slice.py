@@ -1,0 +1,146 @@
+"""The fuzz harness (fuzz/run.py): the CI slice, its self-test, and proof that each of its
+failure checks fires (each run against a stand-in CLI that misbehaves in exactly one way)."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+FUZZ = REPO / "fuzz"
+sys.path.insert(0, str(FUZZ))
+import mutators as M  # noqa: E402
+import run as fuzz_run  # noqa: E402
+
+SLICE_CASES = 150
+SLICE_SEED = 7
+
+
+def test_ci_slice(tmp_path: Path) -> None:
+    """Fixed seed, every command that exists, the real `python -m cpualloc_cli` per case."""
+    report = tmp_path / "slice.json"
+    proc = subprocess.run([sys.executable, str(FUZZ / "run.py"), "--cases", str(SLICE_CASES), "--seed",
+                           str(SLICE_SEED), "--no-save", "--quiet", "--report", str(report)],
+                          capture_output=True, text=True, timeout=900)
+    summary = json.loads(report.read_text())
+    failures = [f"case {f['index']} {f['command']}/{f['kind']} {f['failure']}: {f['detail']}\n  {f['mutations']}"
+                for f in summary["failures_full"]]
+    assert summary["cases"] == SLICE_CASES
+    assert summary["failures"] == 0, "\n".join(failures) + proc.stderr[-3000:]
+    assert proc.returncode == 0
+    wanted = {c for c in fuzz_run.COMMANDS if fuzz_run.available(c)}
+    assert set(summary["commands"]) == wanted
+    # the slice exercises both outcomes: reports and clean exit-3 rejections
+    assert summary["exit_codes"].get("3", 0) > 0 and summary["exit_codes"].get("0", 0) > 0
+
+
+def test_self_test_finds_the_pyelftools_escapes(tmp_path: Path) -> None:
+    """Fence removed: escapes are reported. Fence and extent pre-checks removed: pyelftools'
+    non-ELFError exceptions (#612: seek errors, overflow, ...) are reported."""
+    report = tmp_path / "self.json"
+    proc = subprocess.run([sys.executable, str(FUZZ / "run.py"), "--self-test", "--fork", "--cases", "80",
+                           "--seed", "1", "--quiet", "--report", str(report)],
+                          capture_output=True, text=True, timeout=900)
+    verdict = json.loads(report.read_text())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert verdict["self_test"] == "pass"
+    assert verdict["fence_removed"], "no escape found with the fence removed"
+    assert set(verdict["non_elferror"]) & {"KeyError", "error", "OverflowError", "ValueError", "IndexError",
+                                           "TypeError", "AttributeError", "UnicodeDecodeError", "StreamError"}
+
+
+# --- the message rule -----------------------------------------------------------------------
+
+P = "/x/in/input.elf"
+
+
+@pytest.mark.parametrize("stderr", [
+    f"cpualloc: error: {P}: section [3] .data (offset 5, size 9) extends beyond the end of the file (10 bytes); hint\n",
+    f"cpualloc: error: {P}:12: CONFIG_X: value 'q' is not a number\n",
+    f"cpualloc: warning: something\ncpualloc: error: {P}: not JSON: Expecting value: line 1 column 1 (char 0)\n",
+])
+def test_message_rule_accepts_clear_messages(stderr: str) -> None:
+    assert fuzz_run.message_problem(stderr, [P]) is None
+
+
+@pytest.mark.parametrize(("stderr", "why"), [
+    ("cpualloc: error: internal error: KeyError: 'x'; this is a bug\n", "does not start with the input's path"),
+    (f"cpualloc: error: {P}: malformed ELF (headers): 'sh_type'; the file is corrupt\n", "bare"),
+    (f"cpualloc: error: {P}: malformed ELF (headers): 12\n", "bare detail"),
+    (f"cpualloc: error: {P}: malformed ELF (headers): unpack requires a buffer of 4 bytes\n", "library exception"),
+    (f"cpualloc: error: {P}: malformed ELF (headers): seek out of range\n", "library exception"),
+    (f"cpualloc: error: {P}: unexpected error while reading\n", "generic"),
+    (f"cpualloc: error: {P}: bad\ncpualloc: error: {P}: bad again\n", "2 error lines"),
+    (f"cpualloc: error: {P}: ok message\n  File \"x.py\", line 3\n", "stray stderr line"),
+    ("cpualloc: error: /elsewhere: cannot parse Kconfig\n", "does not start with the input's path"),
+])
+def test_message_rule_rejects_generic_messages(stderr: str, why: str) -> None:
+    problem = fuzz_run.message_problem(stderr, [P])
+    assert problem is not None and why in problem
+
+
+# --- mutators ------------------------------------------------------------------------------------
+
+
+def test_header_field_mutation_sets_a_boundary_value() -> None:
+    data = (REPO / "tests" / "fixtures" / "elf" / "x86_64-smp" / "vmlinux").read_bytes()
+    rng = random.Random(3)
+    for _ in range(50):
+        out, what = M.elf_header_field(data, rng)
+        name, value = what.removeprefix("elf header ").split("=")
+        off, width = M.elf_layout(data).header_fields[name]  # type: ignore[union-attr]
+        code = {2: "<H", 4: "<I", 8: "<Q"}[width]
+        assert struct.unpack_from(code, out, off)[0] == int(value, 16)
+        assert len(out) == len(data)
+        assert out[:off] == data[:off] and out[off + width:] == data[off + width:]
+
+
+def test_cases_are_reproducible_from_seed_and_index() -> None:
+    corpus = fuzz_run.load_corpus()
+    a = fuzz_run.make_case(17, 5, corpus, list(fuzz_run.COMMANDS))
+    b = fuzz_run.make_case(17, 5, corpus, list(fuzz_run.COMMANDS))
+    c = fuzz_run.make_case(18, 5, corpus, list(fuzz_run.COMMANDS))
+    assert (a.data, a.argv, a.mutations) == (b.data, b.argv, b.mutations)
+    assert (a.data, a.argv) != (c.data, c.argv)
+
+
+# --- each failure check fires --------------------------------------------------------------------
+
+INSPECT_CASE = fuzz_run.Case(index=0, command="inspect", kind="elf", seed_name="x", data=b"\x7fELF" + b"\0" * 60,
+                             mutations=["test"], argv=["inspect", "{in}"])
+
+STAND_INS = {
+    "escape": "import sys; sys.stderr.write('cpualloc: error: internal error: KeyError: 3; bug\\n'); sys.exit(4)",
+    "traceback": "raise KeyError(3)",
+    "message": "import sys; sys.stderr.write('cpualloc: error: ' + sys.argv[2] + ': malformed ELF (x): 3\\n'); "
+               "sys.exit(3)",
+    "timeout": "import time; time.sleep(5)",
+    "memory": "b = bytearray(120 << 20); b[::4096] = b'x' * len(b[::4096])",
+    "input-modified": "import sys; open(sys.argv[2], 'ab').write(b'x')",
+    "wrote-outside": "import os; open(os.path.join(os.getcwd(), '..', '..', 'stray-file'), 'w').write('x')",
+    "signal": "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(STAND_INS))
+def test_harness_flags(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fuzz_run, "CASE_SECONDS", 1.0)
+    monkeypatch.setattr(fuzz_run, "RSS_BOUND_BYTES", 100 << 20)
+    runner = fuzz_run.Runner(tmp_path, [sys.executable, "-c", STAND_INS[kind]], watch_repo=False)
+    res = runner.run(INSPECT_CASE)
+    assert res.failure == kind, (res.failure, res.detail, res.stderr_tail)
+
+
+def test_harness_passes_a_well_behaved_cli(tmp_path: Path) -> None:
+    good = ("import sys; sys.stderr.write('cpualloc: error: ' + sys.argv[2] + ': not an ELF file (no magic)\\n'); "
+            "sys.exit(3)")
+    res = fuzz_run.Runner(tmp_path, [sys.executable, "-c", good], watch_repo=False).run(INSPECT_CASE)
+    assert res.failure is None and res.rc == 3
+    assert os.listdir(tmp_path) == []  # the case folder is removed
