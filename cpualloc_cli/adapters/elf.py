@@ -45,6 +45,7 @@ SHN_LORESERVE = 0xFF00
 SHN_ABS = 0xFFF1
 SHN_COMMON = 0xFFF2
 SHN_XINDEX = 0xFFFF
+SHF_COMPRESSED = 0x800
 
 STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_COMMON, STT_TLS, STT_GNU_IFUNC = 1, 2, 3, 4, 5, 6, 10
 STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 0, 1, 2, 10
@@ -221,6 +222,41 @@ def _section_counts(buf: Any, size: int, ident: _Ident, h: dict[str, int], path:
     return shnum, shstrndx
 
 
+def _check_section_names(buf: Any, size: int, ident: _Ident, shoff: int, shnum: int, shstrndx: int,
+                         path: str) -> None:
+    """Every sh_name must fall inside the section name table, which must lie inside the file:
+    pyelftools would otherwise seek past the end while reading a name (found by fuzz/run.py)."""
+    if shnum == 0:
+        return
+    want = 40 if ident.bits == 32 else 64
+    off_fmt = ident.fmt + ("II" if ident.bits == 32 else "QQ")
+    off_pos = 16 if ident.bits == 32 else 24
+    str_off, str_size = struct.unpack_from(off_fmt, buf, shoff + shstrndx * want + off_pos)
+    if shstrndx and (str_off > size or str_off + str_size > size):
+        raise ElfFormatError(f"section name table [{shstrndx}] (offset {str_off}, size {str_size}) extends beyond "
+                             f"the end of the file ({size} bytes)", path=path, hint="the file is truncated or corrupt")
+    limit = str_size if shstrndx else 0
+    # pyelftools parses some sections as soon as it makes them (hash tables, SHF_COMPRESSED's
+    # Elf_Chdr, ...): every extent is checked here, before pyelftools sees the file.
+    head_fmt = ident.fmt + ("IIIIII" if ident.bits == 32 else "IIQQQQ")
+    chdr_size = 12 if ident.bits == 32 else 24
+    for i in range(shnum):
+        name, sh_type, sh_flags, _addr, sh_offset, sh_size = struct.unpack_from(head_fmt, buf, shoff + i * want)
+        if name and name >= limit:
+            raise ElfFormatError(f"section [{i}] name offset {name} is beyond the section name table "
+                                 f"({limit} bytes)", path=path, hint="sh_name or e_shstrndx is corrupt")
+        if i and sh_type != SHT_NOBITS and sh_size and (sh_offset > size or sh_offset + sh_size > size):
+            end = bytes(buf[str_off + name:str_off + str_size]).split(b"\0", 1)[0] if name else b""
+            label = end.decode("utf-8", "replace") or "?"
+            raise ElfFormatError(
+                f"section [{i}] {label} (offset {sh_offset}, size {sh_size}) extends beyond the "
+                f"end of the file ({size} bytes)", path=path, hint="the file is truncated or corrupt")
+        if sh_flags & SHF_COMPRESSED and sh_offset + chdr_size > size:
+            raise ElfFormatError(f"section [{i}] is SHF_COMPRESSED but its compression header (offset {sh_offset}) "
+                                 f"is beyond the end of the file ({size} bytes)", path=path,
+                                 hint="the file is truncated or corrupt")
+
+
 def _check_segments(size: int, ident: _Ident, h: dict[str, int], path: str) -> None:
     phoff, phnum, phentsize = h["e_phoff"], h["e_phnum"], h["e_phentsize"]
     if phnum == 0 or phoff == 0:
@@ -239,6 +275,7 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
     ident = _ident(buf, size, path)
     raw = _raw_header(buf, ident)
     shnum, shstrndx = _section_counts(buf, size, ident, raw, path)
+    _check_section_names(buf, size, ident, raw["e_shoff"], shnum, shstrndx, path)
     _check_segments(size, ident, raw, path)
 
     from elftools.elf.elffile import ELFFile

@@ -153,7 +153,9 @@ def _atomic_target(path: str) -> str | None:
 def emit(opts: OutputOptions, text: str) -> None:
     """Send the finished report to stdout or to --output."""
     if opts.output is not None:
-        write_atomic(opts.output, text.encode("utf-8"))
+        # surrogateescape: names decoded from invalid UTF-8 go back out as the original bytes,
+        # as they do on stdout (found by fuzz/run.py: exit 4 on `inspect -o`)
+        write_atomic(opts.output, text.encode("utf-8", "surrogateescape"))
         return
     sys.stdout.write(text)
     sys.stdout.flush()
