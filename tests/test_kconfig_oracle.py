@@ -2,8 +2,8 @@
 when present), recorded by tests/fixtures/kconfig/regen.sh on the inputs stored next to it
 (../shared/kernels/*/config and Debian's linux-config-6.1 / -6.12 amd64 configs).
 
-The tree comes from CPUALLOC_LINUX_6_1 (and CPUALLOC_LINUX_6_12): skipped when unset, a
-failure when CPUALLOC_REQUIRE_REAL is set (6.1 only: CI installs 6.1, not 6.12)."""
+The trees come from CPUALLOC_LINUX_6_1 and CPUALLOC_LINUX_6_12 (.ci/run unpacks both):
+skipped when unset, a failure when CPUALLOC_REQUIRE_REAL is set."""
 
 from __future__ import annotations
 
@@ -177,7 +177,7 @@ def test_6_1_init_kconfig_needs_probe_values() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("shell", [False, True])
 def test_6_12(shell: bool) -> None:
-    src = tree("CPUALLOC_LINUX_6_12", required=False)
+    src = tree("CPUALLOC_LINUX_6_12", required=True)
     name = "debian-amd64-6.12"
     if shell:
         _same_toolchain(name, "gcc")
