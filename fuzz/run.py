@@ -103,7 +103,7 @@ def message_problem(stderr: str, paths: Iterable[str]) -> str | None:
     body = errors[0][len(ERROR_PREFIX):]
     named = [p for p in paths if p and body.startswith(p + ":")]
     if not named:
-        return f"the error line does not start with the input's path: {body[:70]!r}"
+        return f"the error line does not start with the input's path: [{body[:70]}]"
     rest = body[len(max(named, key=len)) + 1:]
     rest = re.sub(r"^\d+:", "", rest).strip()
     what = rest.split("; ", 1)[0]
@@ -702,17 +702,19 @@ def known_key(res: Result) -> str:
     """The failure with the case's own paths and every number taken out, for de-duplication and
     for matching the 'open' entries of the regressions index."""
     detail = re.sub(r"/\S*?/(case-\d+-[\w]+|in|work)/", "<case>/", res.detail)
+    detail = re.sub(r"(?<![\w.])/[\w./-]+", "<path>", detail)   # other absolute paths
+    detail = re.sub(r"(?<!\w)'[^']*'(?!\w)", "'…'", detail)      # quoted names and values
     return f"{res.failure}: " + re.sub(r"\d+", "N", detail)[:100]
 
 
-def load_known(path: str | None) -> dict[tuple[str, str], str]:
-    """(command, normalized failure) -> regression file, for index entries still 'open'."""
+def load_known(path: str | None) -> dict[str, str]:
+    """Normalized failure (known_key) -> regression file, for index entries still 'open'."""
     if not path or not os.path.isfile(path):
         return {}
     out = {}
     for e in json.loads(Path(path).read_text()).get("regressions", []):
         if e.get("status") == "open" and e.get("signature"):
-            out[(e["argv"][0], e["signature"])] = e["file"]
+            out[e["signature"]] = e["file"]
     return out
 
 
@@ -893,17 +895,17 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
                     res.failure, res.detail = None, ""
         known = load_known(getattr(args, "known", None))
         for res in results:
-            if res.failure and (res.command, known_key(res)) in known:
-                res.extra["known_open"] = known[(res.command, known_key(res))]
+            if res.failure and known_key(res) in known:
+                res.extra["known_open"] = known[known_key(res)]
                 res.extra["was"] = f"{res.failure}: {res.detail}"
                 res.failure, res.detail = None, ""
         failures = [r for r in results if r.failure]
         if not args.no_save:
-            seen: set[tuple[str, str]] = set()
+            seen: set[str] = set()
             for res in failures:
-                if (res.command, known_key(res)) in seen:
+                if known_key(res) in seen:
                     continue  # one minimized input per distinct failure
-                seen.add((res.command, known_key(res)))
+                seen.add(known_key(res))
                 case = by_index[res.index]
                 small = minimize(runner, case, res)
                 res.saved = save_regression(small, res, args.seed)
