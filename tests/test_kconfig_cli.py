@@ -263,3 +263,22 @@ def test_implied_symbol_with_unmet_dependency_is_written_like_conf(tmp_path: Pat
     assert rc == 0, err
     lines = out_cfg.read_text().splitlines()
     assert "CONFIG_A=y" in lines and "# CONFIG_B is not set" in lines and "# CONFIG_C is not set" in lines
+
+
+@pytest.mark.parametrize("how", ["relative", "absolute"])
+def test_source_cannot_leave_the_tree(tmp_path: Path, env: dict[str, str], how: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "Kconfig").write_text('config OUTSIDE\n\tbool "outside"\n\tdefault y\n')
+    target = "../outside/Kconfig" if how == "relative" else str(outside / "Kconfig")
+    tree = _tree(tmp_path, f'config A\n\tbool "a"\nsource "{target}"\n')
+    rc, out, err = run_cli(["config", "--srctree", str(tree), "--arch", "x86_64", "--show", "OUTSIDE"], env)
+    assert rc == 3 and out == ""
+    assert err.startswith(f"cpualloc: error: {tree / 'Kconfig'}:3: ") and "leaves the Kconfig tree" in err
+
+
+def test_deep_nesting_names_the_file(tmp_path: Path, env: dict[str, str]) -> None:
+    deep = "(" * 20000 + "A" + ")" * 20000
+    tree = _tree(tmp_path, f'config A\n\tbool "a"\nconfig B\n\tbool "b"\n\tdepends on {deep}\n')
+    rc, _, err = run_cli(["config", "--srctree", str(tree), "--arch", "x86_64"], env)
+    assert rc == 3 and err.startswith(f"cpualloc: error: {tree / 'Kconfig'}:5: ")

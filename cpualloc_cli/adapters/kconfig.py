@@ -250,8 +250,22 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
         self.cpa_probes: dict[str, _ProbeCall] = {}
         self.cpa_transitional: set[str] = set()
         self.cpa_cur_node: Any = None
-        super().__init__(filename, warn=True, warn_to_stderr=False, encoding="utf-8",
-                         suppress_traceback=False)
+        try:
+            super().__init__(filename, warn=True, warn_to_stderr=False, encoding="utf-8",
+                             suppress_traceback=False)
+        except RecursionError:
+            # deeply nested input: name the file and line being parsed
+            raise _LocatedRecursion(getattr(self, "filename", None), getattr(self, "linenr", None)) from None
+
+    def _enter_file(self, filename: str) -> Any:
+        # `source` must stay inside the tree ($srctree): no ../ or absolute escapes
+        root = os.path.realpath(self.srctree or os.curdir)
+        real = os.path.realpath(filename)
+        if os.path.commonpath([root, real]) != root:
+            raise kconfiglib.KconfigError(
+                f"{self.filename}:{self.linenr}: error: 'source' of '{filename}' leaves the Kconfig tree "
+                f"({root}); refused")
+        return super()._enter_file(filename)
 
     # kconfiglib keeps its preprocessor functions in a slot; a property here takes
     # precedence, so the table kconfiglib builds gets our "shell" and nothing imported.
@@ -309,6 +323,15 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
             # Linux >= 5.13: bare `modules` == the old `option modules`
             return [kconfiglib._T_OPTION, kconfiglib._T_MODULES, None]
         return tokens
+
+
+class _LocatedRecursion(Exception):
+    """RecursionError while parsing, with the Kconfig file and line being parsed."""
+
+    def __init__(self, filename: str | None, linenr: int | None) -> None:
+        super().__init__("expressions or sources nested too deeply")
+        self.filename = filename
+        self.linenr = linenr
 
 
 class _FunctionTable(dict[str, Any]):
@@ -370,6 +393,10 @@ def _fence(what: str, fn: Callable[[], T], root: str | None = None) -> T:
         raise ConfigError(f"{what}: {text}", path=path, line=line) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what}: invalid UTF-8 ({exc.reason})") from None
+    except _LocatedRecursion as exc:
+        path = _under(str(exc.filename), root) if exc.filename else None
+        raise ConfigError(f"{what}: expressions or sources nested too deeply", path=path, line=exc.linenr,
+                          hint="kconfiglib recursion limit reached; the input is not a sane Kconfig") from None
     except RecursionError:
         raise ConfigError(f"{what}: expressions or sources nested too deeply",
                           hint="kconfiglib recursion limit reached; the input is not a sane Kconfig") from None
