@@ -357,7 +357,8 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
         base = _measure_value(ref, m)
         if base is None:
             continue
-        predictions.append(_predict_measure(m, base, [s for s in sym_fits if _in_measure(s.berkeley, m)], ns, at))
+        pred = _predict_measure(m, base, [s for s in sym_fits if _in_measure(s.berkeley, m)], ns, at)
+        predictions.append(dataclasses.replace(pred, padding_seen_bytes=_padding_seen(pts, m)))
 
     answers: list[LimitAnswer] = []
     top = search_max if search_max is not None else max(8192, 2 * at, ns[-1])
@@ -379,6 +380,21 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
                      f"add an image at a value that is not (e.g. 100) to tell them apart")
     return ScaleReport(symbol, tuple((p.n, p.label) for p in pts), at, bpl, tuple(sym_fits), tuple(sec_fits),
                        tuple(meas_fits), tuple(predictions), tuple(answers), constant, tuple(notes))
+
+
+def _padding_seen(pts: Sequence[ScalePoint], measure: str) -> int:
+    """Largest |change of the measure - change of the sizes of its symbols| between
+    consecutive builds: what alignment padding (and unsized bytes) did there."""
+    def symbols_bytes(p: ScalePoint) -> int:
+        return sum(s.size_bytes for s in p.symbols.values() if _in_measure(s.berkeley, measure))
+
+    worst = 0
+    for a, b in zip(pts, pts[1:], strict=False):
+        ma, mb = _measure_value(a, measure), _measure_value(b, measure)
+        if ma is None or mb is None:
+            continue
+        worst = max(worst, abs((mb - ma) - (symbols_bytes(b) - symbols_bytes(a))))
+    return worst
 
 
 def _predict_measure(measure: str, base: int, members: Sequence[SeriesFit], ns: Sequence[int], n: int) -> Prediction:

@@ -176,6 +176,9 @@ class Prediction:
     explained_bytes: int  # part of the change from shapes
     unexplained_low_bytes: int  # part of the band from unexplained symbols
     unexplained_high_bytes: int
+    # Alignment padding is not in the band: the largest |change of the measure - change of
+    # its symbols| seen between consecutive measured builds shows its size.
+    padding_seen_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,15 +40,18 @@ def draw_scale(console: Any, report: ScaleReport, top: int | None = None) -> Non
     console.print(f"Predicted at {sym}={report.at} (from {sym}={report.points[-1][0]})", style="bold", soft_wrap=True)
 
     t = Table()
-    for col in ("measure", f"at {report.points[-1][0]}", f"at {report.at}", "band", "explained", "unexplained band", ""):
+    for col in ("measure", f"at {report.points[-1][0]}", f"at {report.at}", "band", "explained", "unexplained band",
+                "padding seen", ""):
         t.add_column(col, justify="left" if col == "measure" else "right")
     for p in report.predictions:
         band = "" if p.low_bytes == p.high_bytes else f"{p.low_bytes}..{p.high_bytes}"
         ub = "" if p.unexplained_low_bytes == p.unexplained_high_bytes == 0 else \
             f"{p.unexplained_low_bytes:+d}..{p.unexplained_high_bytes:+d}"
         _row(t, p.measure, str(p.reference_bytes), str(p.predicted_bytes), band, f"{p.explained_bytes:+d}", ub,
-                  format_bytes(p.predicted_bytes))
+             f"±{p.padding_seen_bytes}" if p.padding_seen_bytes else "", format_bytes(p.predicted_bytes))
     console.print(t)
+    console.print("The band covers the fits' alternatives and the unexplained symbols, not alignment padding; "
+                  "'padding seen' is the most padding changed between two measured builds.", soft_wrap=True)
 
     if report.limits:
         console.print()
