@@ -452,7 +452,8 @@ def compute_predictions_at(report: ScaleReport, n: int) -> tuple[Prediction, ...
         if ref is None:
             continue
         members = [s for s in report.symbols if _in_measure(s.berkeley, m)]
-        out.append(_predict_measure(m, ref.reference_bytes, members, ns, n))
+        pred = _predict_measure(m, ref.reference_bytes, members, ns, n)
+        out.append(dataclasses.replace(pred, padding_seen_bytes=ref.padding_seen_bytes))
     return tuple(out)
 
 
