@@ -200,3 +200,12 @@ def test_vmemmap_8mib_boundary_agrees_with_the_builds() -> None:
     assert ans.fits_at is False and _measured(vm(4096), "image_extent") > 8 << 20
     assert ans.largest_n is not None and 1024 <= ans.largest_n < 4096
     assert _measured(vm(1024), "image_extent") <= 8 << 20
+
+
+def test_projector_for_limits_fixes() -> None:
+    from cpualloc_cli.analysis.scale import scale_projector
+
+    project = scale_projector(compute_scale([vm(64), vm(256)], at=4096))
+    # trap_block alone (256 B per CPU, .bss) grows bss by 256*(1024-256) between 256 and 1024
+    assert project(None, 1024)["bss"] - project(None, 256)["bss"] >= 256 * (1024 - 256)
+    assert project(None, 256)["bss"] == vm(256).bss_bytes  # the reference build itself

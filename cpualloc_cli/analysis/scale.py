@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
 from cpualloc_cli.analysis.diff import STT_FILE, STT_SECTION, berkeley_class, fold_name
@@ -492,3 +492,14 @@ def select_database_limits(limits: Sequence[Limit], arch: str, kernel_version: s
             continue
         chosen.append((lim.measure, int(bound), lim.id))
     return chosen, notes
+
+
+def scale_projector(report: ScaleReport) -> Callable[[str | None, int], Mapping[str, float]]:
+    """A `analysis.limits.Projector` from a scale model: (design, N) -> measures. The images
+    were built with one per-cpu design, so `design` is ignored; the central predictions are
+    returned (the band is in compute_predictions_at)."""
+
+    def project(design: str | None, n: int) -> Mapping[str, float]:
+        return {p.measure: float(p.predicted_bytes) for p in compute_predictions_at(report, n)}
+
+    return project
