@@ -204,3 +204,21 @@ def test_any_points_give_ordered_bands(ns: list[int], syms: list[tuple[str, str,
     a = rep.limits[0]
     if a.largest_n is not None and a.largest_n_pessimistic is not None:
         assert a.largest_n_pessimistic <= a.largest_n
+
+
+def test_appeared_and_disappeared_are_reported_apart() -> None:
+    from cpualloc_cli.model.scale import ScaleSymbol
+
+    def pt(n: int, syms: dict[str, int]) -> ScalePoint:
+        table = {k: ScaleSymbol(v, ".bss", "bss", False) for k, v in syms.items()}
+        return ScalePoint(n, f"p{n}", 64, table, (), 0, 0, sum(syms.values()), None)
+
+    rep = compute_scale([pt(64, {"old_only": 100, "arr": 64 * 8}), pt(256, {"new_only": 40, "arr": 256 * 8})], at=512)
+    by = {s.name: s for s in rep.symbols}
+    assert by["old_only"].status is SeriesStatus.DISAPPEARED and by["old_only"].predicted_bytes == 0
+    assert by["new_only"].status is SeriesStatus.APPEARED and by["new_only"].predicted_bytes == 40
+    assert {s.name for s in rep.appeared_or_disappeared()} == {"old_only", "new_only"}
+    assert [s.name for s in rep.scaling()] == ["arr"]
+    bss = {p.measure: p for p in rep.predictions}["bss"]
+    # bss at 512 by hand: 8*512 (arr) + 40 (new_only, kept as measured) = 4136
+    assert bss.predicted_bytes == 8 * 512 + 40
