@@ -390,6 +390,34 @@ def bzimage_header(data: bytes, rng: random.Random) -> Mutation:
     return bytes(out), f"bzImage header field {field:#x}={value:#x}"
 
 
+def compressed_payload(data: bytes, rng: random.Random) -> Mutation:
+    """A standalone gzip/xz/bzip2/lzma stream whose payload is an ELF: decompress, mutate the ELF
+    structurally, recompress with the same codec. The ELF is then read from memory
+    (read_elf_bytes), a different path from a file on disk."""
+    import bz2
+    import gzip
+    import lzma
+
+    codecs: list[tuple[bytes, Callable[[bytes], bytes], Callable[[bytes], bytes]]] = [
+        (MAGICS["gzip"], gzip.decompress, lambda b: gzip.compress(b, mtime=0)),
+        (MAGICS["xz"], lzma.decompress, lambda b: lzma.compress(b, check=lzma.CHECK_CRC32)),
+        (MAGICS["bzip2"], bz2.decompress, bz2.compress),
+        (MAGICS["lzma"], lambda b: lzma.decompress(b, format=lzma.FORMAT_ALONE),
+         lambda b: lzma.compress(b, format=lzma.FORMAT_ALONE)),
+    ]
+    for magic, unpack, pack in codecs:
+        if data.startswith(magic):
+            try:
+                inner = unpack(data)
+            except (OSError, EOFError, lzma.LZMAError, ValueError):
+                break
+            if inner[:4] != b"\x7fELF" or len(inner) > 16 << 20:
+                break
+            mutated, notes = mutate(inner, ELF_MUTATORS, rng, rounds=rng.choice([1, 1, 2]))
+            return pack(mutated), "payload ELF: " + "; ".join(notes)
+    return compressed_stream(data, rng)
+
+
 def insert_magic(data: bytes, rng: random.Random) -> Mutation:
     name = rng.choice(list(MAGICS))
     p = rng.randrange(len(data) + 1)
@@ -518,6 +546,7 @@ SELF_TEST_MUTATORS: tuple[Mutator, ...] = tuple(
     Mutator(m.name, m.fn, 16 if m.name == "elf-compressed-flag" else m.weight) for m in ELF_MUTATORS)
 
 COMPRESSED_MUTATORS: tuple[Mutator, ...] = (
+    Mutator("payload", compressed_payload, 3),
     Mutator("stream", compressed_stream, 5),
     Mutator("trailer", compressed_trailer, 3),
     Mutator("bzimage-header", bzimage_header, 3),

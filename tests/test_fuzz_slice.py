@@ -102,6 +102,25 @@ def test_header_field_mutation_sets_a_boundary_value() -> None:
         assert out[:off] == data[:off] and out[off + width:] == data[off + width:]
 
 
+@pytest.mark.parametrize("name", ["payload.elf.gz", "payload.elf.xz", "payload.elf.bz2", "payload.elf.lzma"])
+def test_payload_mutation_recompresses_a_mutated_elf(name: str) -> None:
+    import bz2
+    import gzip
+    import lzma
+
+    data = (REPO / "tests" / "fixtures" / "compressed" / name).read_bytes()
+    unpack = {"gz": gzip.decompress, "xz": lzma.decompress, "bz2": bz2.decompress,
+              "lzma": lambda b: lzma.decompress(b, format=lzma.FORMAT_ALONE)}[name.rsplit(".", 1)[1]]
+    original = unpack(data)
+    changed = 0
+    for seed in range(8):
+        out, what = M.compressed_payload(data, random.Random(seed))
+        assert what.startswith("payload ELF: ")
+        inner = unpack(out)  # still a valid stream of the same codec
+        changed += inner != original
+    assert changed >= 6
+
+
 def test_cases_are_reproducible_from_seed_and_index() -> None:
     corpus = fuzz_run.load_corpus()
     a = fuzz_run.make_case(17, 5, corpus, list(fuzz_run.COMMANDS))
