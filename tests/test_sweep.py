@@ -92,7 +92,8 @@ def test_compute_fit_matches_brute_force(measured: list[int], bound: int) -> Non
 
 def test_cli_sweep_json_and_text() -> None:
     args = ["sweep", "--arch", "sparc64", "--set", "NR_CPUS=64", "--set", "PAGE_SHIFT=13", "--set", "CPU_AREA_ORDER=4",
-            "--from", "2", "--to", "1024", "--design", "static", "--limit", "cpu_area=8MiB", "--static-size", "0"]
+            "--from", "2", "--to", "1024", "--design", "static", "--limit", "cpu_area=8MiB", "--static-size", "0",
+            "--no-database"]
     rc, out, err = run_cli([*args, "--format", "json"])
     assert rc == 0, err
     doc = json.loads(out)
@@ -142,7 +143,7 @@ def test_plot_without_matplotlib_is_a_usage_error(tmp_path) -> None:  # type: ig
 def test_cli_sweep_i386_vmalloc_half_and_range_warning() -> None:
     # bundled model, i386 2.6.24: NR_CPUS range 2..255, order 6 -> 256 KiB per CPU
     rc, out, err = run_cli(["sweep", "--arch", "i386", "--design", "vmalloc", "--to", "256", "--values", "2,128,255,256",
-                            "--limit", "vmalloc_share=50%", "--format", "json"])
+                            "--limit", "vmalloc_share=50%", "--format", "json", "--no-database"])
     assert rc == 0, err
     doc = json.loads(out)
     fit = doc["fits"][0]
@@ -157,7 +158,7 @@ def test_cli_sweep_i386_vmalloc_half_and_range_warning() -> None:
 
 def test_cli_sweep_text_equals_json() -> None:
     args = ["sweep", "--arch", "i386", "--design", "vmalloc", "--design", "static", "--static-size", "20000",
-            "--limit", "address_space=32MiB", "--no-chart"]
+            "--limit", "address_space=32MiB", "--no-chart", "--no-database"]
     rc, text, err = run_cli(args)
     assert rc == 0, err
     rc, out, err = run_cli([*args, "--format", "json"])
@@ -186,7 +187,7 @@ def test_cli_sweep_text_equals_json() -> None:
 def test_cli_sweep_sparc64_image_boundary(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
     vmlinux = str(kernel_vmlinux("sparc64-tiny-nr64"))
     rc, out, err = run_cli(["sweep", vmlinux, "--arch", "sparc64", "--design", "static", "--limit", "image_extent=8MiB",
-                            "--format", "json"])
+                            "--format", "json", "--no-database"])
     assert rc == 0, err
     doc = json.loads(out)
     # bundled 2.6.24 sparc64: order 4, 8 KiB pages, range 2..1024. Base extent from the image:

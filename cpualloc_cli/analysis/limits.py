@@ -396,3 +396,40 @@ def evaluate_budgets(budgets: Sequence[Budget], baseline: Mapping[str, float] | 
                     break
         out.append(BudgetOutcome(name, b.describe(), base, cur, allowed, status, lines))
     return tuple(out)
+
+
+# The measures the footprint model computes for every design, so a sweep can track them.
+SWEEPABLE_MEASURES = frozenset({"image_extent", "bss", "cpu_area", "address_space", "percpu_resident",
+                                "percpu_unit", "percpu_static", "vmalloc_share"})
+
+
+@dataclass(frozen=True)
+class SweepBound:
+    """A database limit a sweep can check at every value: its measure and resolved bound."""
+
+    limit: Limit
+    measure: str
+    bound: float
+    arithmetic: tuple[str, ...]
+
+
+def compute_sweep_bounds(limits: Sequence[Limit], ctx: CheckContext) -> tuple[list[SweepBound], list[str]]:
+    """The applicable measure limits whose bound is known without a measurement, for `sweep`.
+    Returns (bounds, notes on limits left out and why)."""
+    out: list[SweepBound] = []
+    notes: list[str] = []
+    for limit in limits:
+        if limit.kind is not LimitKind.MEASURE or limit.measure is None:
+            continue
+        applies, _ = _applicability(limit, ctx)
+        if not applies:
+            continue
+        if limit.measure not in SWEEPABLE_MEASURES:
+            notes.append(f"{limit.id}: {limit.measure} is not modelled by the footprint, left out of the sweep")
+            continue
+        bound, lines, skip = _resolve_bound(limit, ctx)
+        if bound is None:
+            notes.append(f"{limit.id}: {skip}")
+            continue
+        out.append(SweepBound(limit, limit.measure, bound, tuple(lines)))
+    return out, notes

@@ -23,10 +23,34 @@ from cpualloc_cli.cli.footprint_cmd import (
 )
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.findings import Finding, Severity
-from cpualloc_cli.model.footprint import Design
-from cpualloc_cli.model.measures import Measure, parse_measure
+from cpualloc_cli.model.config import ResolvedConfig
+from cpualloc_cli.model.footprint import Design, InputFact, Provenance
+from cpualloc_cli.model.measures import Measure, format_bytes, parse_measure
 
 DEFAULT_RANGE = (2, 8192)  # when the config gives no Kconfig range
+
+
+def _with_database_limits(pairs: list[tuple[Measure, float]], arch: str, kernel_version: str | None,
+                          config: ResolvedConfig | None) -> tuple[list[tuple[Measure, float]], list[InputFact], list[Finding]]:
+    """Add the shipped database's applicable limits (with bounds resolved from the config) to
+    the --limit pairs; each one used is listed as an input with its source."""
+    from cpualloc_cli.adapters.limits_loader import load_database
+    from cpualloc_cli.analysis.limits import CheckContext, compute_sweep_bounds
+
+    ctx = CheckContext(arch=arch, kernel_version=kernel_version or None,
+                       config=dict(config.values) if config is not None else None)
+    bounds, notes = compute_sweep_bounds(load_database(), ctx)
+    out = list(pairs)
+    facts: list[InputFact] = []
+    for b in bounds:
+        pair = (Measure(b.measure), b.bound)
+        if pair not in out:
+            out.append(pair)
+        shown = f"{b.bound:.1%}" if b.measure == "vmalloc_share" else format_bytes(int(b.bound))
+        facts.append(InputFact(f"limit {b.limit.id}", f"{b.measure} <= {shown}", Provenance.DATABASE,
+                               "; ".join(b.arithmetic + b.limit.sources[:1])))
+    findings = [Finding("sweep.limit-not-swept", Severity.INFO, note) for note in notes]
+    return out, facts, findings
 
 
 def _parse_values(text: str | None) -> list[int] | None:
@@ -58,15 +82,18 @@ def _parse_values(text: str | None) -> list[int] | None:
 @click.option("--no-chart", is_flag=True, help="Leave the terminal chart out.")
 @click.option("--plot", "plot", default=None, metavar="FILE.png|svg",
               help="Also write the chart as an image (needs the 'plot' extra: matplotlib).")
+@click.option("--no-database", is_flag=True,
+              help="Check only the --limit bounds, not the applicable limits of the shipped database.")
 @output_options(("text", "json"))
 def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, values_: str | None,
-          designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None,
+          designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None, no_database: bool,
           limits: tuple[str, ...], possible_cpus: int | None, percpu_reserve: str | None,
           vmalloc_size: str | None, static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
           format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
     """Vary an integer symbol across its range and report, per design, the footprint and the
-    largest value that fits each --limit (every value in the range is evaluated: the percpu
-    span is not monotonic). Shows powers of two plus the range ends by default.
+    largest value that fits each limit: the applicable limits of the shipped database (see
+    `cpualloc limits`) and every --limit. Every value in the range is evaluated (the percpu span
+    is not monotonic). Shows powers of two plus the range ends by default.
     """
     from cpualloc_cli.analysis.sweep import compute_sweep, default_points
     from cpualloc_cli.cli.footprint_inputs import build_inputs
@@ -128,9 +155,15 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     points = vals if vals is not None else default_points(lo, hi)
     design_list = [Design(d) for d in designs] or list(Design)
     fixed_possible = possible_cpus
+    db_facts: list[InputFact] = []
+    db_findings: list[Finding] = []
+    if not no_database:
+        version = ".".join(str(p) for p in base.kernel_version) if base.kernel_version else None
+        limit_pairs, db_facts, db_findings = _with_database_limits(limit_pairs, base.arch, version,
+                                                                   config)
     result = compute_sweep(base, symbol, lo, hi, points, design_list, limit_pairs, fixed_possible=fixed_possible,
-                           facts=base.facts)
-    findings = list(built.findings)
+                           facts=base.facts + tuple(db_facts))
+    findings = list(built.findings) + db_findings
     if kr is not None and (lo < kr[0] or hi > kr[1]):
         findings.append(Finding("sweep.outside-kconfig-range", Severity.WARNING,
                                 f"the swept range {lo}..{hi} goes beyond {symbol}'s Kconfig range {kr[0]}..{kr[1]}: "

@@ -31,6 +31,7 @@ class Provenance(StrEnum):
     COMMAND_LINE = "from command line"
     DEFAULT = "assumed default"
     DERIVED = "derived"
+    DATABASE = "limits database"
 
 
 @dataclass(frozen=True, slots=True)
