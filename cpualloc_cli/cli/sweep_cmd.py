@@ -22,8 +22,8 @@ from cpualloc_cli.cli.footprint_cmd import (
     size_option,
 )
 from cpualloc_cli.errors import InputError, UsageError
-from cpualloc_cli.model.findings import Finding, Severity
 from cpualloc_cli.model.config import ResolvedConfig
+from cpualloc_cli.model.findings import Finding, Severity
 from cpualloc_cli.model.footprint import Design, InputFact, Provenance
 from cpualloc_cli.model.measures import Measure, format_bytes, parse_measure
 
