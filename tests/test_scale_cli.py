@@ -124,3 +124,9 @@ def test_database_limits_that_apply(kernel_vmlinux) -> None:  # type: ignore[no-
     assert tlb["searched_up_to"] == 4096  # arch/sparc/Kconfig: NR_CPUS range 2..4096
     rc, out, _ = run_cli(["scale", old, new, "--format", "json", "--no-limits-db"])
     assert json.loads(out)["limits"] == []
+
+
+@pytest.mark.realkernel
+def test_images_of_different_arches_are_refused(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    rc, out, err = run_cli(["scale", f"{kernel_vmlinux('sparc64-tiny-nr64')}@64", syn(10)])
+    assert rc == 2 and out == "" and "sparc64" in err and "x86_64" in err

@@ -93,6 +93,7 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
     from cpualloc_cli.analysis.scale import compute_scale, compute_scale_point
     from cpualloc_cli.analysis.sizes import compute_berkeley
     from cpualloc_cli.model.measures import parse_limit
+    from cpualloc_cli.model.scale import ScalePoint
 
     opts = make_output(format_, output, no_color, traceback_)
     symbol = symbol.removeprefix("CONFIG_")
@@ -108,7 +109,7 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
             raise UsageError(f"--limit {text}: scale predicts {', '.join(PREDICTABLE)}, not {measure.value}")
         parsed_limits.append((measure.value, int(bound)))
 
-    points = []
+    points: list[ScalePoint] = []
     configs: list[tuple[str, str]] = []
     arch: str | None = None
     banner: str | None = None
@@ -128,6 +129,9 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
                                  hint="drop the @N or correct it")
         assert n is not None
         image = load_image(path)
+        if arch is not None and image.header.arch != arch:
+            raise UsageError(f"{path} is {image.header.arch} but {points[0].label} is {arch}",
+                             hint="scale needs images of one tree and config, differing only in " + symbol)
         arch = image.header.arch
         banner = image.banner or banner
         extents = compute_extents(image)
