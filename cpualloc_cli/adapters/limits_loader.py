@@ -37,6 +37,9 @@ def decode_toml(data: bytes, path: str) -> dict[str, Any]:
         m = _LINE_RE.search(str(exc))
         raise PolicyError(f"malformed TOML: {exc}", path=path, line=int(m.group(1)) if m else None,
                           hint="see the [[limit]] schema at the top of cpualloc_cli/data/limits.toml") from None
+    except RecursionError:
+        # tomllib recurses on nested arrays and inline tables
+        raise PolicyError("malformed TOML: arrays or tables nested too deeply", path=path) from None
 
 
 def read_toml_file(path: str) -> dict[str, Any]:

@@ -97,6 +97,9 @@ def read_baseline(path: str) -> dict[str, float]:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"not JSON: {exc}", path=path, hint="--baseline takes an earlier `check --format json`") from None
+    except RecursionError:
+        raise InputError("not a check report: JSON nested too deeply", path=path,
+                         hint="--baseline takes an earlier `check --format json`") from None
     if not isinstance(doc, dict) or doc.get("kind") != "check" or not isinstance(doc.get("measures"), dict):
         raise InputError("not a `cpualloc check --format json` report (no kind=check with measures)", path=path)
     out: dict[str, float] = {}
