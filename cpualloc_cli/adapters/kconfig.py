@@ -258,6 +258,11 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
         except RecursionError:
             # deeply nested input: name the file and line being parsed
             raise _LocatedRecursion(getattr(self, "filename", None), getattr(self, "linenr", None)) from None
+        except AttributeError:
+            # kconfiglib 14.1.0 trips over some malformed input instead of reporting it, e.g. `help`
+            # directly under `menu` (MenuNode has no help) or a recursively defined variable
+            # (`Z = $(Z)`): name the file and line being parsed, not the Python error.
+            raise _LocatedUnsupported(getattr(self, "filename", None), getattr(self, "linenr", None)) from None
 
     def _enter_file(self, filename: str) -> Any:
         # `source` must stay inside the tree ($srctree): no ../ or absolute escapes
@@ -327,6 +332,15 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
         return tokens
 
 
+class _LocatedUnsupported(Exception):
+    """kconfiglib failed on input it does not handle, at this Kconfig file and line."""
+
+    def __init__(self, filename: str | None, linenr: int | None) -> None:
+        super().__init__("malformed Kconfig that kconfiglib cannot handle")
+        self.filename = filename
+        self.linenr = linenr
+
+
 class _LocatedRecursion(Exception):
     """RecursionError while parsing, with the Kconfig file and line being parsed."""
 
@@ -355,7 +369,21 @@ def _location_from_message(msg: str) -> tuple[str | None, int | None, str]:
         rest = m.group("msg")
         rest = rest.removeprefix("error: ")
         return m.group("path"), int(m.group("line")), " ".join(rest.split())
-    return None, None, " ".join(text.split())
+    flat = " ".join(text.split())
+    # kconfiglib messages without a leading location still name one inside:
+    # "Dependency loop ... NUMA (defined at Kconfig.kernel:71) ...", "expected 'endmenu' at end of 'Kconfig'"
+    m2 = re.search(r"\(defined at ([^\s:()]+):(\d+)\)", flat)
+    if m2:
+        return m2.group(1), int(m2.group(2)), flat.removeprefix("error: ")
+    m3 = re.search(r"at end of '([^']+)'", flat)
+    if m3:
+        return m3.group(1), None, flat.removeprefix("error: ")
+    return None, None, flat
+
+
+def _top_kconfig(root: str | None) -> str | None:
+    """The top Kconfig file, to name when kconfiglib's message names none."""
+    return os.path.join(root, "Kconfig") if root else None
 
 
 def _decoding_location(msg: str, root: str | None) -> tuple[str | None, int | None]:
@@ -390,17 +418,24 @@ def _fence(what: str, fn: Callable[[], T], root: str | None = None) -> T:
         path, line, text = _location_from_message(msg)
         if path is not None:
             path = _under(path, root)
+        else:
+            path = _top_kconfig(root)
         if "recursive 'source'" in text or "recursive" in text and "source" in text:
             text = text.split("\n")[0]
         raise ConfigError(f"{what}: {text}", path=path, line=line) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{what}: invalid UTF-8 ({exc.reason})") from None
+    except _LocatedUnsupported as exc:
+        path = _under(str(exc.filename), root) if exc.filename else _top_kconfig(root)
+        raise ConfigError(f"{what}: malformed construct near this line that kconfiglib cannot handle "
+                          "(e.g. `help` directly under `menu`, or a variable defined in terms of itself)",
+                          path=path, line=exc.linenr) from None
     except _LocatedRecursion as exc:
-        path = _under(str(exc.filename), root) if exc.filename else None
+        path = _under(str(exc.filename), root) if exc.filename else _top_kconfig(root)
         raise ConfigError(f"{what}: expressions or sources nested too deeply", path=path, line=exc.linenr,
                           hint="kconfiglib recursion limit reached; the input is not a sane Kconfig") from None
     except RecursionError:
-        raise ConfigError(f"{what}: expressions or sources nested too deeply",
+        raise ConfigError(f"{what}: expressions or sources nested too deeply", path=_top_kconfig(root),
                           hint="kconfiglib recursion limit reached; the input is not a sane Kconfig") from None
     except OSError as exc:
         path = getattr(exc, "filename", None)
