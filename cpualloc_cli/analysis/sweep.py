@@ -67,7 +67,11 @@ def compute_fit(values: Sequence[int], measured: Sequence[int | float], bound: f
 def compute_sweep(base: FootprintInputs, symbol: str, lo: int, hi: int, points: Sequence[int],
                   designs: Sequence[Design], limits: Sequence[tuple[Measure, float]],
                   fixed_possible: int | None = None, facts: tuple[InputFact, ...] = (),
-                  progress: Callable[[int], None] | None = None) -> SweepResult:
+                  progress: Callable[[int], None] | None = None,
+                  base_at: Callable[[int], tuple[int, int]] | None = None) -> SweepResult:
+    """Evaluate every value of the range for the fits (the percpu span is not monotonic) and
+    the shown points for the series. `base_at(N) -> (base BSS, base image extent)` replaces
+    the fixed image base when sweeping NR_CPUS with a scale model (`--scale-from`)."""
     if lo > hi:
         raise ValueError(f"empty range {lo}..{hi}")
     values = list(range(lo, hi + 1))
@@ -78,6 +82,9 @@ def compute_sweep(base: FootprintInputs, symbol: str, lo: int, hi: int, points: 
     per_value: dict[Design, dict[int, dict[Measure, int | float]]] = {d: {} for d in designs}
     for v in sorted(set(evaluate) | set(shown)):
         inp = inputs_for(base, symbol, v, fixed_possible)
+        if base_at is not None and symbol == "NR_CPUS":
+            bss, extent = base_at(v)
+            inp = _with(inp, base_bss_bytes=bss, base_extent_bytes=extent)
         for d, fn in fns:
             per_value[d][v] = fn(inp, explain=False).measures
     if progress is not None:

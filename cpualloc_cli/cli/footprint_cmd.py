@@ -12,7 +12,7 @@ from cpualloc_cli.cli.configopts import config_findings_exit, config_options, lo
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.findings import Severity
-from cpualloc_cli.model.footprint import Design, FootprintReport
+from cpualloc_cli.model.footprint import Design, FootprintInputs, FootprintReport, InputFact, Provenance
 from cpualloc_cli.model.image import ElfImage
 from cpualloc_cli.model.measures import Measure, parse_limit, parse_size
 
@@ -101,9 +101,57 @@ def common_options(fn: F) -> F:
                       help="CPUs possible at boot (default: NR_CPUS).")(fn)
     fn = click.option("--limit", "limits", multiple=True, metavar="MEASURE=SIZE",
                       help="A ceiling to check, e.g. image_extent=8MiB or vmalloc_share=25% (repeatable).")(fn)
+    fn = click.option("--scale-from", "scale_from", multiple=True, metavar="IMAGE@N",
+                      help="Images of one tree and config built at several NR_CPUS (repeat, at least two): the "
+                           "base BSS and image extent at each NR_CPUS come from their `scale` model.")(fn)
     fn = click.option("--simulate-packing", is_flag=True,
                       help="Simulate the 2007 bitmap allocator over the image's per-cpu symbols for 'in use'.")(fn)
     return fn
+
+
+def scale_base(scale_from: Sequence[str]) -> tuple[Callable[[int], tuple[int, int]], str] | None:
+    """From `--scale-from IMAGE@N ...`: N -> (predicted BSS, predicted image extent), and a
+    description of the model for the report's inputs. None when the option was not given."""
+    if not scale_from:
+        return None
+    if len(scale_from) < 2:
+        raise UsageError("--scale-from needs at least two images (IMAGE@N IMAGE@M)")
+    from cpualloc_cli.analysis.scale import compute_predictions_at, compute_scale
+    from cpualloc_cli.cli.scale_cmd import load_scale_points
+
+    points, _configs, _arch, _banner = load_scale_points(scale_from, "NR_CPUS")
+    try:
+        report = compute_scale(points, max(p.n for p in points), symbol="NR_CPUS")
+    except ValueError as exc:
+        raise UsageError(f"--scale-from: {exc}") from None
+    # At a value that was built, the build's own figures (the model's prediction from the largest
+    # build leaves out alignment padding); elsewhere the model's central prediction.
+    cache: dict[int, tuple[int, int]] = {p.n: (p.bss_bytes, p.extent_bytes or 0) for p in points}
+
+    def base_at(n: int) -> tuple[int, int]:
+        if n not in cache:
+            preds = {p.measure: p.predicted_bytes for p in compute_predictions_at(report, n)}
+            cache[n] = (preds["bss"], preds.get("image_extent", 0))
+        return cache[n]
+
+    ns = ", ".join(str(p.n) for p in points)
+    return base_at, f"scale model from {len(points)} images at NR_CPUS={ns} (see `cpualloc scale`)"
+
+
+def with_scale_base(inp: FootprintInputs, described: str, bss: int | None, extent: int | None) -> FootprintInputs:
+    """The inputs with the base BSS/extent taken from a scale model (None: varies per value)."""
+    import dataclasses
+
+    facts = tuple(f for f in inp.facts if f.name not in ("base_bss_bytes", "base_extent_bytes"))
+    facts += (InputFact("base_bss_bytes", bss if bss is not None else "per NR_CPUS", Provenance.DERIVED, described),
+              InputFact("base_extent_bytes", extent if extent is not None else "per NR_CPUS", Provenance.DERIVED,
+                        described))
+    changes: dict[str, Any] = {"facts": facts}
+    if bss is not None:
+        changes["base_bss_bytes"] = bss
+    if extent is not None:
+        changes["base_extent_bytes"] = extent
+    return dataclasses.replace(inp, **changes)
 
 
 def run_packing(image: ElfImage | None) -> Any:
@@ -131,7 +179,7 @@ def run_packing(image: ElfImage | None) -> Any:
 @output_options(("text", "json"))
 def footprint(image: str | None, design: str | None, explain: bool, limits: tuple[str, ...],
               possible_cpus: int | None, percpu_reserve: str | None, vmalloc_size: str | None,
-              static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
+              static_size: str | None, numa_nodes: str | None, simulate_packing: bool, scale_from: tuple[str, ...],
               format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
     """Footprint of each per-cpu design (cpu_alloc static, virtual, vmalloc reserve, modern percpu)
     for a config and/or an IMAGE: BSS, image extent, address space, resident memory, vmalloc share.
@@ -158,6 +206,11 @@ def footprint(image: str | None, design: str | None, explain: bool, limits: tupl
                          percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=groups,
                          static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
     inp = built.inputs
+    scaled = scale_base(scale_from)
+    if scaled is not None:
+        base_at, described = scaled
+        bss, extent = base_at(inp.nr_cpus)
+        inp = with_scale_base(inp, f"{described}, predicted at NR_CPUS={inp.nr_cpus}", bss, extent)
     cli_design = Design(design) if design is not None else None
     chosen, reason = choose_design(cli_design, built.config_design, inp.arch, inp.kernel_version)
     designs = (chosen,) if cli_design is not None else ALL_DESIGNS

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 
 import click
 
 from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
 from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
+from cpualloc_cli.model.scale import ScalePoint
 
 _AT_N = re.compile(r"^(.*)@(\d+)$")
 PREDICTABLE = ("text", "data", "bss", "total", "image_extent")
@@ -87,13 +89,8 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
     or array of bitmaps; predict the totals at --at with an uncertainty band; and find the
     largest value that fits each --limit. Write IMAGE@N, or just IMAGE to read N from the
     image's embedded config (CONFIG_IKCONFIG)."""
-    from cpualloc_cli.adapters.elf import is_elf_file
-    from cpualloc_cli.adapters.image import load_image
-    from cpualloc_cli.analysis.extent import compute_extents
-    from cpualloc_cli.analysis.scale import compute_scale, compute_scale_point
-    from cpualloc_cli.analysis.sizes import compute_berkeley
+    from cpualloc_cli.analysis.scale import compute_scale
     from cpualloc_cli.model.measures import parse_limit
-    from cpualloc_cli.model.scale import ScalePoint
 
     opts = make_output(format_, output, no_color, traceback_)
     symbol = symbol.removeprefix("CONFIG_")
@@ -109,39 +106,7 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
             raise UsageError(f"--limit {text}: scale predicts {', '.join(PREDICTABLE)}, not {measure.value}")
         parsed_limits.append((measure.value, int(bound)))
 
-    points: list[ScalePoint] = []
-    configs: list[tuple[str, str]] = []
-    arch: str | None = None
-    banner: str | None = None
-    for arg in images:
-        path, n = split_image_arg(arg)
-        config_text = _ikconfig(path, required=n is None, symbol=symbol)
-        if config_text is not None:
-            configs.append((path, config_text))
-            from_config = config_value(config_text, symbol)
-            if n is None:
-                if from_config is None:
-                    raise InputError(f"the embedded config has no CONFIG_{symbol}", path=path,
-                                     hint=f"write {path}@N to give the value")
-                n = from_config
-            elif from_config is not None and from_config != n:
-                raise UsageError(f"{arg}: the embedded config says CONFIG_{symbol}={from_config}",
-                                 hint="drop the @N or correct it")
-        assert n is not None
-        image = load_image(path)
-        if arch is not None and image.header.arch != arch:
-            raise UsageError(f"{path} is {image.header.arch} but {points[0].label} is {arch}",
-                             hint="scale needs images of one tree and config, differing only in " + symbol)
-        arch = image.header.arch
-        banner = image.banner or banner
-        extents = compute_extents(image)
-        dwarf = None
-        if image.section(".debug_info") is not None and is_elf_file(path):
-            from cpualloc_cli.adapters.dwarf import read_dwarf_arrays
-
-            dwarf = read_dwarf_arrays(path)
-        points.append(compute_scale_point(image, n, compute_berkeley(image), extents[0] if extents else None, path,
-                                          dwarf))
+    points, configs, arch, banner = load_scale_points(images, symbol)
 
     extra: list[str] = []
     if use_db and arch is not None:
@@ -186,6 +151,54 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
 
         emit(opts, render_rich(opts, lambda console: draw_scale(console, report, top_n)))
     return EXIT_FINDINGS if any(not a.fits_at for a in report.limits) else EXIT_OK
+
+
+def load_scale_points(images: Sequence[str], symbol: str) -> tuple[list[ScalePoint], list[tuple[str, str]], str | None,
+                                                                   str | None]:
+    """Read IMAGE@N arguments (N from the embedded config when @N is left out) into scale
+    points; also returns the embedded configs, the arch and a banner. Used by `scale` and by
+    `footprint`/`sweep --scale-from`."""
+    from cpualloc_cli.adapters.elf import is_elf_file
+    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.analysis.extent import compute_extents
+    from cpualloc_cli.analysis.scale import compute_scale_point
+    from cpualloc_cli.analysis.sizes import compute_berkeley
+
+    points: list[ScalePoint] = []
+    configs: list[tuple[str, str]] = []
+    arch: str | None = None
+    banner: str | None = None
+    for arg in images:
+        path, n = split_image_arg(arg)
+        config_text = _ikconfig(path, required=n is None, symbol=symbol)
+        if config_text is not None:
+            configs.append((path, config_text))
+            from_config = config_value(config_text, symbol)
+            if n is None:
+                if from_config is None:
+                    raise InputError(f"the embedded config has no CONFIG_{symbol}", path=path,
+                                     hint=f"write {path}@N to give the value")
+                n = from_config
+            elif from_config is not None and from_config != n:
+                raise UsageError(f"{arg}: the embedded config says CONFIG_{symbol}={from_config}",
+                                 hint="drop the @N or correct it")
+        assert n is not None
+        image = load_image(path)
+        if arch is not None and image.header.arch != arch:
+            raise UsageError(f"{path} is {image.header.arch} but {points[0].label} is {arch}",
+                             hint="scale needs images of one tree and config, differing only in " + symbol)
+        arch = image.header.arch
+        banner = image.banner or banner
+        extents = compute_extents(image)
+        dwarf = None
+        if image.section(".debug_info") is not None and is_elf_file(path):
+            from cpualloc_cli.adapters.dwarf import read_dwarf_arrays
+
+            dwarf = read_dwarf_arrays(path)
+        points.append(compute_scale_point(image, n, compute_berkeley(image), extents[0] if extents else None, path,
+                                          dwarf))
+
+    return points, configs, arch, banner
 
 
 def _ikconfig(path: str, *, required: bool, symbol: str) -> str | None:

@@ -19,7 +19,9 @@ from cpualloc_cli.cli.footprint_cmd import (
     parse_limits,
     read_image,
     run_packing,
+    scale_base,
     size_option,
+    with_scale_base,
 )
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
@@ -89,6 +91,7 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
           designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None, no_database: bool,
           limits: tuple[str, ...], possible_cpus: int | None, percpu_reserve: str | None,
           vmalloc_size: str | None, static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
+          scale_from: tuple[str, ...],
           format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
     """Vary an integer symbol across its range and report, per design, the footprint and the
     largest value that fits each limit: the applicable limits of the shipped database (see
@@ -134,6 +137,13 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
                          percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=groups,
                          static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
     base = built.inputs
+    scaled = scale_base(scale_from)
+    base_at = None
+    if scaled is not None:
+        if symbol != "NR_CPUS":
+            raise UsageError("--scale-from models NR_CPUS; it cannot be combined with --symbol " + symbol)
+        base_at, described = scaled
+        base = with_scale_base(base, described, None, None)
     # the range: --from/--to, else the Kconfig range, else the --values span, else 2..8192
     kr = built.nr_cpus_range if symbol == "NR_CPUS" else None
     lo_default, hi_default = kr if kr is not None else (
@@ -162,7 +172,7 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
         limit_pairs, db_facts, db_findings = _with_database_limits(limit_pairs, base.arch, version,
                                                                    config)
     result = compute_sweep(base, symbol, lo, hi, points, design_list, limit_pairs, fixed_possible=fixed_possible,
-                           facts=base.facts + tuple(db_facts))
+                           facts=base.facts + tuple(db_facts), base_at=base_at)
     findings = list(built.findings) + db_findings
     if kr is not None and (lo < kr[0] or hi > kr[1]):
         findings.append(Finding("sweep.outside-kconfig-range", Severity.WARNING,
