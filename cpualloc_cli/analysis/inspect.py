@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 from cpualloc_cli.analysis.extent import compute_extents, compute_percpu, percpu_section
@@ -10,12 +11,12 @@ from cpualloc_cli.model.image import ElfImage
 from cpualloc_cli.model.inspect import InspectReport, PercpuSummary
 
 
-def largest_first(image: ElfImage, order: Sequence[int]) -> list[int]:
-    """Largest symbols first; equal sizes keep nm's order (by name)."""
-    if image.symbols is None:
+def largest_first(image: ElfImage, order: Sequence[int], count: int) -> list[int]:
+    """The `count` largest symbols of `order`, largest first; equal sizes keep nm's order (by name)."""
+    if image.symbols is None or count <= 0:
         return []
     sizes = image.symbols.sizes
-    return sorted(order, key=lambda i: -sizes[i])
+    return heapq.nsmallest(count, order, key=lambda i: -sizes[i])
 
 
 def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: int = 10,
@@ -23,20 +24,21 @@ def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: i
                            source: str = "elf", container: tuple[tuple[str, str], ...] = ()) -> InspectReport:
     rows, total = compute_sysv(image)
     symbols = image.symbols
-    big = largest_first(image, nm_order)
-    top = tuple(big[:top_n]) if top_n > 0 else ()
+    top = tuple(largest_first(image, nm_order, top_n))
     by_section: dict[str, tuple[int, ...]] = {}
     if symbols is not None:
         for name in sections:
             idx = {s.index for s in image.sections if s.name == name}
-            by_section[name] = tuple([i for i in big if symbols.shndx[i] in idx][:max(top_n, 0)])
+            in_section = [i for i in nm_order if symbols.shndx[i] in idx]
+            by_section[name] = tuple(largest_first(image, in_section, top_n))
     pc = percpu_section(image)
     percpu = None
     facts = compute_percpu(image)
     if pc is not None:
         ptop: tuple[int, ...] = ()
         if symbols is not None:
-            ptop = tuple([i for i in big if symbols.shndx[i] == pc.index][:max(top_n, 0)])
+            shndx, wanted = symbols.shndx, pc.index
+            ptop = tuple(largest_first(image, [i for i in nm_order if shndx[i] == wanted], top_n))
         percpu = PercpuSummary(facts.section, facts.size_bytes, facts.address, facts.linked_at_zero, ptop)
     berkeley = compute_berkeley(image)
     common = compute_berkeley(image, common=True) if image.common_bytes else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,9 +14,12 @@ from cpualloc_cli.render.jsonout import RawJson, dumps, envelope
 
 def _symbol_rows(symbols: SymbolTable, order: Sequence[int]) -> RawJson:
     """`[[address, size, "T", "name"], ...]` through the C JSON encoder: no per-symbol dicts."""
-    values, sizes, names, types = symbols.values.tolist(), symbols.sizes.tolist(), symbols.names, symbols.nm_types
-    rows = [(values[i], sizes[i], types[i], names[i]) for i in order]
-    return RawJson(json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
+    if not order:
+        return RawJson("[]")
+    pick = operator.itemgetter(*order) if len(order) > 1 else (lambda seq: (seq[order[0]],))
+    rows = list(zip(pick(symbols.values.tolist()), pick(symbols.sizes.tolist()), pick(symbols.nm_types),
+                    pick(symbols.names), strict=True))
+    return RawJson(json.dumps(rows, separators=(",", ":")))
 
 
 def _sym(symbols: SymbolTable | None, idx: Sequence[int]) -> list[dict[str, Any]]:
