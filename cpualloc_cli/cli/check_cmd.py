@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, warn
+from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich, warn
 from cpualloc_cli.cli.configopts import config_options, load_config_from_options
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
@@ -222,7 +222,8 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     if image is not None:
         from cpualloc_cli.adapters.image import load_image
 
-        img = load_image(image)
+        with progress(f"reading {image}"):
+            img = load_image(image)
     if resolved is None and img is None:
         raise UsageError("nothing to check: give a config (--arch/--config/--set), an IMAGE or --build-dir")
 

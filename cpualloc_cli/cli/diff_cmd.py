@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
 from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
 
@@ -41,8 +41,10 @@ def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[s
             parsed.append((text, parse_budget(text)))
         except ValueError as exc:
             raise UsageError(f"--budget: {exc}") from None
-    old_image = load_image(old)
-    new_image = load_image(new)
+    with progress(f"reading {old}"):
+        old_image = load_image(old)
+    with progress(f"reading {new}"):
+        new_image = load_image(new)
     old_ext = compute_extents(old_image)
     new_ext = compute_extents(new_image)
     try:

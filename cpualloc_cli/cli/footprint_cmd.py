@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
 from cpualloc_cli.cli.configopts import config_findings_exit, config_options, load_config_from_options
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
@@ -48,7 +48,8 @@ def read_image(path: str | None) -> ElfImage | None:
         return None
     from cpualloc_cli.adapters.image import load_image
 
-    return load_image(path)
+    with progress(f"reading {path}"):
+        return load_image(path)
 
 
 def parse_limits(texts: Sequence[str]) -> list[tuple[Measure, float]]:

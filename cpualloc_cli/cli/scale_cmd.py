@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
 from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from cpualloc_cli.model.scale import ScalePoint
 
@@ -183,7 +183,8 @@ def load_scale_points(images: Sequence[str], symbol: str) -> tuple[list[ScalePoi
                 raise UsageError(f"{arg}: the embedded config says CONFIG_{symbol}={from_config}",
                                  hint="drop the @N or correct it")
         assert n is not None
-        image = load_image(path)
+        with progress(f"reading {path}"):
+            image = load_image(path)
         if arch is not None and image.header.arch != arch:
             raise UsageError(f"{path} is {image.header.arch} but {points[0].label} is {arch}",
                              hint="scale needs images of one tree and config, differing only in " + symbol)
