@@ -10,7 +10,7 @@ descending by (delta, name). `compute_bloat` does exactly that on the same input
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from cpualloc_cli.model.bfd import SEC_ALLOC, SEC_CODE, SEC_HAS_CONTENTS, SEC_READONLY, bfd_section_flags
 from cpualloc_cli.model.diff import (
@@ -73,6 +73,45 @@ def _getsizes(symbols: Iterable[NmSymbol], nm_types: str) -> tuple[dict[str, int
         sizes[name] = sizes.get(name, 0) + sym.size_bytes
         kinds.setdefault(name, set()).add(sym.kind)
     return sizes, kinds
+
+
+def compute_symbol_sizes(image: ElfImage, limit: int | None = None) -> dict[str, tuple[int, str]]:
+    """bloat-o-meter's view of an image as {folded name: (size, one nm letter)}; with `limit`,
+    only the largest `limit` names. `check --format json` records it so that a later
+    `check --baseline` can show which symbols grew."""
+    letters: dict[str, str] = {}
+    sizes: dict[str, int] = {}
+    for sym in compute_size_sort(image):
+        if len(sym.nm_type) != 1 or sym.nm_type not in BLOAT_ALL[1] or bloat_skips(sym.name):
+            continue
+        name = fold_name(sym.name)
+        sizes[name] = sizes.get(name, 0) + sym.size_bytes
+        letters.setdefault(name, sym.nm_type)
+    names = sorted(sizes, key=lambda n: (-sizes[n], n))
+    if limit is not None:
+        names = names[:limit]
+    return {n: (sizes[n], letters[n]) for n in names}
+
+
+# Which nm letters make up each Berkeley measure (GNU nm / size by section flags).
+MEASURE_LETTERS = {"text": "tTrR", "data": "dD", "bss": "bB"}
+
+
+def compute_symbol_growth(baseline: Mapping[str, tuple[int, str]], current: Mapping[str, tuple[int, str]],
+                          measure: str, count: int = 5) -> list[tuple[str, int, int]]:
+    """The symbols that grew most since the baseline, for one measure: (name, old, new).
+    text/data/bss use the symbols of those kinds; any other measure uses all of them."""
+    letters = MEASURE_LETTERS.get(measure)
+    rows: list[tuple[str, int, int]] = []
+    for name in set(baseline) | set(current):
+        old, old_letter = baseline.get(name, (0, ""))
+        new, new_letter = current.get(name, (0, ""))
+        if letters is not None and (new_letter or old_letter) not in letters:
+            continue
+        if new > old:
+            rows.append((name, old, new))
+    rows.sort(key=lambda r: (-(r[2] - r[1]), r[0]))
+    return rows[:count]
 
 
 def _one_kind(*sets: set[Kind] | None) -> Kind:

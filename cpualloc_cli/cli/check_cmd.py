@@ -18,7 +18,7 @@ from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.footprint import Design
 from cpualloc_cli.model.image import ElfImage
-from cpualloc_cli.model.limits import CheckInputs, CheckReport
+from cpualloc_cli.model.limits import BudgetOutcome, CheckInputs, CheckReport, Status
 from cpualloc_cli.model.measures import Budget, parse_budget, parse_size
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,8 +80,28 @@ def config_lines(path: str | None) -> dict[str, int]:
     return out
 
 
-def read_baseline(path: str) -> dict[str, float]:
-    """The `measures` of an earlier `check --format json`."""
+# How many of the image's largest symbols `check --format json` records for a later --baseline.
+SYMBOL_SIZES_RECORDED = 1000
+
+
+def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
+                 current: dict[str, tuple[int, str]]) -> BudgetOutcome:
+    """An overrun budget names the symbols that grew most since the baseline (of the recorded
+    largest symbols on each side)."""
+    from cpualloc_cli.analysis.diff import compute_symbol_growth
+
+    if b.status is not Status.FAIL:
+        return b
+    grown = compute_symbol_growth(baseline, current, b.measure)
+    if not grown:
+        return b
+    text = ", ".join(f"{name} {new - old:+d} B ({old} -> {new})" for name, old, new in grown)
+    return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}",))
+
+
+def read_baseline(path: str) -> tuple[dict[str, float], dict[str, tuple[int, str]]]:
+    """The `measures` of an earlier `check --format json`, and its `symbol_sizes` (empty when it
+    had no image or predates them)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read(MAX_BASELINE_BYTES + 1)
@@ -106,7 +126,14 @@ def read_baseline(path: str) -> dict[str, float]:
     for k, v in doc["measures"].items():
         if isinstance(v, int | float) and not isinstance(v, bool):
             out[str(k)] = float(v)
-    return out
+    syms: dict[str, tuple[int, str]] = {}
+    raw = doc.get("symbol_sizes")
+    if isinstance(raw, dict):
+        for name, entry in raw.items():
+            if (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int)
+                    and not isinstance(entry[0], bool) and entry[0] >= 0 and isinstance(entry[1], str)):
+                syms[str(name)] = (entry[0], entry[1])
+    return out, syms
 
 
 def _image_measures(img: ElfImage) -> tuple[dict[str, float], dict[str, str]]:
@@ -212,7 +239,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
             params[name] = opt_value
     given = {b.measure for b in budget_list}
     budget_list += [b for b in policy.budgets if b.measure not in given]
-    baseline = read_baseline(baseline_path) if baseline_path is not None else None
+    baseline, baseline_syms = read_baseline(baseline_path) if baseline_path is not None else (None, {})
     fail_threshold = fail_on or policy.fail_on or "error"
 
     resolved: ResolvedConfig | None = load_config_from_options(
@@ -312,13 +339,20 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
             warn(f"{w.origin}: waiver for unknown rule {w.rule!r} silences nothing (see `cpualloc limits`)")
     outcomes, not_applicable = evaluate_limits(limits, policy.waivers, ctx)
     budget_out = evaluate_budgets(budget_list, baseline, measures, policy.waivers, ctx.today)
+    symbol_sizes: dict[str, tuple[int, str]] = {}
+    if img is not None and img.symbols is not None:
+        from cpualloc_cli.analysis.diff import compute_symbol_sizes
+
+        symbol_sizes = compute_symbol_sizes(img, limit=SYMBOL_SIZES_RECORDED)
+    if baseline_syms and symbol_sizes:
+        budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes) for b in budget_out)
     basis = "+".join(p for p, on in (("image", img is not None), ("config", resolved is not None)) if on)
     report = CheckReport(
         inputs=CheckInputs(arch=arch, kernel_version=kernel_version, kernel_version_source=kv_source,
                            design=design_used, design_source=design_source,
                            config_path=resolved.config_path if resolved is not None else None, image_path=image,
                            boot_image_path=boot_image, baseline_path=baseline_path, policy_path=policy.path,
-                           basis=basis, measures=measures, measure_sources=sources),
+                           basis=basis, measures=measures, measure_sources=sources, symbol_sizes=symbol_sizes),
         outcomes=outcomes, budgets=budget_out, not_applicable=not_applicable, fail_on=fail_threshold)
     if resolved is not None:
         shown = [f for f in resolved.findings if f.severity.rank >= 1]

@@ -164,6 +164,8 @@ class CheckInputs:
     basis: str  # "image", "config", "image+config"
     measures: dict[str, float]
     measure_sources: dict[str, str]
+    # folded name -> (size, nm letter) of the image's largest symbols, recorded for a later --baseline
+    symbol_sizes: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

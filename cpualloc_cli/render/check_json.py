@@ -64,6 +64,7 @@ def check_document(report: CheckReport) -> dict[str, Any]:
         "budgets": [_budget(b) for b in report.budgets],
         "not_applicable": list(report.not_applicable),
         "summary": summary,
+        "symbol_sizes": {name: [size, letter] for name, (size, letter) in i.symbol_sizes.items()},
     })
 
 
