@@ -12,14 +12,14 @@ from typing import Any, TypeVar
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich, warn
+from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich, size_option, warn
 from cpualloc_cli.cli.configopts import config_options, load_config_from_options
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.footprint import Design
 from cpualloc_cli.model.image import ElfImage
 from cpualloc_cli.model.limits import BudgetOutcome, CheckInputs, CheckReport, Status
-from cpualloc_cli.model.measures import Budget, parse_budget, parse_size
+from cpualloc_cli.model.measures import Budget, parse_budget
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("text", "json", "sarif", "github", "markdown", "junit")
@@ -29,15 +29,6 @@ BOOT_IMAGE_GLOBS = ("arch/*/boot/bzImage", "arch/*/boot/zImage", "arch/*/boot/Im
 CPU_AREA_SYMBOL = "cpu_area"  # the static cpu_alloc area in BSS (2007 patch, mm/cpu_alloc.c)
 MAX_BASELINE_BYTES = 16 << 20
 MAX_CONFIG_WARNINGS = 5
-
-
-def _size(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise UsageError(f"{name}: {exc}") from None
 
 
 def find_build_dir(build_dir: str) -> dict[str, str | None]:
@@ -233,8 +224,8 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
 
     policy = load_policy(policy_path)
     params.update(policy.params)
-    for name, opt_value in (("crashkernel", _size(crashkernel, "--crashkernel")),
-                            ("load_window", _size(load_window, "--load-window"))):
+    for name, opt_value in (("crashkernel", size_option(crashkernel, "--crashkernel")),
+                            ("load_window", size_option(load_window, "--load-window"))):
         if opt_value is not None:
             params[name] = opt_value
     given = {b.measure for b in budget_list}

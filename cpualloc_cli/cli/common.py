@@ -66,6 +66,18 @@ def make_output(format_: str, output: str | None, no_color: bool, traceback_: bo
     )
 
 
+def size_option(value: str | None, name: str) -> int | None:
+    """A SIZE option (`8MiB`, `512K`, `4096`) in bytes; a bad one is a usage error naming the option."""
+    if value is None:
+        return None
+    from cpualloc_cli.model.measures import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise UsageError(f"{name}: {exc}") from None
+
+
 def text_width(opts: OutputOptions) -> int:
     if opts.to_terminal:
         return max(60, shutil.get_terminal_size((TEXT_WIDTH_NOT_TTY, 24)).columns)

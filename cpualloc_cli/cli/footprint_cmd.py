@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
+from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich, size_option
 from cpualloc_cli.cli.configopts import config_findings_exit, config_options, load_config_from_options
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.findings import Severity
 from cpualloc_cli.model.footprint import Design, FootprintInputs, FootprintReport, InputFact, Provenance
 from cpualloc_cli.model.image import ElfImage
-from cpualloc_cli.model.measures import Measure, parse_limit, parse_size
+from cpualloc_cli.model.measures import Measure, parse_limit
 
 F = TypeVar("F", bound=Callable[..., Any])
 DESIGN_NAMES = [d.value for d in Design]
@@ -60,15 +61,6 @@ def parse_limits(texts: Sequence[str]) -> list[tuple[Measure, float]]:
         except ValueError as exc:
             raise UsageError(f"--limit: {exc}") from None
     return out
-
-
-def size_option(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        raise UsageError(f"{name}: {exc}") from None
 
 
 def parse_groups(text: str | None) -> tuple[int, ...] | None:
@@ -155,6 +147,37 @@ def with_scale_base(inp: FootprintInputs, described: str, bss: int | None, exten
     return dataclasses.replace(inp, **changes)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What footprint and sweep both build from their shared options."""
+
+    config: ResolvedConfig | None
+    image: ElfImage | None
+    packing: Any
+    built: Any  # footprint_inputs.BuiltInputs
+
+
+def prepare_inputs(cfg_kwargs: dict[str, Any], image: str | None, *, possible_cpus: int | None,
+                   percpu_reserve: str | None, vmalloc_size: str | None, static_size: str | None,
+                   numa_groups: tuple[int, ...] | None, simulate_packing: bool, what: str) -> Prepared:
+    """Parse the size options, read the config and the image, and build the footprint inputs."""
+    from cpualloc_cli.cli.footprint_inputs import build_inputs
+
+    reserve = size_option(percpu_reserve, "--percpu-reserve")
+    vmalloc = size_option(vmalloc_size, "--vmalloc-size")
+    static = size_option(static_size, "--static-size")
+    config = load_config(cfg_kwargs)
+    img = read_image(image)
+    if config is None and img is None and static is None:
+        raise UsageError(f"nothing to {what}: give a config (--arch/--config/--set) and/or an IMAGE")
+    packing = run_packing(img) if simulate_packing else None
+    built = build_inputs(config, img, arch=None if config is not None else cfg_kwargs.get("arch"),
+                         kernel_version=kernel_version_from(cfg_kwargs), possible_cpus=possible_cpus,
+                         percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=numa_groups,
+                         static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
+    return Prepared(config, img, packing, built)
+
+
 def run_packing(image: ElfImage | None) -> Any:
     if image is None:
         raise UsageError("--simulate-packing needs an image (its per-cpu symbols)")
@@ -188,24 +211,14 @@ def footprint(image: str | None, design: str | None, explain: bool, limits: tupl
     Exit 1 when the design used exceeds a --limit.
     """
     from cpualloc_cli.analysis.footprint import ALL_DESIGNS, choose_design, compute_footprint
-    from cpualloc_cli.cli.footprint_inputs import build_inputs
 
     opts = make_output(format_, output, no_color, traceback_)
     cfg_kwargs = config_kwargs(kwargs)
     limit_pairs = parse_limits(limits)
-    reserve = size_option(percpu_reserve, "--percpu-reserve")
-    vmalloc = size_option(vmalloc_size, "--vmalloc-size")
-    static = size_option(static_size, "--static-size")
-    groups = parse_groups(numa_nodes)
-    config = load_config(cfg_kwargs)
-    img = read_image(image)
-    if config is None and img is None and static is None:
-        raise UsageError("nothing to compute: give a config (--arch/--config/--set) and/or an IMAGE")
-    packing = run_packing(img) if simulate_packing else None
-    built = build_inputs(config, img, arch=None if config is not None else cfg_kwargs.get("arch"),
-                         kernel_version=kernel_version_from(cfg_kwargs), possible_cpus=possible_cpus,
-                         percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=groups,
-                         static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
+    prep = prepare_inputs(cfg_kwargs, image, possible_cpus=possible_cpus, percpu_reserve=percpu_reserve,
+                          vmalloc_size=vmalloc_size, static_size=static_size, numa_groups=parse_groups(numa_nodes),
+                          simulate_packing=simulate_packing, what="compute")
+    config, packing, built = prep.config, prep.packing, prep.built
     inp = built.inputs
     scaled = scale_base(scale_from)
     if scaled is not None:

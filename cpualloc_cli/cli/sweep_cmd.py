@@ -13,14 +13,10 @@ from cpualloc_cli.cli.footprint_cmd import (
     common_options,
     config_exit,
     config_kwargs,
-    kernel_version_from,
-    load_config,
     parse_groups,
     parse_limits,
-    read_image,
-    run_packing,
+    prepare_inputs,
     scale_base,
-    size_option,
     with_scale_base,
 )
 from cpualloc_cli.errors import InputError, UsageError
@@ -99,7 +95,6 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     is not monotonic). Shows powers of two plus the range ends by default.
     """
     from cpualloc_cli.analysis.sweep import compute_sweep, default_points
-    from cpualloc_cli.cli.footprint_inputs import build_inputs
 
     opts = make_output(format_, output, no_color, traceback_)
     cfg_kwargs = config_kwargs(kwargs)
@@ -121,21 +116,13 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
         if not matplotlib_available():
             raise UsageError("--plot needs matplotlib, which is not installed",
                              hint="pip install 'cpualloc[plot]'")
-    reserve = size_option(percpu_reserve, "--percpu-reserve")
-    vmalloc = size_option(vmalloc_size, "--vmalloc-size")
-    static = size_option(static_size, "--static-size")
     groups = parse_groups(numa_nodes)
     if groups is not None and symbol == "NR_CPUS":
         raise UsageError("--numa-nodes fixes the CPU count; it cannot be combined with a sweep of NR_CPUS")
-    config = load_config(cfg_kwargs)
-    img = read_image(image)
-    if config is None and img is None and static is None:
-        raise UsageError("nothing to sweep: give a config (--arch/--config/--set) and/or an IMAGE")
-    packing = run_packing(img) if simulate_packing else None
-    built = build_inputs(config, img, arch=None if config is not None else cfg_kwargs.get("arch"),
-                         kernel_version=kernel_version_from(cfg_kwargs), possible_cpus=possible_cpus,
-                         percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=groups,
-                         static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
+    prep = prepare_inputs(cfg_kwargs, image, possible_cpus=possible_cpus, percpu_reserve=percpu_reserve,
+                          vmalloc_size=vmalloc_size, static_size=static_size, numa_groups=groups,
+                          simulate_packing=simulate_packing, what="sweep")
+    config, built = prep.config, prep.built
     base = built.inputs
     scaled = scale_base(scale_from)
     base_at = None
