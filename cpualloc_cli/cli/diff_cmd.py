@@ -28,13 +28,11 @@ def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[s
     from cpualloc_cli.analysis.diff import compute_diff
     from cpualloc_cli.analysis.extent import compute_extents
     from cpualloc_cli.analysis.sizes import compute_berkeley
-    from cpualloc_cli.model.measures import parse_budget, parse_size
+    from cpualloc_cli.cli.common import size_option
+    from cpualloc_cli.model.measures import parse_budget
 
     opts = make_output(format_, output, no_color, traceback_)
-    try:
-        threshold_bytes = parse_size(threshold)
-    except ValueError as exc:
-        raise UsageError(f"--threshold: {exc}") from None
+    threshold_bytes = size_option(threshold, "--threshold") or 0
     parsed = []
     for text in budgets:
         try:

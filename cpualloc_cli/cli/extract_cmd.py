@@ -20,14 +20,11 @@ from cpualloc_cli.model.payload import KIND_ELF, Payload
 
 def _parse_cap(text: str | None) -> int:
     from cpualloc_cli.adapters.decompress import DEFAULT_CAP_BYTES
-    from cpualloc_cli.model.measures import parse_size
+    from cpualloc_cli.cli.common import size_option
 
-    if text is None:
+    value = size_option(text, "--max-size")
+    if value is None:
         return DEFAULT_CAP_BYTES
-    try:
-        value = parse_size(text)
-    except ValueError as exc:
-        raise UsageError(f"--max-size: {exc}") from None
     if value <= 0:
         raise UsageError("--max-size must be positive")
     return value
