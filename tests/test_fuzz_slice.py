@@ -121,6 +121,15 @@ def test_payload_mutation_recompresses_a_mutated_elf(name: str) -> None:
     assert changed >= 6
 
 
+def test_case_generation_never_crashes() -> None:
+    """The full run makes all its cases up front: a mutator that raises would lose the run."""
+    corpus = fuzz_run.load_corpus()
+    for seed in (1, 2):
+        for i in range(3000):
+            case = fuzz_run.make_case(i, seed, corpus, list(fuzz_run.COMMANDS))
+            assert case.argv[0] in fuzz_run.COMMANDS
+
+
 def test_cases_are_reproducible_from_seed_and_index() -> None:
     corpus = fuzz_run.load_corpus()
     a = fuzz_run.make_case(17, 5, corpus, list(fuzz_run.COMMANDS))
