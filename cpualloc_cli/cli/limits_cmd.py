@@ -34,7 +34,9 @@ def _bound_text(limit: Limit) -> str:
 def _versions(limit: Limit) -> str:
     if not limit.since and not limit.before:
         return "all"
-    return f"{limit.since or '...'} .. <{limit.before}" if limit.before else f">= {limit.since}"
+    if limit.since and limit.before:
+        return f">= {limit.since}, < {limit.before}"
+    return f"< {limit.before}" if limit.before else f">= {limit.since}"
 
 
 @click.command("limits")
