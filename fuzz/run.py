@@ -478,6 +478,7 @@ class Runner:
             res.detail = res.detail or detail
             return res
 
+        res.extra["harness_maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         if killed:
             fail("timeout", f"killed after {CASE_SECONDS:g} s wall time")
         elif sig is not None:
@@ -752,9 +753,16 @@ def save_regression(case: Case, res: Result, seed: int) -> str:
 _worker_runner: Runner | None = None
 
 
-def _init_worker(root: str, cli: list[str], watch_repo: bool, orig: dict[str, bytes], fork: bool) -> None:
-    global _worker_runner
+_worker_plan: tuple[int, dict[str, list[Seed]], list[str], bool] | None = None
+
+
+def _init_worker(root: str, cli: list[str], watch_repo: bool, orig: dict[str, bytes], fork: bool,
+                 plan: tuple[int, dict[str, list[Seed]], list[str], bool]) -> None:
+    """Workers make their own cases from (seed, index): the harness stays small, so the
+    ru_maxrss of a case (which counts the worker's pages until exec) measures the CLI."""
+    global _worker_runner, _worker_plan
     _worker_runner = Runner(Path(root), cli, watch_repo, fork)
+    _worker_plan = plan
     ORIG_CACHE.update(orig)
     if fork:
         preload_cli()
@@ -764,9 +772,10 @@ def _init_worker(root: str, cli: list[str], watch_repo: bool, orig: dict[str, by
             unfenced.remove_fence("--no-prechecks" in cli, "--keep-fence" not in cli)
 
 
-def _run_case(case: Case) -> Result:
-    assert _worker_runner is not None
-    return _worker_runner.run(case)
+def _run_index(index: int) -> Result:
+    assert _worker_runner is not None and _worker_plan is not None
+    seed, corpus, commands, self_test = _worker_plan
+    return _worker_runner.run(make_case(index, seed, corpus, commands, self_test))
 
 
 def available(command: str) -> bool:
@@ -860,7 +869,11 @@ def self_test(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
 def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: list[str], cli: list[str],
              self_test: bool = False, report_suffix: str = "") -> dict[str, Any]:
     indices = args.only or list(range(args.cases))
-    cases = [make_case(i, args.seed, corpus, commands, self_test) for i in indices]
+    plan = (args.seed, corpus, commands, self_test)
+
+    def case_of(index: int) -> Case:
+        return make_case(index, args.seed, corpus, commands, self_test)
+
     root = Path(tempfile.mkdtemp(prefix="cpualloc-fuzz-"))
     watch = not args.no_watch_repo
     t0 = time.monotonic()
@@ -871,23 +884,22 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
 
             ctx = mp.get_context("fork")
             with ctx.Pool(args.jobs, initializer=_init_worker,
-                          initargs=(str(root), cli, watch, dict(ORIG_CACHE), args.fork)) as pool:
-                for res in pool.imap_unordered(_run_case, cases, chunksize=1):
+                          initargs=(str(root), cli, watch, dict(ORIG_CACHE), args.fork, plan)) as pool:
+                for res in pool.imap_unordered(_run_index, indices, chunksize=1):
                     results.append(res)
-                    _progress(res, len(results), len(cases), args.quiet)
+                    _progress(res, len(results), len(indices), args.quiet)
         else:
-            _init_worker(str(root), cli, watch, dict(ORIG_CACHE), args.fork)
-            for case in cases:
-                res = _run_case(case)
+            _init_worker(str(root), cli, watch, dict(ORIG_CACHE), args.fork, plan)
+            for index in indices:
+                res = _run_index(index)
                 results.append(res)
-                _progress(res, len(results), len(cases), args.quiet)
+                _progress(res, len(results), len(indices), args.quiet)
         runner = Runner(root, cli, watch, args.fork)
         if args.fork:
             preload_cli()
-        by_index = {c.index: c for c in cases}
         for res in results:
             if res.failure in CONFIRM:
-                again = runner.run(by_index[res.index])
+                again = runner.run(case_of(res.index))
                 res.retried = True
                 same_paths = set(again.extra.get("outside", [])) & set(res.extra.get("outside", []))
                 if again.failure != res.failure or (res.failure == "wrote-outside" and not same_paths):
@@ -906,7 +918,7 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
                 if known_key(res) in seen:
                     continue  # one minimized input per distinct failure
                 seen.add(known_key(res))
-                case = by_index[res.index]
+                case = case_of(res.index)
                 small = minimize(runner, case, res)
                 res.saved = save_regression(small, res, args.seed)
     finally:
@@ -966,6 +978,10 @@ def summarize(results: list[Result], elapsed: float, args: argparse.Namespace) -
         "max_cpu_s": max((r.cpu_s for r in results), default=0.0),
         "peak_rss_mib": round(biggest.maxrss_bytes / (1 << 20), 1) if biggest else 0,
         "peak_rss_case": biggest.index if biggest else None,
+        # a case's ru_maxrss also counts the harness worker's pages between fork and exec:
+        # this is that floor (the worker's own peak)
+        "harness_peak_rss_mib": round(max((r.extra.get("harness_maxrss_bytes", 0) for r in results), default=0)
+                                      / (1 << 20), 1),
         "bounds": {"case_seconds": CASE_SECONDS, "cpu_seconds": CPU_SECONDS, "as_bytes": AS_BYTES,
                    "fsize_bytes": FSIZE_BYTES, "rss_bound_bytes": RSS_BOUND_BYTES},
         "failures_full": [asdict(r) for r in failures],
