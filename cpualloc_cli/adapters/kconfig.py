@@ -29,6 +29,7 @@ Exceptions from kconfiglib (``KconfigError``), I/O (``OSError``), decoding
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import gzip
 import hashlib
@@ -379,6 +380,18 @@ def _location_from_message(msg: str) -> tuple[str | None, int | None, str]:
     if m3:
         return m3.group(1), None, flat.removeprefix("error: ")
     return None, None, flat
+
+
+# A .config is untrusted data: a value echoed back (a 1 MiB line, say) is cut, so that every
+# output format stays small and fast (found by fuzz/run.py: 4.6 s to render one such line).
+MAX_ECHO_CHARS = 200
+MAX_MESSAGE_CHARS = 600
+
+
+def _clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _top_kconfig(root: str | None) -> str | None:
@@ -1255,7 +1268,8 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
             range=_active_range(sym),
             defined_at=_defined_at(sym, root),
             unmet_dependency=None if visible else _unmet_dependency(sym),
-            given=(assigned.value if assigned is not None and (name in not_taken or name in out_of_range) else None),
+            given=(_clip(assigned.value, MAX_ECHO_CHARS)
+                   if assigned is not None and (name in not_taken or name in out_of_range) else None),
         )
 
     # arch and version
@@ -1276,7 +1290,7 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
         kernel_version_source=version_source,
         values=values,
         details=details,
-        findings=tuple(findings),
+        findings=tuple(dataclasses.replace(f, message=_clip(f.message, MAX_MESSAGE_CHARS)) for f in findings),
         source=source,
         config_path=req.config_display,
         probes=tuple(probes),
