@@ -13,15 +13,23 @@ Speed is measured here, never asserted in tests.
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
+import os as _os
+import sys as _sys
+
+# Run as `python bench/NAME.py`, this folder is sys.path[0], where bench/inspect.py (the name
+# the issue gives it) would shadow the standard library's inspect module.
+_HERE = _os.path.dirname(_os.path.abspath(__file__))
+_sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 ARCH_MAKE = {"x86_64": ("x86_64", ""), "sparc64": ("sparc64", "sparc64-linux-gnu-"), "arm64": ("arm64", "aarch64-linux-gnu-")}
 

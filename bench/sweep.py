@@ -7,12 +7,20 @@ evaluated). Target: <= 1 s. Prints wall and CPU time of the analysis (no CLI sta
 
 from __future__ import annotations
 
-import argparse
-import time
+import os as _os
+import sys as _sys
 
-from cpualloc_cli.analysis.sweep import compute_sweep, default_points
-from cpualloc_cli.model.footprint import Design, FootprintInputs
-from cpualloc_cli.model.measures import Measure
+# Run as `python bench/NAME.py`, this folder is sys.path[0], where bench/inspect.py (the name
+# the issue gives it) would shadow the standard library's inspect module.
+_HERE = _os.path.dirname(_os.path.abspath(__file__))
+_sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != _HERE]
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+from cpualloc_cli.analysis.sweep import compute_sweep, default_points  # noqa: E402
+from cpualloc_cli.model.footprint import Design, FootprintInputs  # noqa: E402
+from cpualloc_cli.model.measures import Measure  # noqa: E402
 
 
 def main() -> None:
