@@ -237,6 +237,8 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
         arch=arch, config=config, set_=set_, config_from=config_from, srctree=srctree, allow_shell=allow_shell,
         kernel_version=kernel_version, strict=strict)
     img: ElfImage | None = None
+    from cpualloc_cli.adapters.elf import is_elf_file
+
     if image is not None:
         from cpualloc_cli.adapters.image import load_image
 
@@ -259,7 +261,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     if boot_image is not None:
         measures["compressed_size"] = float(os.path.getsize(boot_image))
         sources["compressed_size"] = f"file size of {boot_image}"
-    elif img is not None and image is not None and not _is_elf(image):
+    elif img is not None and image is not None and not is_elf_file(image):
         measures["compressed_size"] = float(os.path.getsize(image))
         sources["compressed_size"] = f"file size of {image}"
 
@@ -288,7 +290,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
                 inp = replace(inp, base_extent_bytes=inp.base_extent_bytes - area, base_bss_bytes=inp.base_bss_bytes - area)
                 sources["image_base"] = f"image base = measured - {CPU_AREA_SYMBOL} symbol ({area} B, the static cpu area)"
         if resolved is not None or design is not None:
-            config_design = built.config_design or _explicit_design(resolved, set_)
+            config_design = built.config_design
             chosen, reason = choose_design(Design(design) if design else None, config_design, inp.arch,
                                            inp.kernel_version)
             design_used, design_source = chosen.value, reason
@@ -358,34 +360,6 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
 
         code = max(code, config_findings_exit(resolved, strict))
     return code
-
-
-def _explicit_design(resolved: ResolvedConfig | None, sets: tuple[str, ...]) -> tuple[Design, str] | None:
-    """The design the user chose (a PERCPU_DESIGN_* or CPU_AREA_VIRTUAL assignment in the file or
-    --set that took), as the bundled model resolved it; None when only defaults decided."""
-    from cpualloc_cli.cli.footprint_inputs import CONFIG_DESIGNS, DESIGN_CHOICE_SYMBOLS
-
-    if resolved is None:
-        return None
-    assigned = set(config_lines(resolved.config_path))
-    assigned |= {s.partition("=")[0].strip().removeprefix("CONFIG_") for s in sets}
-    for sym, d in DESIGN_CHOICE_SYMBOLS.items():
-        if sym in assigned and resolved.values.get(sym) == "y":
-            return d, f"{sym}=y"
-    if "CPU_AREA_VIRTUAL" in assigned and resolved.values.get("CPU_AREA_VIRTUAL") == "y":
-        return Design.VIRTUAL, "CPU_AREA_VIRTUAL=y"
-    raw = resolved.values.get("PERCPU_DESIGN")
-    if "PERCPU_DESIGN" in assigned and raw in CONFIG_DESIGNS:
-        return CONFIG_DESIGNS[raw], f"PERCPU_DESIGN={raw}"
-    return None
-
-
-def _is_elf(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == b"\x7fELF"
-    except OSError:
-        return False
 
 
 def _projector(inp: Any, chosen: Design, functions: Mapping[Design, Any]) -> Callable[[str | None, int], Mapping[str, float]]:
