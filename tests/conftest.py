@@ -27,6 +27,19 @@ def need_shared() -> Path:
     return KERNELS
 
 
+def need_linux_tree(var: str = "CPUALLOC_LINUX_6_1") -> str:
+    """An unpacked Linux source tree named by `var` (.ci/run unpacks 6.1 and 6.12). Skips when
+    unset; fails when CPUALLOC_REQUIRE_REAL is set, or when the path is not a Linux tree."""
+    path = os.environ.get(var)
+    if not path:
+        if os.environ.get("CPUALLOC_REQUIRE_REAL"):
+            pytest.fail(f"CPUALLOC_REQUIRE_REAL is set but {var} is not")
+        pytest.skip(f"{var} is not set (an unpacked Linux source tree)")
+    if not os.path.isfile(os.path.join(path, "Kconfig")):
+        pytest.fail(f"{var}={path} is not a Linux source tree")
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_kernels() -> Path:
     return need_shared()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, REPO, need_shared, run_cli
+from conftest import FIXTURES, REPO, need_linux_tree, need_shared, run_cli
 
 SAMPLES = REPO / "samples"
 ELF = FIXTURES / "elf"
@@ -138,15 +138,6 @@ def test_x86_64_huge_bss_over_kernel_image_size() -> None:
 
 # --- config-only against the real 6.1 tree ----------------------------------------------------
 
-def linux_6_1() -> str:
-    tree = os.environ.get("CPUALLOC_LINUX_6_1")
-    if not tree:
-        if os.environ.get("CPUALLOC_REQUIRE_REAL"):
-            pytest.fail("CPUALLOC_REQUIRE_REAL is set but CPUALLOC_LINUX_6_1 is not")
-        pytest.skip("CPUALLOC_LINUX_6_1 is not set")
-    return tree
-
-
 @pytest.mark.srctree
 @pytest.mark.realkernel
 def test_sparc64_tinyconfig_nr4096_page_flags() -> None:
@@ -154,7 +145,7 @@ def test_sparc64_tinyconfig_nr4096_page_flags() -> None:
     # config arch/sparc/mm/init_64.o builds at NR_CPUS=256 and fails the BUILD_BUG_ON at 512.
     # By hand: SECTIONS_WIDTH 53 - 30 = 23, NODES_WIDTH 0, ZONES_WIDTH 1 (NORMAL, MOVABLE),
     # ilog2(roundup_pow_of_two(4096)) = 12: 36 > 32; the largest N with 24 + ilog2(...) <= 32 is 256.
-    tree = linux_6_1()
+    tree = need_linux_tree()
     cfg = str(need_shared() / "sparc64-tiny-nr64" / "config")
     doc = check_json("--srctree", tree, "--arch", "sparc64", "--config", cfg, "--set", "NR_CPUS=4096", rc=1)
     r = result(doc, "sparc64.pageflags-nr-cpus")

@@ -4,7 +4,6 @@ JUnit with an XML parser, GitHub workflow commands by pattern, markdown by table
 from __future__ import annotations
 
 import json
-import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import FIXTURES, REPO, run_cli
+from conftest import FIXTURES, REPO, need_linux_tree, run_cli
 
 SAMPLES = REPO / "samples"
 SCHEMA = REPO / "schemas" / "check.schema.json"
@@ -126,11 +125,7 @@ def test_github_workflow_commands(tmp_path: Path) -> None:
 
 @pytest.mark.srctree
 def test_github_points_at_the_config_line() -> None:
-    tree = os.environ.get("CPUALLOC_LINUX_6_1")
-    if not tree:
-        if os.environ.get("CPUALLOC_REQUIRE_REAL"):
-            pytest.fail("CPUALLOC_REQUIRE_REAL is set but CPUALLOC_LINUX_6_1 is not")
-        pytest.skip("CPUALLOC_LINUX_6_1 is not set")
+    tree = need_linux_tree()
     cfg = FIXTURES / "check" / "sparc64-nr4096.config"
     code, out, err = run_cli(["check", "--format", "github", "--srctree", tree, "--arch", "sparc64",
                               "--config", str(cfg)])

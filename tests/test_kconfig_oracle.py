@@ -8,29 +8,17 @@ skipped when unset, a failure when CPUALLOC_REQUIRE_REAL is set."""
 from __future__ import annotations
 
 import lzma
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, need_linux_tree, run_cli
 
 from cpualloc_cli.adapters.kconfig import ConfigRequest, load_resolved_config, run_cc_version_text
 
 HERE = FIXTURES / "kconfig"
-
-
-def tree(var: str, required: bool) -> str:
-    path = os.environ.get(var)
-    if not path:
-        if required and os.environ.get("CPUALLOC_REQUIRE_REAL"):
-            pytest.fail(f"CPUALLOC_REQUIRE_REAL is set but {var} is not")
-        pytest.skip(f"{var} is not set (an unpacked Linux source tree)")
-    if not os.path.isfile(os.path.join(path, "Kconfig")):
-        pytest.fail(f"{var}={path} is not a Linux source tree")
-    return path
 
 
 def symbols(text: str) -> dict[str, str]:
@@ -105,7 +93,7 @@ CASES_6_1 = [("x86_64-tiny", "x86_64"), ("sparc64-tiny-nr64", "sparc64"), ("debi
 @pytest.mark.srctree
 @pytest.mark.parametrize("name,arch", CASES_6_1)
 def test_6_1_without_shell_matches_conf_except_listed(name: str, arch: str) -> None:
-    src = tree("CPUALLOC_LINUX_6_1", required=True)
+    src = need_linux_tree("CPUALLOC_LINUX_6_1")
     loaded = load_resolved_config(ConfigRequest(arch=arch, config_text=fixture(name, "input"),
                                                 config_display=f"{name}.config", srctree=src))
     got = diff(symbols(loaded.config_text), symbols(fixture(name, "olddefconfig")))
@@ -134,7 +122,7 @@ def _same_toolchain(name: str, cc: str) -> None:
                                           ("sparc64-tiny-nr64", "sparc64", "sparc64-linux-gnu-gcc"),
                                           ("debian-amd64", "x86_64", "gcc")])
 def test_6_1_with_shell_equals_conf_exactly(name: str, arch: str, cc: str) -> None:
-    src = tree("CPUALLOC_LINUX_6_1", required=True)
+    src = need_linux_tree("CPUALLOC_LINUX_6_1")
     _same_toolchain(name, cc)
     loaded = load_resolved_config(ConfigRequest(arch=arch, config_text=fixture(name, "input"),
                                                 config_display=f"{name}.config", srctree=src, allow_shell=True))
@@ -146,7 +134,7 @@ def test_6_1_with_shell_equals_conf_exactly(name: str, arch: str, cc: str) -> No
 
 @pytest.mark.srctree
 def test_6_1_write_config_through_the_cli(tmp_path: Path) -> None:
-    src = tree("CPUALLOC_LINUX_6_1", required=True)
+    src = need_linux_tree("CPUALLOC_LINUX_6_1")
     cfg = tmp_path / "in.config"
     cfg.write_text(fixture("x86_64-tiny", "input"))
     out = tmp_path / "out.config"
@@ -162,7 +150,7 @@ def test_6_1_write_config_through_the_cli(tmp_path: Path) -> None:
 def test_6_1_init_kconfig_needs_probe_values() -> None:
     # init/Kconfig:20-24 (CC_IS_GCC / GCC_VERSION) use $(cc-name)/$(cc-version): without a
     # shell and without a .config they are "not available", and parsing still succeeds
-    src = tree("CPUALLOC_LINUX_6_1", required=True)
+    src = need_linux_tree("CPUALLOC_LINUX_6_1")
     rc = load_resolved_config(ConfigRequest(arch="x86_64", srctree=src, show=("GCC_VERSION", "CC_IS_GCC"))).resolved
     assert rc.values["CC_IS_GCC"] == "n" and rc.values["GCC_VERSION"] == "0"
     assert rc.details["CC_IS_GCC"].origin.value == "not available"
@@ -177,7 +165,7 @@ def test_6_1_init_kconfig_needs_probe_values() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("shell", [False, True])
 def test_6_12(shell: bool) -> None:
-    src = tree("CPUALLOC_LINUX_6_12", required=True)
+    src = need_linux_tree("CPUALLOC_LINUX_6_12")
     name = "debian-amd64-6.12"
     if shell:
         _same_toolchain(name, "gcc")

@@ -89,17 +89,6 @@ def test_x86_64_boot_by_hand() -> None:
     assert boots[8] == (40, 126_424, 8_192, 29_224, 262_144)
 
 
-def _linux_6_1() -> str:
-    import os
-
-    tree = os.environ.get("CPUALLOC_LINUX_6_1")
-    if not tree:
-        if os.environ.get("CPUALLOC_REQUIRE_REAL"):
-            pytest.fail("CPUALLOC_REQUIRE_REAL is set but CPUALLOC_LINUX_6_1 is not")
-        pytest.skip("CPUALLOC_LINUX_6_1 is not set")
-    return tree
-
-
 @pytest.mark.srctree
 @pytest.mark.parametrize("arch", ARCHES)
 def test_cli_with_real_kconfig_matches_boot(arch: str) -> None:
@@ -107,9 +96,9 @@ def test_cli_with_real_kconfig_matches_boot(arch: str) -> None:
     (--srctree), static size from readelf, --possible-cpus from the boot: same line."""
     import json
 
-    from conftest import run_cli
+    from conftest import need_linux_tree, run_cli
 
-    tree = _linux_6_1()
+    tree = need_linux_tree()
     static = _percpu_section_size(arch)
     for possible, numbers in _boots(arch):
         rc, out, err = run_cli(["footprint", "--config", str(HERE / arch / "config"), "--srctree", tree,
