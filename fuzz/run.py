@@ -542,7 +542,7 @@ def preload_cli() -> None:
             importlib.import_module(module)
         except ImportError:
             pass
-    for lib in ("elftools.elf.elffile", "elftools.elf.descriptions", "numpy", "rich.console", "rich.table",
+    for lib in ("elftools.elf.elffile", "elftools.elf.descriptions", "rich.console", "rich.table",
                 "kconfiglib", "zstandard", "lz4.frame", "tomllib"):
         try:
             importlib.import_module(lib)

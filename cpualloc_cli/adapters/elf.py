@@ -1,7 +1,7 @@
 """The ELF adapter: the only module that touches pyelftools.
 
 Section and segment headers come through pyelftools; the symbol table is decoded in bulk
-with numpy over the mapped file (no per-symbol pyelftools objects), into the columnar
+field by field over the mapped file (strided memoryview copies: no per-symbol objects), into the columnar
 :class:`~cpualloc_cli.model.image.SymbolTable`.
 
 Every extent read from the file is checked against the file's real size before anything is
@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import io
 import mmap
+import operator
 import os
 import struct
+import sys
 from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from itertools import compress
+from typing import Any, Literal, TypeVar
 
 from cpualloc_cli.errors import ElfFormatError, InputError
 from cpualloc_cli.model.arches import arch_for_elf
-from cpualloc_cli.model.bfd import bfd_vma, nm_values, section_letter
+from cpualloc_cli.model.bfd import bfd_vma, section_letter
 from cpualloc_cli.model.image import (
     SHT_NOBITS,
     SHT_STRTAB,
@@ -121,7 +124,7 @@ def _open_buffer(path: str) -> tuple[Any, int, Callable[[], None]]:
         try:
             mm.close()
         except BufferError:
-            # numpy views of the map are still alive (e.g. in a traceback being raised):
+            # views of the map are still alive (e.g. in a traceback being raised):
             # the map is released when they are collected.
             pass
         fh.close()
@@ -422,10 +425,22 @@ def _read_segments(elf: Any, phnum: int, machine_code: int = 0) -> list[Segment]
 
 # --- symbols --------------------------------------------------------------------------------
 
+def _column(view: memoryview, typecode: Literal["H", "I", "Q"], start: int, step: int, swap: bool) -> array[int]:
+    """One field of every record: a strided copy of `view` cast to `typecode`, in host order."""
+    col = array(typecode)
+    col.frombytes(view.cast(typecode)[start::step].tobytes())
+    if swap:
+        col.byteswap()
+    return col
+
+
+# info byte -> STT_* and STB_*, for bytes.translate over the whole column at once.
+_STT_OF_INFO = bytes(i & 0xF for i in range(256))
+_STB_OF_INFO = bytes(i >> 4 for i in range(256))
+
+
 def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], symtab: Section,
                   path: str) -> SymbolTable:
-    import numpy as np
-
     want = 16 if ident.bits == 32 else 24
     if symtab.entsize != want:
         raise ElfFormatError(f"symbol table entry size {symtab.entsize}, expected {want}", path=path)
@@ -437,98 +452,79 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
                              path=path)
     count = symtab.size_bytes // want
     # (offsets and sizes were checked against the file size in _read_sections)
-    e = ident.fmt
-    if ident.bits == 64:
-        dtype = np.dtype([("name", e + "u4"), ("info", "u1"), ("other", "u1"), ("shndx", e + "u2"),
-                          ("value", e + "u8"), ("size", e + "u8")])
-    else:
-        dtype = np.dtype([("name", e + "u4"), ("value", e + "u4"), ("size", e + "u4"), ("info", "u1"),
-                          ("other", "u1"), ("shndx", e + "u2")])
-    syms = np.frombuffer(buf, dtype=dtype, count=count, offset=symtab.offset)
     strtab = bytes(buf[strsec.offset:strsec.offset + strsec.size_bytes])
     if strtab and strtab[-1] != 0:
         raise ElfFormatError(f"string table {strsec.name} does not end with a NUL", path=path,
                              hint="the file is corrupt")
-    name_off = syms["name"].astype(np.int64)
-    if count and int(name_off.max(initial=0)) >= max(len(strtab), 1):
-        bad = int(np.argmax(name_off >= len(strtab)))
-        raise ElfFormatError(f"symbol {bad} name offset {int(name_off[bad])} is beyond {strsec.name} "
+    swap = ident.endian != sys.byteorder
+    # Columns are copied out of the map field by field (C loops, no per-symbol objects).
+    with memoryview(buf) as whole, whole[symtab.offset:symtab.offset + count * want] as raw:
+        if ident.bits == 64:
+            # Elf64_Sym: st_name u32, st_info u8, st_other u8, st_shndx u16, st_value u64, st_size u64
+            name_off = _column(raw, "I", 0, 6, swap)
+            values = _column(raw, "Q", 1, 3, swap)
+            sizes = _column(raw, "Q", 2, 3, swap)
+            shndx = _column(raw, "H", 3, 12, swap)
+            info = raw[4::24].tobytes()
+        else:
+            # Elf32_Sym: st_name u32, st_value u32, st_size u32, st_info u8, st_other u8, st_shndx u16
+            name_off = _column(raw, "I", 0, 4, swap)
+            values = _column(raw, "I", 1, 4, swap)
+            sizes = _column(raw, "I", 2, 4, swap)
+            shndx = _column(raw, "H", 7, 8, swap)
+            info = raw[12::16].tobytes()
+    if count and max(name_off) >= max(len(strtab), 1):
+        bad = next(i for i, off in enumerate(name_off) if off >= len(strtab))
+        raise ElfFormatError(f"symbol {bad} name offset {name_off[bad]} is beyond {strsec.name} "
                              f"({len(strtab)} bytes)", path=path, hint="the file is corrupt")
-    names = _decode_names(strtab, name_off)
 
-    shndx = syms["shndx"].astype(np.uint32)
-    xidx = np.flatnonzero(shndx == SHN_XINDEX)
-    if xidx.size:
+    stt = info.translate(_STT_OF_INFO)
+    stb = info.translate(_STB_OF_INFO)
+    if SHN_XINDEX in shndx:
         shndx_sec = next((s for s in sections if s.type_code == SHT_SYMTAB_SHNDX and s.link == symtab.index), None)
         if shndx_sec is None or shndx_sec.size_bytes < count * 4:
             raise ElfFormatError("symbols use SHN_XINDEX but there is no usable .symtab_shndx", path=path)
-        ext = np.frombuffer(buf, dtype=np.dtype(e + "u4"), count=count, offset=shndx_sec.offset)
-        shndx[xidx] = ext[xidx]
-
-    info = syms["info"]
-    stt = (info & 0xF).astype(np.uint8)
-    stb = (info >> 4).astype(np.uint8)
-    values = syms["value"].astype(np.uint64)
-    sizes = syms["size"].astype(np.uint64)
-    letters = _nm_letters(np, sections, shndx, stt, stb)
-
-    return SymbolTable(
-        names=tuple(names),
-        values=array("Q", values.tobytes()),
-        sizes=array("Q", sizes.tobytes()),
-        shndx=array("L", shndx.astype(np.dtype("=u" + str(array("L").itemsize))).tobytes()),
-        nm_types=letters,
-        elf_types=stt.tobytes(),
-        binds=stb.tobytes(),
-    )
+        with memoryview(buf) as whole, whole[shndx_sec.offset:shndx_sec.offset + count * 4] as raw:
+            ext = _column(raw, "I", 0, 1, swap)
+        wide = array("I", shndx)
+        for i, v in enumerate(shndx):
+            if v == SHN_XINDEX:
+                wide[i] = ext[i]
+        shndx = wide
+    letters = _nm_letters(sections, info, shndx)
+    return SymbolTable(None, values, sizes, shndx, letters, stt, stb, strtab=strtab, name_offsets=name_off)
 
 
-def _decode_names(strtab: bytes, offsets: Any) -> list[str]:
-    import numpy as np
+def _letter(stt: int, stb: int, ndx: int, table: str) -> str:
+    """GNU nm's letter for one symbol: bfd/syms.c bfd_decode_symclass over the symbol BFD's
+    elf_slurp_symbol_table makes (SHN_UNDEF, SHN_ABS and SHN_COMMON are special; any other
+    index names a section when it is below e_shnum, else BFD takes the absolute section)."""
+    if ndx == SHN_UNDEF:
+        if stb == STB_WEAK:
+            return "v" if stt in (STT_OBJECT, STT_COMMON, STT_TLS) else "w"
+        return "U"
+    if ndx == SHN_COMMON:
+        return "C"
+    letter = table[ndx] if ndx < len(table) and ndx != SHN_ABS else "a"
+    if stb in (STB_GLOBAL, STB_GNU_UNIQUE) and letter.islower():
+        letter = letter.upper()
+    if stt == STT_GNU_IFUNC:
+        letter = "i"
+    if stb == STB_WEAK:
+        return "V" if stt in (STT_OBJECT, STT_COMMON, STT_TLS) else "W"
+    if stb == STB_GNU_UNIQUE:
+        return "u"
+    if stb not in (STB_LOCAL, STB_GLOBAL):
+        return "?"
+    return letter
 
-    if not strtab:
-        return [""] * len(offsets)
-    raw = np.frombuffer(strtab, dtype=np.uint8)
-    nuls = np.flatnonzero(raw == 0)
-    ends = nuls[np.searchsorted(nuls, offsets)].tolist()
-    starts = offsets.tolist()
-    if strtab.isascii():
-        # One decode, then str slices: byte offsets equal character offsets.
-        text = strtab.decode("ascii")
-        return [text[a:b] for a, b in zip(starts, ends, strict=True)]
-    return [strtab[a:b].decode("utf-8", "surrogateescape") for a, b in zip(starts, ends, strict=True)]
 
-
-def _nm_letters(np: Any, sections: list[Section], shndx: Any, stt: Any, stb: Any) -> str:
-    """GNU nm's letter for every symbol (bfd/syms.c bfd_decode_symclass), vectorised."""
-    n = len(shndx)
-    # Section letter table; index len(sections) is "section BFD does not have" -> abs.
-    table = np.frombuffer("".join(section_letter(s) for s in sections).encode("ascii") + b"a",
-                          dtype=np.uint8).copy()
-    idx = shndx.astype(np.int64)
-    in_range = idx < len(sections)
-    letter = np.full(n, ord("?"), dtype=np.uint8)
-    letter[in_range] = table[idx[in_range]]
-    letter[idx == SHN_ABS] = ord("a")
-    letter[~in_range & (idx != SHN_ABS)] = ord("a")
-
-    weak = stb == STB_WEAK
-    glob = stb == STB_GLOBAL
-    unique = stb == STB_GNU_UNIQUE
-    obj = (stt == STT_OBJECT) | (stt == STT_COMMON) | (stt == STT_TLS)
-    upper = glob | unique
-    out = letter.copy()
-    out[upper] = np.where((out[upper] >= ord("a")) & (out[upper] <= ord("z")), out[upper] - 32, out[upper])
-    out[(stt == STT_GNU_IFUNC)] = ord("i")
-    out[weak] = np.where(obj[weak], ord("V"), ord("W"))
-    out[unique & ~weak] = ord("u")
-    und = idx == SHN_UNDEF
-    out[und] = np.where(weak[und], np.where(obj[und], ord("v"), ord("w")), ord("U"))
-    out[idx == SHN_COMMON] = ord("C")
-    # Locals are BSF_LOCAL and globals BSF_GLOBAL; other bindings are neither -> '?'
-    other_bind = ~(glob | weak | unique | (stb == STB_LOCAL)) & ~und & (idx != SHN_COMMON)
-    out[other_bind] = ord("?")
-    return str(out.tobytes().decode("ascii"))
+def _nm_letters(sections: list[Section], info: bytes, shndx: array[int]) -> str:
+    """GNU nm's letter for every symbol. A kernel's 130k symbols have a few hundred distinct
+    (st_info, section index) pairs: each pair is classified once, then looked up."""
+    table = "".join(section_letter(s) for s in sections)
+    lut = {key: ord(_letter(key[0] & 0xF, key[0] >> 4, key[1], table)) for key in set(zip(info, shndx, strict=True))}
+    return bytes(map(lut.__getitem__, zip(info, shndx, strict=True))).decode("ascii")
 
 
 def _common_bytes(symbols: SymbolTable) -> int:
@@ -544,48 +540,80 @@ def _common_bytes(symbols: SymbolTable) -> int:
 
 # --- nm --size-sort order ---------------------------------------------------------------
 
+# 1 for what `nm --size-sort` keeps: by nm letter (not undefined, not absolute) and by STT_*
+# (not section or file symbols), for bytes.translate over whole columns.
+_KEEP_LETTER = bytes(0 if chr(c) in "UwvaA" else 1 for c in range(256))
+_KEEP_STT = bytes(0 if c in (STT_SECTION, STT_FILE) else 1 for c in range(256))
+
+
 def nm_size_sort_order(image: ElfImage) -> list[int]:
     """Indices of the symbols `nm -S --size-sort` prints, in its order.
 
     binutils nm.c: filter_symbols drops debugging (section/file), undefined and absolute
     symbols; sort_symbols_by_size keeps st_size != 0, sorted first by value (then section
     VMA, name), then by size and name (strcmp, C locale); glibc's qsort is a stable merge
-    sort, so full ties keep symbol-table order.
+    sort, so full ties keep symbol-table order. Together that is one order on (size, name,
+    value, section VMA, symbol-table index).
     """
-    import numpy as np
-
     symbols = image.symbols
     if symbols is None or len(symbols) == 0:
         return []
-    sections = image.sections
     n = len(symbols)
-    stt = np.frombuffer(symbols.elf_types, dtype=np.uint8)
-    shndx = np.frombuffer(symbols.shndx, dtype=np.dtype("=u" + str(symbols.shndx.itemsize)))
-    sizes = np.frombuffer(symbols.sizes, dtype=np.uint64)
-    values = np.array(nm_values(image), dtype=np.uint64)
-    letters = np.frombuffer(symbols.nm_types.encode("ascii"), dtype=np.uint8)
-    keep = np.ones(n, dtype=bool)
-    keep[0] = False
-    keep &= (stt != STT_SECTION) & (stt != STT_FILE)
-    keep &= (letters != ord("U")) & (letters != ord("w")) & (letters != ord("v"))
-    keep &= (letters != ord("a")) & (letters != ord("A"))
-    keep &= sizes != 0
-    idx = np.flatnonzero(keep)
-    if idx.size == 0:
+    # keep = letter ok AND type ok, as one big-integer AND over the two 0/1 byte columns.
+    keep_letter = int.from_bytes(symbols.nm_types.encode("ascii").translate(_KEEP_LETTER), "little")
+    keep_type = int.from_bytes(symbols.elf_types.translate(_KEEP_STT), "little")
+    mask = bytearray((keep_letter & keep_type).to_bytes(n, "little"))
+    mask[0] = 0  # the null symbol
+    sizes = symbols.sizes
+    candidates = list(compress(range(n), mask))
+    idx = list(compress(candidates, map(sizes.__getitem__, candidates)))  # st_size != 0
+    if not idx:
         return []
-    secvma = np.zeros(idx.size, dtype=np.uint64)
-    sh = shndx[idx].astype(np.int64)
-    valid = sh < len(sections)
+    size_of = list(map(sizes.__getitem__, idx))
+    name_of = symbols.sort_keys_at(idx)
+    # Two stable passes: by name, then by size. Python compares these str keys (latin-1, one
+    # byte per character) as strcmp does, and ints natively.
+    pos = sorted(range(len(idx)), key=name_of.__getitem__)
+    pos.sort(key=size_of.__getitem__)
+    # Runs of equal (size, name) are still in symbol-table order; nm puts them by value,
+    # then section VMA, then table order.
+    names_sorted = list(map(name_of.__getitem__, pos))
+    sizes_sorted = list(map(size_of.__getitem__, pos))
+    same = list(compress(range(1, len(pos)), map(operator.eq, names_sorted[1:], names_sorted[:-1])))
+    if same:
+        tie_key = _tie_key(image)
+        i = 0
+        while i < len(same):
+            at = same[i]
+            if sizes_sorted[at] != sizes_sorted[at - 1]:
+                i += 1
+                continue
+            start = at - 1
+            end = at + 1
+            while end < len(pos) and names_sorted[end] == names_sorted[start] and sizes_sorted[end] == sizes_sorted[start]:
+                end += 1
+            pos[start:end] = sorted(pos[start:end], key=lambda p: tie_key(idx[p]))
+            while i < len(same) and same[i] < end:
+                i += 1
+        names_sorted = list(map(name_of.__getitem__, pos))
+    order = list(map(idx.__getitem__, pos))
+    symbols.remember_names(order, names_sorted)
+    return order
+
+
+def _tie_key(image: ElfImage) -> Callable[[int], tuple[int, int, int]]:
+    """(nm's value, section VMA, index) of symbol i, for ordering symbols of equal size and name."""
+    symbols = image.symbols
+    assert symbols is not None
     h = image.header
-    addr_table = np.array([bfd_vma(s.address, h.machine_code, h.elf_class) for s in sections], dtype=np.uint64)
-    secvma[valid] = addr_table[sh[valid]]
-    all_names = symbols.names
-    names = np.array([all_names[i].encode("utf-8", "surrogateescape") for i in idx.tolist()])  # fixed-width bytes
-    # nm sorts twice with glibc's stable merge sort: by (value, section vma, name), then by
-    # (size, name). Together that is one lexicographic sort on
-    # (size, name, value, section vma, symbol-table index); lexsort's last key is primary.
-    order = np.lexsort((idx, secvma, values[idx], names, sizes[idx]))
-    return [int(i) for i in idx[order].tolist()]
+    vma = [bfd_vma(s.address, h.machine_code, h.elf_class) for s in image.sections]
+
+    def key(i: int) -> tuple[int, int, int]:
+        value = symbols.sizes[i] if symbols.nm_types[i] == "C" else symbols.values[i]
+        ndx = symbols.shndx[i]
+        return bfd_vma(value, h.machine_code, h.elf_class), vma[ndx] if ndx < len(vma) else 0, i
+
+    return key
 
 
 def section_index_by_name(image: ElfImage) -> dict[str, int]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
+from itertools import compress
 
 from cpualloc_cli.analysis.extent import compute_extents, compute_percpu, percpu_section
 from cpualloc_cli.analysis.sizes import compute_berkeley, compute_sysv
@@ -12,11 +12,32 @@ from cpualloc_cli.model.inspect import InspectReport, PercpuSummary
 
 
 def largest_first(image: ElfImage, order: Sequence[int], count: int) -> list[int]:
-    """The `count` largest symbols of `order`, largest first; equal sizes keep nm's order (by name)."""
-    if image.symbols is None or count <= 0:
+    """The `count` largest symbols of `order`, largest first; equal sizes keep nm's order (by name).
+
+    `order` is in `nm --size-sort` order (size ascending), or any subsequence of it: the
+    answer is read off its tail, one run of equal sizes at a time.
+    """
+    if image.symbols is None or count <= 0 or not order:
         return []
     sizes = image.symbols.sizes
-    return heapq.nsmallest(count, order, key=lambda i: -sizes[i])
+    out: list[int] = []
+    end = len(order)
+    while end > 0 and len(out) < count:
+        size = sizes[order[end - 1]]
+        start = end - 1
+        while start > 0 and sizes[order[start - 1]] == size:
+            start -= 1
+        out.extend(order[start:end])
+        end = start
+    return out[:count]
+
+
+def in_sections(image: ElfImage, order: Sequence[int], wanted: set[int]) -> list[int]:
+    """The symbols of `order` whose section index is in `wanted`, in the same order."""
+    if image.symbols is None:
+        return []
+    shndx = image.symbols.shndx
+    return list(compress(order, map(wanted.__contains__, map(shndx.__getitem__, order))))
 
 
 def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: int = 10,
@@ -29,16 +50,14 @@ def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: i
     if symbols is not None:
         for name in sections:
             idx = {s.index for s in image.sections if s.name == name}
-            in_section = [i for i in nm_order if symbols.shndx[i] in idx]
-            by_section[name] = tuple(largest_first(image, in_section, top_n))
+            by_section[name] = tuple(largest_first(image, in_sections(image, nm_order, idx), top_n))
     pc = percpu_section(image)
     percpu = None
     facts = compute_percpu(image)
     if pc is not None:
         ptop: tuple[int, ...] = ()
         if symbols is not None:
-            shndx, wanted = symbols.shndx, pc.index
-            ptop = tuple(largest_first(image, [i for i in nm_order if shndx[i] == wanted], top_n))
+            ptop = tuple(largest_first(image, in_sections(image, nm_order, {pc.index}), top_n))
         percpu = PercpuSummary(facts.section, facts.size_bytes, facts.address, facts.linked_at_zero, ptop)
     berkeley = compute_berkeley(image)
     common = compute_berkeley(image, common=True) if image.common_bytes else None

@@ -152,11 +152,8 @@ def _cpu_area_in_image(img: ElfImage) -> int:
     syms = img.symbols
     if syms is None:
         return 0
-    try:
-        i = syms.names.index(CPU_AREA_SYMBOL)
-    except ValueError:
-        return 0
-    return int(syms.sizes[i])
+    i = syms.index(CPU_AREA_SYMBOL)
+    return 0 if i is None else int(syms.sizes[i])
 
 
 DESIGN_MEASURES = ("image_extent", "bss", "cpu_area", "address_space", "vmalloc_share", "percpu_unit",

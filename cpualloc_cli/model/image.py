@@ -6,8 +6,12 @@ distribution vmlinux has 130k of them.
 
 from __future__ import annotations
 
+import operator
+import re
 from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 
 # sh_flags bits (ELF gABI)
 SHF_WRITE = 0x1
@@ -125,31 +129,134 @@ class Segment:
     alignment: int
 
 
-@dataclass(frozen=True)
 class SymbolTable:
     """The whole `.symtab` in columns. Index i across every column is one symbol.
 
     `nm_types` holds the letter GNU nm prints for each symbol (one character each).
+
+    Names are either given (a sequence of str) or kept as the raw string table plus one
+    offset per symbol and decoded only when asked for: a distribution vmlinux has 130k
+    symbols, and most commands need a few names, or the names of the sized symbols only.
     """
 
-    names: tuple[str, ...]
-    values: array[int]  # Q
-    sizes: array[int]  # Q
-    shndx: array[int]  # L section index (SHN_* values kept as-is)
-    nm_types: str
-    elf_types: bytes  # STT_* per symbol
-    binds: bytes  # STB_* per symbol
+    __slots__ = ("values", "sizes", "shndx", "nm_types", "elf_types", "binds",
+                 "_names", "_strtab", "_offsets", "_text", "_ascii", "_first_of", "_memo")
+
+    def __init__(self, names: Sequence[str] | None, values: array[int], sizes: array[int], shndx: array[int],
+                 nm_types: str, elf_types: bytes, binds: bytes, *, strtab: bytes = b"",
+                 name_offsets: array[int] | None = None) -> None:
+        if names is None and name_offsets is None:
+            raise ValueError("SymbolTable needs names or a string table with name offsets")
+        self.values = values  # address per symbol (st_value)
+        self.sizes = sizes  # st_size
+        self.shndx = shndx  # section index (SHN_* values kept as-is; SHN_XINDEX resolved)
+        self.nm_types = nm_types
+        self.elf_types = elf_types  # STT_* per symbol
+        self.binds = binds  # STB_* per symbol
+        self._names: tuple[str, ...] | None = tuple(names) if names is not None else None
+        self._strtab = strtab
+        self._offsets = name_offsets
+        self._text: str | None = None
+        self._ascii = strtab.isascii()
+        self._first_of: dict[int, int] | None = None
+        self._memo: tuple[Sequence[int], list[str]] | None = None
 
     def __len__(self) -> int:
-        return len(self.names)
+        return len(self.values)
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def _latin(self) -> str:
+        # latin-1 maps byte b to code point b, so str order is strcmp order and one decode
+        # gives character offsets equal to byte offsets.
+        if self._text is None:
+            self._text = self._strtab.decode("latin-1")
+        return self._text
+
+    def _raw_names(self, indices: Iterable[int]) -> list[str]:
+        """latin-1 strings of the names at `indices` (string-table mode only)."""
+        assert self._offsets is not None
+        text = self._latin()
+        offs = list(map(self._offsets.__getitem__, indices))
+        ends = map(text.find, repeat("\0"), offs)
+        return list(map(text.__getitem__, map(slice, offs, ends)))
+
+    def _display(self, raw: list[str]) -> list[str]:
+        if self._ascii:
+            return raw
+        return [r.encode("latin-1").decode("utf-8", "surrogateescape") for r in raw]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name, decoded (UTF-8; undecodable bytes kept as surrogate escapes)."""
+        if self._names is None:
+            self._names = tuple(self._display(self._raw_names(range(len(self)))))
+        return self._names
+
+    def name(self, i: int) -> str:
+        if self._names is not None:
+            return self._names[i]
+        return self._display(self._raw_names((i,)))[0]
+
+    def names_at(self, indices: Sequence[int]) -> list[str]:
+        """The names of the symbols at `indices`, in that order. (Do not modify the list.)"""
+        memo = self._memo
+        if memo is not None and len(memo[0]) == len(indices) and all(map(operator.eq, memo[0], indices)):
+            return memo[1]
+        if self._names is not None:
+            return list(map(self._names.__getitem__, indices))
+        return self._display(self._raw_names(indices))
+
+    def remember_names(self, indices: Sequence[int], keys: list[str]) -> None:
+        """Keep the names of `indices`, given as :meth:`sort_keys_at` returned them (in the same
+        order), for the next :meth:`names_at` of the same indices: a sorter has decoded them."""
+        self._memo = (indices, self._display(keys) if self._names is None else self.names_at(indices))
+
+    def sort_keys_at(self, indices: Sequence[int]) -> list[str]:
+        """Strings whose Python order is C strcmp order of the names at `indices`."""
+        if self._names is not None:
+            return [n.encode("utf-8", "surrogateescape").decode("latin-1") for n in map(self._names.__getitem__, indices)]
+        return self._raw_names(indices)
+
+    def json_safe_names(self) -> bool:
+        """True when every name can go into JSON between quotes as it is (ASCII, no quote,
+        backslash or control character)."""
+        if self._names is not None:
+            return all(n.isascii() and n.isprintable() and '"' not in n and "\\" not in n for n in self._names)
+        return self._ascii and _JSON_UNSAFE.search(self._strtab) is None
+
+    def index(self, name: str) -> int | None:
+        """Index of the first symbol named `name`, or None."""
+        if self._names is not None:
+            try:
+                return self._names.index(name)
+            except ValueError:
+                return None
+        assert self._offsets is not None
+        want = name.encode("utf-8", "surrogateescape") + b"\0"
+        strtab = self._strtab
+        # The offsets where `name` is a whole string: at a string start, or a merged suffix.
+        candidates = []
+        at = strtab.find(want)
+        while at >= 0:
+            candidates.append(at)
+            at = strtab.find(want, at + 1)
+        if not candidates:
+            return None
+        if self._first_of is None:
+            # offset -> first symbol with it: built once, reversed so the first index wins.
+            n = len(self._offsets)
+            self._first_of = dict(zip(reversed(self._offsets), range(n - 1, -1, -1), strict=True))
+        first_of = self._first_of
+        return min((first_of[o] for o in candidates if o in first_of), default=None)
 
     def find(self, name: str) -> int | None:
-        """Address of the first global-or-any symbol named `name`, or None."""
-        try:
-            i = self.names.index(name)
-        except ValueError:
-            return None
-        return int(self.values[i])
+        """Address of the first symbol named `name`, or None."""
+        i = self.index(name)
+        return None if i is None else int(self.values[i])
+
+
+_JSON_UNSAFE = re.compile(rb'[\x01-\x1f"\\\x7f]')
 
 
 @dataclass(frozen=True, slots=True)

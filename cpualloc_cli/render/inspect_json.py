@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import operator
 from collections.abc import Sequence
+from itertools import chain, repeat
 from typing import Any
 
 from cpualloc_cli.model.image import SymbolTable, readelf_flag_letters, segment_flag_letters
@@ -13,19 +13,31 @@ from cpualloc_cli.render.jsonout import RawJson, dumps, envelope
 
 
 def _symbol_rows(symbols: SymbolTable, order: Sequence[int]) -> RawJson:
-    """`[[address, size, "T", "name"], ...]` through the C JSON encoder: no per-symbol dicts."""
+    """`[[address, size, "T", "name"], ...]` written without a per-symbol dict or list.
+
+    When every name is plain ASCII with nothing JSON escapes (a kernel's are), the rows are
+    joined from strings directly; otherwise through the C JSON encoder. Both give the text
+    `json.dumps(rows, separators=(",", ":"), ensure_ascii=False)` gives.
+    """
     if not order:
         return RawJson("[]")
-    pick = operator.itemgetter(*order) if len(order) > 1 else (lambda seq: (seq[order[0]],))
-    rows = list(zip(pick(symbols.values.tolist()), pick(symbols.sizes.tolist()), pick(symbols.nm_types),
-                    pick(symbols.names), strict=True))
-    return RawJson(json.dumps(rows, separators=(",", ":")))
+    values = map(symbols.values.__getitem__, order)
+    sizes = map(symbols.sizes.__getitem__, order)
+    types = list(map(symbols.nm_types.__getitem__, order))
+    names = symbols.names_at(order)
+    if symbols.json_safe_names() and all(t.isalpha() or t == "?" for t in set(types)):
+        type_piece = {t: f',"{t}","' for t in set(types)}
+        body = "".join(chain.from_iterable(zip(map(str, values), repeat(","), map(str, sizes),
+                                               map(type_piece.__getitem__, types), names, repeat('"],['))))
+        return RawJson("[[" + body[:-2] + "]")
+    rows = list(zip(values, sizes, types, names, strict=True))
+    return RawJson(json.dumps(rows, separators=(",", ":"), ensure_ascii=False))
 
 
 def _sym(symbols: SymbolTable | None, idx: Sequence[int]) -> list[dict[str, Any]]:
     if symbols is None:
         return []
-    return [{"name": symbols.names[i], "address": symbols.values[i], "size_bytes": symbols.sizes[i],
+    return [{"name": symbols.name(i), "address": symbols.values[i], "size_bytes": symbols.sizes[i],
              "type": symbols.nm_types[i]} for i in idx]
 
 

@@ -19,9 +19,10 @@ def nm_lines(image: ElfImage, order: Sequence[int]) -> str:
         return ""
     h = image.header
     w = nm_width(h.machine_code, h.elf_class)
-    names, sizes, types = s.names, s.sizes, s.nm_types
+    sizes, types = s.sizes, s.nm_types
     values = nm_values(image)
-    return "".join(f"{values[i]:0{w}x} {sizes[i]:0{w}x} {types[i]} {names[i]}\n" for i in order)
+    return "".join(f"{values[i]:0{w}x} {sizes[i]:0{w}x} {types[i]} {name}\n"
+                   for i, name in zip(order, s.names_at(order), strict=True))
 
 
 def _addr(image: ElfImage, v: int) -> str:
@@ -118,5 +119,5 @@ def _symbol_table(console: Any, img: ElfImage, idx: Sequence[int], title: str) -
     for col, just in (("size", "right"), ("", "right"), ("type", "left"), ("address", "left"), ("name", "left")):
         t.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
     for i in idx:
-        t.add_row(str(s.sizes[i]), format_bytes(s.sizes[i]), s.nm_types[i], _addr(img, s.values[i]), s.names[i])
+        t.add_row(str(s.sizes[i]), format_bytes(s.sizes[i]), s.nm_types[i], _addr(img, s.values[i]), s.name(i))
     console.print(t)
