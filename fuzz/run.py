@@ -848,15 +848,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def self_test(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
-    """Phase 1: the fence removed, escapes must be reported. Phase 2: fence and extent pre-checks
-    removed, pyelftools #612-style escapes (not ELFError) must be reported."""
+    """Phase 1: the fence removed (the extent pre-checks kept): reported for information; since
+    the adapter parses headers with pyelftools' ELFStructs after checking every extent itself,
+    nothing is expected to escape. Phase 2: fence and extent pre-checks removed: the
+    pyelftools #612-style escapes (not ELFError: overflow, seek, struct errors) must be
+    reported, which proves the harness sees an escape when there is one."""
     args.no_save = True
     elf_only = {"elf": corpus["elf"]}
     wrapper = [sys.executable, str(HERE / "unfenced.py")]
     one = campaign(args, elf_only, ["inspect"], wrapper, self_test=True, report_suffix=".fence")
     two = campaign(args, elf_only, ["inspect"], [*wrapper, "--no-prechecks"], self_test=True,
                    report_suffix=".prechecks")
-    ok = bool(one["self_test_escapes"]) and bool(two["self_test_non_elferror"])
+    ok = bool(two["self_test_non_elferror"])
     verdict = {"self_test": "pass" if ok else "FAIL", "fence_removed": one["self_test_escapes"],
                "fence_and_prechecks_removed": two["self_test_escapes"],
                "non_elferror": two["self_test_non_elferror"]}

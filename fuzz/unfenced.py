@@ -8,10 +8,11 @@ real ``cpualloc_cli.cli.main()``. pyelftools' exceptions then escape to the top 
 exit 4, which the harness must report.
 
 The adapter also checks every section extent itself before pyelftools sees the file
-(``_check_section_names``, added from this harness's findings), so with only the fence gone
-what escapes is pyelftools' own ELFError family. ``--no-prechecks`` removes those checks too,
-and then the pyelftools #612 kind escape: ValueError/OverflowError from seeks past the end,
-struct and construct errors. ``--keep-fence --no-prechecks`` is the adapter as it was before
+(``_check_section_names``, added from this harness's findings), and parses the headers with
+pyelftools' ELFStructs rather than ELFFile, so with only the fence gone nothing is expected to
+escape. ``--no-prechecks`` removes those checks too, and then the #612 kind escape:
+ValueError/OverflowError from reads past the end, struct and construct errors.
+``--keep-fence --no-prechecks`` is the adapter as it was before
 those checks (used to minimize the inputs that led to them).
 """
 

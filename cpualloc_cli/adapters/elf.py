@@ -13,7 +13,6 @@ Anything else is a bug in cpualloc and stays one (exit 4).
 
 from __future__ import annotations
 
-import io
 import mmap
 import operator
 import os
@@ -48,6 +47,7 @@ SHN_LORESERVE = 0xFF00
 SHN_ABS = 0xFFF1
 SHN_COMMON = 0xFFF2
 SHN_XINDEX = 0xFFFF
+PN_XNUM = 0xFFFF
 SHF_COMPRESSED = 0x800
 
 STT_OBJECT, STT_FUNC, STT_SECTION, STT_FILE, STT_COMMON, STT_TLS, STT_GNU_IFUNC = 1, 2, 3, 4, 5, 6, 10
@@ -281,20 +281,28 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
     _check_section_names(buf, size, ident, raw["e_shoff"], shnum, shstrndx, path)
     _check_segments(size, ident, raw, path)
 
-    from elftools.elf.elffile import ELFFile
+    # pyelftools' struct definitions parse the headers; ELFFile itself is not needed (its
+    # import pulls in the DWARF and EHABI readers, a tenth of an inspect run).
+    from elftools.elf.structs import ELFStructs
 
-    stream = io.BytesIO(buf) if isinstance(buf, bytes) else buf
     with _fenced(path, "headers"):
-        elf = ELFFile(stream)
-        file_type = str(elf["e_type"]).removeprefix("ET_")
+        structs = ELFStructs(little_endian=ident.endian == "little", elfclass=ident.bits)
+        structs.create_basic_structs()
+        ehdr = structs.Elf_Ehdr.parse(bytes(buf[:structs.Elf_Ehdr.sizeof()]))
+        structs.create_advanced_structs(ehdr["e_type"], ehdr["e_machine"], ehdr["e_ident"]["EI_OSABI"])
+        file_type = str(ehdr["e_type"]).removeprefix("ET_")
         machine_code = raw["e_machine"]
-        from elftools.elf.descriptions import describe_e_machine
-
-        machine = READELF_MACHINES.get(machine_code) or describe_e_machine(elf["e_machine"])
+        machine = READELF_MACHINES.get(machine_code) or _describe_machine(ehdr["e_machine"])
         if machine.startswith("<unknown"):
             machine = f"<unknown>: {machine_code:#x}"
-        sections = _read_sections(elf, shnum, size, path, machine_code)
-        segments = _read_segments(elf, raw["e_phnum"], machine_code)
+        sections = _read_sections(buf, structs, raw["e_shoff"], shnum, shstrndx, size, path)
+        phnum = raw["e_phnum"]
+        if phnum == PN_XNUM and sections:
+            phnum = sections[0].info  # the real count, as pyelftools and readelf take it
+            if raw["e_phoff"] + phnum * structs.Elf_Phdr.sizeof() > size:
+                raise ElfFormatError(f"{phnum} program headers at offset {raw['e_phoff']} do not fit in the "
+                                     f"file ({size} bytes)", path=path, hint="e_phnum or e_phoff is corrupt")
+        segments = _read_segments(buf, structs, raw["e_phoff"], phnum, machine_code)
 
     header = ElfHeader(
         elf_class=ident.bits,
@@ -334,25 +342,44 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
     )
 
 
-def _read_sections(elf: Any, shnum: int, size: int, path: str, machine_code: int) -> list[Section]:
+def _describe_machine(name: Any) -> str:
+    from elftools.elf.descriptions import describe_e_machine
+
+    return str(describe_e_machine(name))
+
+
+def _read_sections(buf: Any, structs: Any, shoff: int, shnum: int, shstrndx: int, size: int,
+                   path: str) -> list[Section]:
     from elftools.elf.descriptions import describe_sh_type
 
+    shdr = structs.Elf_Shdr
+    want = shdr.sizeof()
+    headers = [shdr.parse(bytes(buf[shoff + i * want:shoff + (i + 1) * want])) for i in range(shnum)]
+    if shnum and shstrndx:
+        names_at, names_end = headers[shstrndx]["sh_offset"], headers[shstrndx]["sh_offset"] + headers[shstrndx]["sh_size"]
+    else:
+        names_at = names_end = 0
     out: list[Section] = []
-    for i in range(shnum):
-        sec = elf.get_section(i)
-        h = sec.header
+    for i, h in enumerate(headers):
+        name = ""
+        if names_end and h["sh_name"]:
+            # (sh_name and the name table were checked against the file in _check_section_names)
+            start = names_at + h["sh_name"]
+            stop = buf.find(b"\0", start, names_end)
+            raw_name = bytes(buf[start:stop if stop >= 0 else names_end])
+            name = raw_name.decode("utf-8", errors="replace")
         type_code = _type_code(h["sh_type"], "SHT")
         sh_size, sh_offset = int(h["sh_size"]), int(h["sh_offset"])
         if type_code != SHT_NOBITS and i != 0 and sh_size and (sh_offset > size or sh_offset + sh_size > size):
             raise ElfFormatError(
-                f"section [{i}] {sec.name or '?'} (offset {sh_offset}, size {sh_size}) extends beyond the "
+                f"section [{i}] {name or '?'} (offset {sh_offset}, size {sh_size}) extends beyond the "
                 f"end of the file ({size} bytes)", path=path, hint="the file is truncated or corrupt")
         type_name = READELF_SH_TYPES.get(type_code) or describe_sh_type(h["sh_type"])
         if isinstance(h["sh_type"], int) or type_name.startswith("<unknown"):
             type_name = _unknown_sh_type(type_code)
         out.append(Section(
             index=i,
-            name=sec.name,
+            name=name,
             type=type_name,
             type_code=type_code,
             flags=int(h["sh_flags"]),
@@ -402,12 +429,14 @@ _PT_PROC = {
 }
 
 
-def _read_segments(elf: Any, phnum: int, machine_code: int = 0) -> list[Segment]:
+def _read_segments(buf: Any, structs: Any, phoff: int, phnum: int, machine_code: int = 0) -> list[Segment]:
     out: list[Segment] = []
-    if phnum == 0:
+    if phnum == 0 or phoff == 0:
         return out
-    for i in range(elf.num_segments()):
-        h = elf.get_segment(i).header
+    phdr = structs.Elf_Phdr
+    want = phdr.sizeof()
+    for i in range(phnum):
+        h = phdr.parse(bytes(buf[phoff + i * want:phoff + (i + 1) * want]))
         ptype = h["p_type"]
         type_code = _type_code(ptype, "PT")
         # readelf's spelling: PT_ prefix dropped, and MIPS/ARM ones without the arch prefix.
