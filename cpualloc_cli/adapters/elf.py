@@ -495,6 +495,7 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
             sizes = _column(raw, "Q", 2, 3, swap)
             shndx = _column(raw, "H", 3, 12, swap)
             info = raw[4::24].tobytes()
+            keys = raw.cast("I")[1::6].tolist()  # st_info, st_other, st_shndx as one number
         else:
             # Elf32_Sym: st_name u32, st_value u32, st_size u32, st_info u8, st_other u8, st_shndx u16
             name_off = _column(raw, "I", 0, 4, swap)
@@ -502,6 +503,7 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
             sizes = _column(raw, "I", 2, 4, swap)
             shndx = _column(raw, "H", 7, 8, swap)
             info = raw[12::16].tobytes()
+            keys = raw.cast("I")[3::4].tolist()  # st_info, st_other, st_shndx as one number
     if count and max(name_off) >= max(len(strtab), 1):
         bad = next(i for i, off in enumerate(name_off) if off >= len(strtab))
         raise ElfFormatError(f"symbol {bad} name offset {name_off[bad]} is beyond {strsec.name} "
@@ -520,7 +522,9 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
             if v == SHN_XINDEX:
                 wide[i] = ext[i]
         shndx = wide
-    letters = _nm_letters(sections, info, shndx)
+        letters = _nm_letters(sections, info, shndx)
+    else:
+        letters = _nm_letters_by_key(sections, keys, ident.endian)
     return SymbolTable(None, values, sizes, shndx, letters, stt, stb, strtab=strtab, name_offsets=name_off)
 
 
@@ -546,6 +550,18 @@ def _letter(stt: int, stb: int, ndx: int, table: str) -> str:
     if stb not in (STB_LOCAL, STB_GLOBAL):
         return "?"
     return letter
+
+
+def _nm_letters_by_key(sections: list[Section], keys: list[int], endian: str) -> str:
+    """As :func:`_nm_letters`, keyed by the raw 4 bytes st_info, st_other, st_shndx of each
+    symbol read as one host-order number (no tuple per symbol)."""
+    table = "".join(section_letter(s) for s in sections)
+    order: Literal["little", "big"] = "little" if endian == "little" else "big"
+    lut = {}
+    for key in set(keys):
+        raw = key.to_bytes(4, sys.byteorder)
+        lut[key] = ord(_letter(raw[0] & 0xF, raw[0] >> 4, int.from_bytes(raw[2:4], order), table))
+    return bytes(map(lut.__getitem__, keys)).decode("ascii")
 
 
 def _nm_letters(sections: list[Section], info: bytes, shndx: array[int]) -> str:
@@ -575,6 +591,19 @@ _KEEP_LETTER = bytes(0 if chr(c) in "UwvaA" else 1 for c in range(256))
 _KEEP_STT = bytes(0 if c in (STT_SECTION, STT_FILE) else 1 for c in range(256))
 
 
+def _nonzero_flags(values: array[int]) -> int:
+    """One byte per element, 1 where the element is not zero, as a little-endian integer."""
+    width = values.itemsize
+    nonzero = values.tobytes().translate(_NONZERO)
+    flags = 0
+    for b in range(width):  # OR the element's bytes together
+        flags |= int.from_bytes(nonzero[b::width], "little")
+    return flags
+
+
+_NONZERO = bytes([0] + [1] * 255)
+
+
 def nm_size_sort_order(image: ElfImage) -> list[int]:
     """Indices of the symbols `nm -S --size-sort` prints, in its order.
 
@@ -594,8 +623,8 @@ def nm_size_sort_order(image: ElfImage) -> list[int]:
     mask = bytearray((keep_letter & keep_type).to_bytes(n, "little"))
     mask[0] = 0  # the null symbol
     sizes = symbols.sizes
-    candidates = list(compress(range(n), mask))
-    idx = list(compress(candidates, map(sizes.__getitem__, candidates)))  # st_size != 0
+    keep = int.from_bytes(mask, "little") & _nonzero_flags(sizes)  # and st_size != 0
+    idx = list(compress(range(n), keep.to_bytes(n, "little")))
     if not idx:
         return []
     size_of = list(map(sizes.__getitem__, idx))

@@ -7,7 +7,6 @@ distribution vmlinux has 130k of them.
 from __future__ import annotations
 
 import operator
-import re
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -140,7 +139,7 @@ class SymbolTable:
     """
 
     __slots__ = ("values", "sizes", "shndx", "nm_types", "elf_types", "binds",
-                 "_names", "_strtab", "_offsets", "_text", "_ascii", "_first_of", "_memo")
+                 "_names", "_strtab", "_offsets", "_text", "_ascii", "_offset_set", "_memo")
 
     def __init__(self, names: Sequence[str] | None, values: array[int], sizes: array[int], shndx: array[int],
                  nm_types: str, elf_types: bytes, binds: bytes, *, strtab: bytes = b"",
@@ -158,7 +157,7 @@ class SymbolTable:
         self._offsets = name_offsets
         self._text: str | None = None
         self._ascii = strtab.isascii()
-        self._first_of: dict[int, int] | None = None
+        self._offset_set: set[int] | None = None
         self._memo: tuple[Sequence[int], list[str]] | None = None
 
     def __len__(self) -> int:
@@ -223,7 +222,7 @@ class SymbolTable:
         backslash or control character)."""
         if self._names is not None:
             return all(n.isascii() and n.isprintable() and '"' not in n and "\\" not in n for n in self._names)
-        return self._ascii and _JSON_UNSAFE.search(self._strtab) is None
+        return self._ascii and not self._strtab.translate(None, _JSON_PLAIN)
 
     def index(self, name: str) -> int | None:
         """Index of the first symbol named `name`, or None."""
@@ -243,12 +242,10 @@ class SymbolTable:
             at = strtab.find(want, at + 1)
         if not candidates:
             return None
-        if self._first_of is None:
-            # offset -> first symbol with it: built once, reversed so the first index wins.
-            n = len(self._offsets)
-            self._first_of = dict(zip(reversed(self._offsets), range(n - 1, -1, -1), strict=True))
-        first_of = self._first_of
-        return min((first_of[o] for o in candidates if o in first_of), default=None)
+        if self._offset_set is None:
+            self._offset_set = set(self._offsets)
+        used = [o for o in candidates if o in self._offset_set]
+        return min((self._offsets.index(o) for o in used), default=None)
 
     def find(self, name: str) -> int | None:
         """Address of the first symbol named `name`, or None."""
@@ -256,7 +253,8 @@ class SymbolTable:
         return None if i is None else int(self.values[i])
 
 
-_JSON_UNSAFE = re.compile(rb'[\x01-\x1f"\\\x7f]')
+# Bytes a name may hold and still go between JSON quotes as it is (NUL ends names).
+_JSON_PLAIN = bytes([0, *(c for c in range(0x20, 0x7F) if c not in b'"\\')])
 
 
 @dataclass(frozen=True, slots=True)

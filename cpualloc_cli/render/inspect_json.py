@@ -21,8 +21,9 @@ def _symbol_rows(symbols: SymbolTable, order: Sequence[int]) -> RawJson:
     """
     if not order:
         return RawJson("[]")
-    values = map(symbols.values.__getitem__, order)
-    sizes = map(symbols.sizes.__getitem__, order)
+    # (Gathering the columns into lists first is faster than feeding the join lazily.)
+    values = list(map(symbols.values.__getitem__, order))
+    sizes = list(map(symbols.sizes.__getitem__, order))
     types = list(map(symbols.nm_types.__getitem__, order))
     names = symbols.names_at(order)
     if symbols.json_safe_names() and all(t.isalpha() or t == "?" for t in set(types)):
