@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -80,6 +78,8 @@ def size_option(value: str | None, name: str) -> int | None:
 
 def text_width(opts: OutputOptions) -> int:
     if opts.to_terminal:
+        import shutil  # (text output only, which loads rich and shutil anyway)
+
         return max(60, shutil.get_terminal_size((TEXT_WIDTH_NOT_TTY, 24)).columns)
     return TEXT_WIDTH_NOT_TTY
 
@@ -121,6 +121,8 @@ def write_atomic(path: str, data: bytes) -> None:
     path = target
     directory = os.path.dirname(os.path.abspath(path)) or "."
     try:
+        import tempfile  # (only when writing a file: keeps it off every run's import time)
+
         fd, tmp = tempfile.mkstemp(prefix=".cpualloc-", dir=directory)
     except OSError as exc:
         raise InputError(f"cannot write output: {exc.strerror}", path=path) from None
