@@ -627,12 +627,24 @@ def nm_size_sort_order(image: ElfImage) -> list[int]:
     idx = list(compress(range(n), keep.to_bytes(n, "little")))
     if not idx:
         return []
+    # By size first (a stable int sort: table order within a size), then names are decoded in
+    # that order and sorted within each run of one size. Python compares these str keys
+    # (latin-1, one byte per character) as strcmp does. Decoding after the size sort keeps
+    # each run's names together in memory, which the sorts and the JSON writer then read.
     size_of = list(map(sizes.__getitem__, idx))
+    by_size = sorted(range(len(idx)), key=size_of.__getitem__)
+    idx = list(map(idx.__getitem__, by_size))
+    size_of = list(map(size_of.__getitem__, by_size))
     name_of = symbols.sort_keys_at(idx)
-    # Two stable passes: by name, then by size. Python compares these str keys (latin-1, one
-    # byte per character) as strcmp does, and ints natively.
-    pos = sorted(range(len(idx)), key=name_of.__getitem__)
-    pos.sort(key=size_of.__getitem__)
+    m = len(idx)
+    pos: list[int] = []
+    start = 0
+    for end in compress(range(1, m + 1), map(operator.ne, size_of[1:] + [-1], size_of)):
+        if end - start > 1:
+            pos.extend(sorted(range(start, end), key=name_of.__getitem__))
+        else:
+            pos.append(start)
+        start = end
     # Runs of equal (size, name) are still in symbol-table order; nm puts them by value,
     # then section VMA, then table order.
     names_sorted = list(map(name_of.__getitem__, pos))
