@@ -140,3 +140,14 @@ def test_largest_first_is_a_stable_sort_by_descending_size(sizes: list[int], cou
     image = _image(sizes)
     want = sorted(order, key=lambda i: -sizes[i])[:count]
     assert largest_first(image, order, count) == want
+
+
+@given(st.lists(st.integers(0, 0x30000), min_size=1, max_size=60), st.data())
+@settings(max_examples=300, deadline=None)
+def test_first_symbol_with_an_offset_ignores_straddling_byte_matches(offsets: list[int], data: st.DataObject) -> None:
+    # Small values make an offset's bytes likely to appear across two neighbouring entries.
+    n = len(offsets)
+    table = SymbolTable(None, array("Q", [0] * n), array("Q", [1] * n), array("I", [1] * n), "T" * n,
+                        bytes([2] * n), bytes([1] * n), strtab=b"\0" * 0x30001, name_offsets=array("I", offsets))
+    wanted = data.draw(st.sampled_from(offsets))
+    assert table._first_with_offset(wanted) == offsets.index(wanted)

@@ -7,6 +7,7 @@ distribution vmlinux has 130k of them.
 from __future__ import annotations
 
 import operator
+import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -139,7 +140,7 @@ class SymbolTable:
     """
 
     __slots__ = ("values", "sizes", "shndx", "nm_types", "elf_types", "binds",
-                 "_names", "_strtab", "_offsets", "_text", "_ascii", "_offset_set", "_memo")
+                 "_names", "_strtab", "_offsets", "_text", "_ascii", "_offset_set", "_offset_bytes", "_memo")
 
     def __init__(self, names: Sequence[str] | None, values: array[int], sizes: array[int], shndx: array[int],
                  nm_types: str, elf_types: bytes, binds: bytes, *, strtab: bytes = b"",
@@ -158,6 +159,7 @@ class SymbolTable:
         self._text: str | None = None
         self._ascii = strtab.isascii()
         self._offset_set: set[int] | None = None
+        self._offset_bytes: bytes | None = None
         self._memo: tuple[Sequence[int], list[str]] | None = None
 
     def __len__(self) -> int:
@@ -245,7 +247,20 @@ class SymbolTable:
         if self._offset_set is None:
             self._offset_set = set(self._offsets)
         used = [o for o in candidates if o in self._offset_set]
-        return min((self._offsets.index(o) for o in used), default=None)
+        return min(map(self._first_with_offset, used), default=None)
+
+    def _first_with_offset(self, offset: int) -> int:
+        """The first symbol whose name offset is `offset` (one that is in use): a memmem over
+        the offset column, skipping hits that straddle two entries."""
+        assert self._offsets is not None
+        if self._offset_bytes is None:
+            self._offset_bytes = self._offsets.tobytes()
+        table, width = self._offset_bytes, self._offsets.itemsize
+        needle = offset.to_bytes(width, sys.byteorder)
+        at = table.find(needle)
+        while at >= 0 and at % width:
+            at = table.find(needle, at + 1)
+        return at // width if at >= 0 else self._offsets.index(offset)
 
     def find(self, name: str) -> int | None:
         """Address of the first symbol named `name`, or None."""
