@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from itertools import chain, repeat
 from typing import Any
 
 from cpualloc_cli.model.image import SymbolTable, readelf_flag_letters, segment_flag_letters
@@ -27,10 +26,9 @@ def _symbol_rows(symbols: SymbolTable, order: Sequence[int]) -> RawJson:
     types = list(map(symbols.nm_types.__getitem__, order))
     names = symbols.names_at(order)
     if symbols.json_safe_names() and all(t.isalpha() or t == "?" for t in set(types)):
-        type_piece = {t: f',"{t}","' for t in set(types)}
-        body = "".join(chain.from_iterable(zip(map(str, values), repeat(","), map(str, sizes),
-                                               map(type_piece.__getitem__, types), names, repeat('"],['))))
-        return RawJson("[[" + body[:-2] + "]")
+        # %d prints an int as json.dumps does; the names and letters need no escaping.
+        body = "],[".join(map('%d,%d,"%s","%s"'.__mod__, zip(values, sizes, types, names, strict=True)))
+        return RawJson("[[" + body + "]]")
     rows = list(zip(values, sizes, types, names, strict=True))
     return RawJson(json.dumps(rows, separators=(",", ":"), ensure_ascii=False))
 
