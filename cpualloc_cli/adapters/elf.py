@@ -22,7 +22,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import compress
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from cpualloc_cli.errors import ElfFormatError, InputError
 from cpualloc_cli.model.arches import arch_for_elf
@@ -463,6 +463,26 @@ def _column(view: memoryview, typecode: Literal["H", "I", "Q"], start: int, step
     return col
 
 
+class _SymLayout(NamedTuple):
+    """Where each field of one symbol lies, as (index, stride) in units of its own width."""
+
+    word: Literal["I", "Q"]  # st_value and st_size
+    name: tuple[int, int]
+    value: tuple[int, int]
+    size: tuple[int, int]
+    shndx: tuple[int, int]
+    info: int  # byte offset of st_info
+    key: tuple[int, int]  # the u32 holding st_info, st_other, st_shndx
+
+
+_SYM_LAYOUT = {
+    # Elf64_Sym: st_name u32, st_info u8, st_other u8, st_shndx u16, st_value u64, st_size u64
+    64: _SymLayout("Q", name=(0, 6), value=(1, 3), size=(2, 3), shndx=(3, 12), info=4, key=(1, 6)),
+    # Elf32_Sym: st_name u32, st_value u32, st_size u32, st_info u8, st_other u8, st_shndx u16
+    32: _SymLayout("I", name=(0, 4), value=(1, 4), size=(2, 4), shndx=(7, 8), info=12, key=(3, 4)),
+}
+
+
 # info byte -> STT_* and STB_*, for bytes.translate over the whole column at once.
 _STT_OF_INFO = bytes(i & 0xF for i in range(256))
 _STB_OF_INFO = bytes(i >> 4 for i in range(256))
@@ -487,23 +507,14 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
                              hint="the file is corrupt")
     swap = ident.endian != sys.byteorder
     # Columns are copied out of the map field by field (C loops, no per-symbol objects).
+    lay = _SYM_LAYOUT[ident.bits]
     with memoryview(buf) as whole, whole[symtab.offset:symtab.offset + count * want] as raw:
-        if ident.bits == 64:
-            # Elf64_Sym: st_name u32, st_info u8, st_other u8, st_shndx u16, st_value u64, st_size u64
-            name_off = _column(raw, "I", 0, 6, swap)
-            values = _column(raw, "Q", 1, 3, swap)
-            sizes = _column(raw, "Q", 2, 3, swap)
-            shndx = _column(raw, "H", 3, 12, swap)
-            info = raw[4::24].tobytes()
-            keys = raw.cast("I")[1::6].tolist()  # st_info, st_other, st_shndx as one number
-        else:
-            # Elf32_Sym: st_name u32, st_value u32, st_size u32, st_info u8, st_other u8, st_shndx u16
-            name_off = _column(raw, "I", 0, 4, swap)
-            values = _column(raw, "I", 1, 4, swap)
-            sizes = _column(raw, "I", 2, 4, swap)
-            shndx = _column(raw, "H", 7, 8, swap)
-            info = raw[12::16].tobytes()
-            keys = raw.cast("I")[3::4].tolist()  # st_info, st_other, st_shndx as one number
+        name_off = _column(raw, "I", *lay.name, swap)
+        values = _column(raw, lay.word, *lay.value, swap)
+        sizes = _column(raw, lay.word, *lay.size, swap)
+        shndx = _column(raw, "H", *lay.shndx, swap)
+        info = raw[lay.info::want].tobytes()
+        keys = raw.cast("I")[lay.key[0]::lay.key[1]].tolist()  # st_info, st_other, st_shndx as one number
     if count and max(name_off) >= max(len(strtab), 1):
         bad = next(i for i, off in enumerate(name_off) if off >= len(strtab))
         raise ElfFormatError(f"symbol {bad} name offset {name_off[bad]} is beyond {strsec.name} "
