@@ -13,6 +13,7 @@ from conftest import FIXTURES, run_cli
 
 from cpualloc_cli.adapters.elf import nm_size_sort_order, read_elf
 from cpualloc_cli.analysis.extent import compute_extents, compute_percpu
+from cpualloc_cli.analysis.inspect import compute_inspect_report, top_scopes
 from cpualloc_cli.analysis.sizes import compute_berkeley, compute_sysv
 from cpualloc_cli.model.image import ElfImage
 from cpualloc_cli.render.inspect_text import nm_lines
@@ -150,3 +151,21 @@ def test_cli_inspect_every_fixture_exits_0(images: dict[str, ElfImage]) -> None:
         assert rc == 0, (fx["name"], err)
         doc = json.loads(out)
         assert doc["images"][0]["header"]["arch"] == ARCH_NAMES.get(fx["arch"], fx["arch"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_top_lists_from_the_reachable_part_equal_those_from_the_full_order(name: str,
+                                                                          images: dict[str, ElfImage]) -> None:
+    """inspect without --symbols sorts only what a top-N list can reach; the lists must be the
+    ones the full (nm-checked) order gives, ties and all."""
+    img = images[name]
+    full = nm_size_sort_order(img)
+    for top_n in (0, 1, 3, 10):
+        for sections in ((), (".bss",), (".data", ".text", ".bss", ".no-such")):
+            part = nm_size_sort_order(img, largest=top_n, scopes=top_scopes(img, sections))
+            a = compute_inspect_report(img, full, top_n=top_n, sections=sections)
+            b = compute_inspect_report(img, part, top_n=top_n, sections=sections)
+            assert (b.top, b.top_by_section, b.percpu) == (a.top, a.top_by_section, a.percpu)
+            kept = set(part)
+            assert [i for i in full if i in kept] == part  # a subsequence, in the same order
+            assert len(a.top) == min(top_n, len(full))

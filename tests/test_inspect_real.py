@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from oracles import parse_readelf_S
 
 from cpualloc_cli.adapters.elf import nm_size_sort_order, read_elf
 from cpualloc_cli.analysis.extent import compute_extents, compute_percpu
@@ -116,3 +117,26 @@ def test_json_agrees_with_size(shared_kernels: Path, kernel_vmlinux) -> None:  #
     for row, line in zip(rows, nm, strict=True):
         a, sz, t, n = line.split(" ", 3)
         assert row == [int(a, 16), int(sz, 16), t, n]
+
+
+@pytest.mark.realkernel
+@pytest.mark.parametrize("name", KERNELS)
+def test_cli_top_symbols_are_nms_largest(name: str, shared_kernels: Path, kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    """Without --symbols inspect sorts only what its top lists reach. The lists must still be
+    nm's largest: nm.txt's lines (nm's order) stably re-sorted by descending size, overall and
+    for the lines whose address lies in .bss as readelf -S records it."""
+    rc, out, err = run_cli(["inspect", "--format", "json", "--top", "25", "--section", ".bss",
+                            str(kernel_vmlinux(name))])
+    assert rc == 0, err
+    image = json.loads(out)["images"][0]
+    lines = [line.split(maxsplit=3) for line in _oracle(shared_kernels, name, "nm.txt").splitlines()]
+    nm = [(n, int(size, 16), letter) for _addr, size, letter, n in lines]
+    largest = sorted(nm, key=lambda row: -row[1])
+    assert [(s["name"], s["size_bytes"]) for s in image["top_symbols"]] == [(n, sz) for n, sz, _ in largest[:25]]
+    bss_sec = next(sec for sec in parse_readelf_S(_oracle(shared_kernels, name, "readelf-S.txt"))
+                   if sec["name"] == ".bss")
+    in_bss = {n for _addr, _size, _letter, n in lines
+              if bss_sec["addr"] <= int(_addr, 16) < bss_sec["addr"] + bss_sec["size"]}
+    bss = [row for row in largest if row[0] in in_bss]
+    assert len(bss) > 25
+    assert [(s["name"], s["size_bytes"]) for s in image["top_by_section"][".bss"]] == [(n, sz) for n, sz, _ in bss[:25]]

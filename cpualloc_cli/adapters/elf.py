@@ -13,13 +13,14 @@ Anything else is a bug in cpualloc and stays one (exit 4).
 
 from __future__ import annotations
 
+import heapq
 import mmap
 import operator
 import os
 import struct
 import sys
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from itertools import compress
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -615,7 +616,8 @@ def _nonzero_flags(values: array[int]) -> int:
 _NONZERO = bytes([0] + [1] * 255)
 
 
-def nm_size_sort_order(image: ElfImage) -> list[int]:
+def nm_size_sort_order(image: ElfImage, *, largest: int | None = None,
+                       scopes: Sequence[Set[int]] = ()) -> list[int]:
     """Indices of the symbols `nm -S --size-sort` prints, in its order.
 
     binutils nm.c: filter_symbols drops debugging (section/file), undefined and absolute
@@ -623,10 +625,39 @@ def nm_size_sort_order(image: ElfImage) -> list[int]:
     VMA, name), then by size and name (strcmp, C locale); glibc's qsort is a stable merge
     sort, so full ties keep symbol-table order. Together that is one order on (size, name,
     value, section VMA, symbol-table index).
+
+    With `largest=N`, only the part of that order a top-N list can reach: in the whole
+    table and in each scope (a set of section indices), every symbol at least as large as
+    the N-th largest there. Any top-N list read off its tail (largest first, equal sizes in
+    nm order) is then the one the full order gives, without sorting 80k names for it.
     """
     symbols = image.symbols
     if symbols is None or len(symbols) == 0:
         return []
+    idx = _nm_kept(symbols)
+    if largest is not None:
+        idx = _reachable_by_top(symbols, idx, largest, scopes)
+    if not idx:
+        return []
+    return _nm_sorted(image, idx)
+
+
+def _reachable_by_top(symbols: SymbolTable, idx: list[int], count: int, scopes: Sequence[Set[int]]) -> list[int]:
+    sizes, shndx = symbols.sizes, symbols.shndx
+    reach: set[int] = set()
+    for scope in (None, *scopes):
+        members = idx if scope is None else list(compress(idx, map(scope.__contains__, map(shndx.__getitem__, idx))))
+        if count <= 0 or not members:
+            continue
+        if len(members) > count:
+            floor = heapq.nlargest(count, map(sizes.__getitem__, members))[-1]
+            members = list(compress(members, map(floor.__le__, map(sizes.__getitem__, members))))
+        reach.update(members)
+    return sorted(reach)  # symbol-table order, as _nm_sorted expects
+
+
+def _nm_kept(symbols: SymbolTable) -> list[int]:
+    """The symbols nm --size-sort prints, in symbol-table order."""
     n = len(symbols)
     # keep = letter ok AND type ok, as one big-integer AND over the two 0/1 byte columns.
     keep_letter = int.from_bytes(symbols.nm_types.encode("ascii").translate(_KEEP_LETTER), "little")
@@ -635,9 +666,14 @@ def nm_size_sort_order(image: ElfImage) -> list[int]:
     mask[0] = 0  # the null symbol
     sizes = symbols.sizes
     keep = int.from_bytes(mask, "little") & _nonzero_flags(sizes)  # and st_size != 0
-    idx = list(compress(range(n), keep.to_bytes(n, "little")))
-    if not idx:
-        return []
+    return list(compress(range(n), keep.to_bytes(n, "little")))
+
+
+def _nm_sorted(image: ElfImage, idx: list[int]) -> list[int]:
+    """`idx` (in symbol-table order) in nm --size-sort order."""
+    symbols = image.symbols
+    assert symbols is not None
+    sizes = symbols.sizes
     # By size first (a stable int sort: table order within a size), then names are decoded in
     # that order and sorted within each run of one size. Python compares these str keys
     # (latin-1, one byte per character) as strcmp does. Decoding after the size sort keeps

@@ -40,6 +40,16 @@ def in_sections(image: ElfImage, order: Sequence[int], wanted: set[int]) -> list
     return list(compress(order, map(wanted.__contains__, map(shndx.__getitem__, order))))
 
 
+def top_scopes(image: ElfImage, sections: Sequence[str] = ()) -> list[set[int]]:
+    """The section-index sets the report lists largest symbols for, besides the whole table:
+    each `--section NAME`, then the per-cpu section."""
+    scopes = [{s.index for s in image.sections if s.name == name} for name in sections]
+    pc = percpu_section(image)
+    if pc is not None:
+        scopes.append({pc.index})
+    return scopes
+
+
 def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: int = 10,
                            sections: Sequence[str] = (), want_symbols: bool = False,
                            source: str = "elf", container: tuple[tuple[str, str], ...] = ()) -> InspectReport:
@@ -48,9 +58,8 @@ def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: i
     top = tuple(largest_first(image, nm_order, top_n))
     by_section: dict[str, tuple[int, ...]] = {}
     if symbols is not None:
-        for name in sections:
-            idx = {s.index for s in image.sections if s.name == name}
-            by_section[name] = tuple(largest_first(image, in_sections(image, nm_order, idx), top_n))
+        for name, scope in zip(sections, top_scopes(image, sections), strict=False):
+            by_section[name] = tuple(largest_first(image, in_sections(image, nm_order, scope), top_n))
     pc = percpu_section(image)
     percpu = None
     facts = compute_percpu(image)

@@ -25,7 +25,7 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
     largest symbols. Numbers equal GNU size, readelf and nm to the byte."""
     from cpualloc_cli.adapters.elf import nm_size_sort_order
     from cpualloc_cli.adapters.image import load_any
-    from cpualloc_cli.analysis.inspect import compute_inspect_report
+    from cpualloc_cli.analysis.inspect import compute_inspect_report, top_scopes
     from cpualloc_cli.model.inspect import InspectReport
 
     opts = make_output(format_, output, no_color, traceback_)
@@ -42,7 +42,9 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
                                          top=(), container=container, notes=notes))
             continue
         with progress(f"sorting symbols of {path}"):
-            order = nm_size_sort_order(loaded.elf)
+            # Without --symbols only the top lists need an order: just the part they reach.
+            order = (nm_size_sort_order(loaded.elf) if want_symbols else
+                     nm_size_sort_order(loaded.elf, largest=top_n, scopes=top_scopes(loaded.elf, sections)))
         report = compute_inspect_report(loaded.elf, order, top_n=top_n, sections=sections,
                                         want_symbols=want_symbols, source=loaded.source, container=container)
         payload_notes = tuple(getattr(loaded.payload, "notes", ()) or ())
