@@ -20,7 +20,7 @@ import os
 import struct
 import sys
 from array import array
-from collections.abc import Callable, Iterator, Sequence, Set
+from collections.abc import Callable, Hashable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from itertools import compress
 from typing import Any, Literal, NamedTuple, TypeVar
@@ -534,9 +534,9 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
             if v == SHN_XINDEX:
                 wide[i] = ext[i]
         shndx = wide
-        letters = _nm_letters(sections, info, shndx)
+        letters = _nm_letters(sections, list(zip(info, shndx, strict=True)), lambda key: key)
     else:
-        letters = _nm_letters_by_key(sections, keys, ident.endian)
+        letters = _nm_letters(sections, keys, _raw_key_decoder(ident.endian))
     return SymbolTable(None, values, sizes, shndx, letters, stt, stb, strtab=strtab, name_offsets=name_off)
 
 
@@ -564,24 +564,28 @@ def _letter(stt: int, stb: int, ndx: int, table: str) -> str:
     return letter
 
 
-def _nm_letters_by_key(sections: list[Section], keys: list[int], endian: str) -> str:
-    """As :func:`_nm_letters`, keyed by the raw 4 bytes st_info, st_other, st_shndx of each
-    symbol read as one host-order number (no tuple per symbol)."""
+def _nm_letters(sections: list[Section], keys: Sequence[Hashable], decode: Callable[[Any], tuple[int, int]]) -> str:
+    """GNU nm's letter for every symbol. A kernel's 130k symbols have a few hundred distinct
+    keys (each key fixes st_info and the section index; `decode` gives those two): each key
+    is classified once, then looked up."""
     table = "".join(section_letter(s) for s in sections)
-    order: Literal["little", "big"] = "little" if endian == "little" else "big"
     lut = {}
     for key in set(keys):
-        raw = key.to_bytes(4, sys.byteorder)
-        lut[key] = ord(_letter(raw[0] & 0xF, raw[0] >> 4, int.from_bytes(raw[2:4], order), table))
+        info, ndx = decode(key)
+        lut[key] = ord(_letter(info & 0xF, info >> 4, ndx, table))
     return bytes(map(lut.__getitem__, keys)).decode("ascii")
 
 
-def _nm_letters(sections: list[Section], info: bytes, shndx: array[int]) -> str:
-    """GNU nm's letter for every symbol. A kernel's 130k symbols have a few hundred distinct
-    (st_info, section index) pairs: each pair is classified once, then looked up."""
-    table = "".join(section_letter(s) for s in sections)
-    lut = {key: ord(_letter(key[0] & 0xF, key[0] >> 4, key[1], table)) for key in set(zip(info, shndx, strict=True))}
-    return bytes(map(lut.__getitem__, zip(info, shndx, strict=True))).decode("ascii")
+def _raw_key_decoder(endian: str) -> Callable[[int], tuple[int, int]]:
+    """(st_info, st_shndx) from the raw 4 bytes st_info, st_other, st_shndx read as one
+    host-order number (a key with no tuple per symbol)."""
+    order: Literal["little", "big"] = "little" if endian == "little" else "big"
+
+    def decode(key: int) -> tuple[int, int]:
+        raw = key.to_bytes(4, sys.byteorder)
+        return raw[0], int.from_bytes(raw[2:4], order)
+
+    return decode
 
 
 def _common_bytes(symbols: SymbolTable) -> int:

@@ -40,10 +40,15 @@ def in_sections(image: ElfImage, order: Sequence[int], wanted: set[int]) -> list
     return list(compress(order, map(wanted.__contains__, map(shndx.__getitem__, order))))
 
 
+def section_scope(image: ElfImage, name: str) -> set[int]:
+    """The indices of the sections called `name` (a name may repeat in a .o)."""
+    return {s.index for s in image.sections if s.name == name}
+
+
 def top_scopes(image: ElfImage, sections: Sequence[str] = ()) -> list[set[int]]:
     """The section-index sets the report lists largest symbols for, besides the whole table:
     each `--section NAME`, then the per-cpu section."""
-    scopes = [{s.index for s in image.sections if s.name == name} for name in sections]
+    scopes = [section_scope(image, name) for name in sections]
     pc = percpu_section(image)
     if pc is not None:
         scopes.append({pc.index})
@@ -58,8 +63,9 @@ def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: i
     top = tuple(largest_first(image, nm_order, top_n))
     by_section: dict[str, tuple[int, ...]] = {}
     if symbols is not None:
-        for name, scope in zip(sections, top_scopes(image, sections), strict=False):
-            by_section[name] = tuple(largest_first(image, in_sections(image, nm_order, scope), top_n))
+        for name in sections:
+            by_section[name] = tuple(largest_first(image, in_sections(image, nm_order, section_scope(image, name)),
+                                                   top_n))
     pc = percpu_section(image)
     percpu = None
     facts = compute_percpu(image)
