@@ -26,6 +26,10 @@ class Status(StrEnum):
     SKIPPED = "skipped"
     WAIVED = "waived"
     INFO = "info"
+    # The inputs cannot decide: a bound or a measure is only known as a range (e.g. a cited
+    # lower bound of the kernel's own size) that straddles the limit. Never drawn as PASS;
+    # exit 0 unless `--fail-on inconclusive`.
+    INCONCLUSIVE = "inconclusive"
 
 
 LIMIT_MEASURES = frozenset({
@@ -174,18 +178,35 @@ class CheckReport:
     outcomes: tuple[LimitOutcome, ...]
     budgets: tuple[BudgetOutcome, ...]
     not_applicable: tuple[str, ...]  # rule ids filtered out by arch/version/input kind
-    fail_on: str  # "error" or "warning"
+    fail_on: str  # "error" or "warning": the lowest severity of a FAIL that gives exit 1
+    fail_on_inconclusive: bool = False  # --fail-on inconclusive: an inconclusive limit gives exit 1 too
+    # --strict: config findings (out of range, did not take, ...) that make the run fail
+    strict_findings: tuple[str, ...] = ()
 
     def failing(self) -> list[LimitOutcome]:
         return [o for o in self.outcomes if o.status is Status.FAIL]
 
+    def counts_against(self, o: LimitOutcome) -> bool:
+        """Whether this outcome makes the run fail (the one rule every format follows)."""
+        threshold = 1 if self.fail_on == "warning" else 2
+        if o.status is Status.FAIL:
+            return o.severity.rank >= threshold
+        if o.status is Status.INCONCLUSIVE:
+            return self.fail_on_inconclusive and o.severity.rank >= threshold
+        return False
+
+    def failure_reasons(self) -> tuple[str, ...]:
+        """Why the run fails, one line each; empty when it passes. exit_code is 1 exactly when
+        this is non-empty, so every renderer can state the verdict from it."""
+        reasons: list[str] = []
+        for o in self.outcomes:
+            if self.counts_against(o):
+                what = "inconclusive (--fail-on inconclusive)" if o.status is Status.INCONCLUSIVE else o.severity.value
+                reasons.append(f"{o.rule}: {what}")
+        reasons += [f"{b.rule}: budget overrun" for b in self.budgets if b.status is Status.FAIL]
+        reasons += [f"--strict: {f}" for f in self.strict_findings]
+        return tuple(reasons)
+
     @property
     def exit_code(self) -> int:
-        threshold = 1 if self.fail_on == "warning" else 2
-        for o in self.outcomes:
-            if o.status is Status.FAIL and o.severity.rank >= threshold:
-                return 1
-        for b in self.budgets:
-            if b.status is Status.FAIL:
-                return 1
-        return 0
+        return 1 if self.failure_reasons() else 0
