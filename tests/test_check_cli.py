@@ -71,7 +71,13 @@ def test_seed_static_nr64_on_the_sample_image_fails_with_the_fix() -> None:
     r = result(doc, "sparc64.image-8mib")
     assert r["status"] == "fail" and r["severity"] == "error"
     assert r["measured"] == static and r["bound"] == 8 * MiB and r["margin"] == 8 * MiB - static
-    assert r["fixes"][0]["text"] == f"NR_CPUS <= {largest} or CPU_AREA_VIRTUAL=y"
+    # the cause comes first: the modelled cpu area (64 x 128 KiB = 8 MiB) breaks the bound, the
+    # kernel without it (64 KiB) fits; then the computed fixes
+    area_total = 64 * 128 * 1024
+    assert r["fixes"][0]["kind"] == "cause" and r["fixes"][0]["value"] == area_total
+    assert r["fixes"][0]["text"] == (f"the static design's cpu area (8.00 MiB, {area_total} B at NR_CPUS=64) is what "
+                                     "exceeds the bound: the kernel without it is 64.00 KiB")
+    assert r["fixes"][1]["text"] == f"NR_CPUS <= {largest} or CPU_AREA_VIRTUAL=y"
     assert any(f["text"].startswith("the virtual design fits: BSS +44 B") for f in r["fixes"])
 
 
@@ -83,7 +89,8 @@ def test_seed_image_with_the_cpu_area_built_in_gives_the_same_answer() -> None:
                      str(SAMPLES / "sparc64-cpuarea-nr64.elf"), rc=1)
     r = result(doc, "sparc64.image-8mib")
     assert r["measured"] == static
-    assert r["fixes"][0]["value"] == largest
+    assert r["fixes"][0]["kind"] == "cause"
+    assert r["fixes"][1]["value"] == largest
 
 
 def test_seed_image_only_uses_the_measured_extent() -> None:

@@ -23,7 +23,7 @@ from cpualloc_cli.analysis.footprint import (
     compute_vmalloc_design,
     evaluate_limits,
 )
-from cpualloc_cli.cli.footprint_inputs import build_inputs, parse_kernel_version
+from cpualloc_cli.analysis.inputs import build_inputs, parse_kernel_version
 from cpualloc_cli.model.config import Origin, ResolvedConfig, SymbolValue
 from cpualloc_cli.model.footprint import Design, FootprintInputs, Provenance
 from cpualloc_cli.model.measures import Measure

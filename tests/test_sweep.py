@@ -147,10 +147,14 @@ def test_cli_sweep_i386_vmalloc_half_and_range_warning() -> None:
     assert rc == 0, err
     doc = json.loads(out)
     fit = doc["fits"][0]
-    # 256 x 262,144 = 67,108,864 = exactly 50 % of 134,217,728: fits (<=); the whole range fits
-    assert (fit["largest_fitting"], fit["smallest_failing"]) == (256, None)
+    # 256 x 262,144 = 67,108,864 = exactly 50 % of 134,217,728: fits (<=), but 256 is outside the
+    # Kconfig range 2..255 and cannot be configured: the largest value that fits AND builds is 255
+    assert (fit["largest_fitting"], fit["smallest_failing"]) == (255, None)
+    assert fit["largest_fitting_unbuildable"] == 256
+    assert doc["not_building"] == [{"from": 256, "to": 256, "reason": "outside NR_CPUS's Kconfig range 2..255"}]
     assert doc["range"] == {"from": 2, "to": 256}
-    assert [f["rule"] for f in doc["findings"] if f["rule"].startswith("sweep.")] == ["sweep.outside-kconfig-range"]
+    assert [f["rule"] for f in doc["findings"] if f["rule"].startswith("sweep.")] == [
+        "sweep.does-not-build", "sweep.outside-kconfig-range"]
     series = doc["series"]["vmalloc"]
     i = doc["points"].index(255)
     assert series["address_space"][i] == 66_846_720
@@ -190,7 +194,13 @@ def test_cli_sweep_sparc64_image_boundary(kernel_vmlinux) -> None:  # type: igno
                             "--format", "json", "--no-database"])
     assert rc == 0, err
     doc = json.loads(out)
-    # bundled 2.6.24 sparc64: order 4, 8 KiB pages, range 2..1024. Base extent from the image:
+    # The image is Linux 6.1 (banner) with its own config embedded (IKCONFIG: NR_CPUS=64): the
+    # range is 6.1's 2..4096 (arch/sparc/Kconfig:181), not the bundled 2.6.24 model's 2..1024.
+    # order 4, 8 KiB pages. Base extent from the image:
     # 1,868,912 + 49 x 131,072 = 8,291,440 fits; + 50 x 131,072 = 8,422,512 does not
     assert (doc["fits"][0]["largest_fitting"], doc["fits"][0]["smallest_failing"]) == (49, 50)
-    assert doc["range"] == {"from": 2, "to": 1024}
+    assert doc["range"] == {"from": 2, "to": 4096}
+    # no SPARSEMEM_VMEMMAP in that config: nothing above 256 builds (the page-flags BUILD_BUG_ON;
+    # ../shared/kernels/README.md says so of this build)
+    assert doc["not_building"] == [{"from": 257, "to": 4096,
+                                    "reason": "the sparc64 page-flags BUILD_BUG_ON (arch/sparc/mm/init_64.c) fails"}]

@@ -20,7 +20,8 @@ def test_sparc64_static_largest_nr_cpus_from_the_8mib_rule() -> None:
     doc = json.loads(out)
     static = [f for f in doc["fits"] if f["design"] == "static" and f["measure"] == "image_extent"]
     assert static == [{"bound": 8388608, "design": "static", "largest_fitting": 63, "measure": "image_extent",
-                       "non_monotonic": False, "smallest_failing": 64}]
+                       "non_monotonic": False, "smallest_failing": 64, "verdict": "decided",
+                       "largest_fitting_unbuildable": None, "limit": "sparc64.image-8mib"}]
     used = [f for f in doc["inputs"] if f["name"] == "limit sparc64.image-8mib"]
     assert used and used[0]["provenance"] == "limits database"
 

@@ -109,3 +109,11 @@ def read_ikconfig(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES, max_ratio: i
         if found is not None:
             return _decode_config(path, payload.data[found[0]:found[1]], cap_bytes, max_ratio, "embedded config")
     raise InputError(NOT_SET, path=path)
+
+
+def read_ikconfig_from_buffer(path: str, data: bytes | mmap.mmap) -> str | None:
+    """The embedded `.config` in an already decompressed payload, or None when it has none."""
+    found = _find_block(data)
+    if found is None:
+        return None
+    return _decode_config(path, bytes(data[found[0]:found[1]]), DEFAULT_CAP_BYTES, MAX_RATIO, "embedded config")

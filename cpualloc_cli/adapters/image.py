@@ -4,6 +4,10 @@ ELF payload (an x86 bzImage's vmlinux) is then read from memory."""
 
 from __future__ import annotations
 
+import dataclasses
+import mmap
+import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +24,53 @@ class LoadedImage:
     source: str
 
 
-def load_any(path: str) -> LoadedImage:
-    """Read `path` whatever it is; raw (non-ELF) payloads come back with elf=None."""
-    import os
+_BANNER_RE = re.compile(rb"Linux version (\d+\.\d+[0-9A-Za-z.+_~-]*) \(")
+_BANNER_SCAN = 256  # occurrences of "Linux version " looked at before giving up
+_BANNER_MAX = 512  # bytes of a banner kept
 
+
+def find_banner(buf: Any) -> str | None:
+    """The kernel's `linux_banner` ("Linux version 6.1.0-50-amd64 (debian-kernel@...) ...") in a
+    buffer (bytes or mmap), or None. Other strings that start "Linux version" are skipped."""
+    pos = 0
+    for _ in range(_BANNER_SCAN):
+        pos = buf.find(b"Linux version ", pos)
+        if pos < 0:
+            return None
+        chunk = bytes(buf[pos:pos + _BANNER_MAX])
+        if _BANNER_RE.match(chunk):
+            end = chunk.find(b"\n")
+            nul = chunk.find(b"\0")
+            cut = min(x for x in (end, nul, len(chunk)) if x >= 0)
+            return chunk[:cut].decode("ascii", "replace")
+        pos += 1
+    return None
+
+
+def _file_banner(path: str) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            if os.fstat(fh.fileno()).st_size == 0:
+                return None
+            with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                return find_banner(mm)
+    except (OSError, ValueError):
+        return None
+
+
+def load_any(path: str) -> LoadedImage:
+    """Read `path` whatever it is; raw (non-ELF) payloads come back with elf=None. The ELF's
+    `banner` is filled from the file (or the decompressed payload)."""
+    loaded = _load_any(path)
+    if loaded.elf is not None and loaded.elf.banner is None:
+        data = getattr(loaded.payload, "data", None) if loaded.payload is not None else None
+        banner = find_banner(data) if data is not None else _file_banner(path)
+        if banner is not None:
+            loaded = dataclasses.replace(loaded, elf=dataclasses.replace(loaded.elf, banner=banner))
+    return loaded
+
+
+def _load_any(path: str) -> LoadedImage:
     if not os.path.exists(path):
         raise InputError("no such file", path=path)
     if os.path.isdir(path):

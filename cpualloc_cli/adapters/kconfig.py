@@ -694,10 +694,38 @@ class LoadedConfig:
 
 
 def load_resolved_config(req: ConfigRequest) -> LoadedConfig:
-    """Parse the tree (or the bundled model), load the config, apply --set, resolve."""
+    """Parse the tree (or the bundled model), load the config, apply --set, resolve.
+
+    Without a tree, a configuration for a kernel outside the bundled model's era (the version
+    from --kernel-version, the `.config` header, or the image banner, in that order) is taken as
+    written (adapters/config_as_written.py), never re-resolved by the old model."""
     if req.srctree is not None:
         return _load_srctree(req)
+    as_written = _load_as_written(req)
+    if as_written is not None:
+        return as_written
     return _load_bundled(req)
+
+
+def _load_as_written(req: ConfigRequest) -> LoadedConfig | None:
+    from cpualloc_cli.adapters import config_as_written as aw
+
+    arch = req.arch
+    if arch is None and req.config_text is not None:
+        arch = arch_from_config_text(req.config_text)
+    if arch is None:
+        return None
+    evidence = ((req.kernel_version, "--kernel-version"), (aw.header_version(req.config_text), ".config header"),
+                (req.image_kernel_version, "image banner"))
+    version, source = next(((v, s) for v, s in evidence if v), (None, ""))
+    if version is None:
+        return None
+    if not aw.outside_bundled_era(arch, version):
+        return None
+    resolved, text = aw.resolve_as_written(text=req.config_text, display=req.config_display, sets=req.sets,
+                                           arch=arch, version=version, version_source=source,
+                                           relevant=RELEVANT_SYMBOLS, show=req.show)
+    return LoadedConfig(resolved=resolved, config_text=text)
 
 
 def _load_bundled(req: ConfigRequest) -> LoadedConfig:
@@ -1279,7 +1307,7 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
     else:
         resolved_arch = arch or ""
         version, version_source = tree_version or "", "srctree Makefile"
-    if req.image_kernel_version:
+    if req.image_kernel_version and bundled:  # a tree's Makefile outranks the image banner
         version, version_source = req.image_kernel_version, "image banner"
     if req.kernel_version:
         version, version_source = req.kernel_version, "--kernel-version"

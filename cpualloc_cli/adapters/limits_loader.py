@@ -14,6 +14,7 @@ from typing import Any
 from cpualloc_cli.errors import PolicyError
 from cpualloc_cli.model.findings import Severity
 from cpualloc_cli.model.limits import BOUND_PARAMS, FIXES, LIMIT_MEASURES, BoundCase, Limit, LimitKind
+from cpualloc_cli.model.lower_bounds import LowerBound
 from cpualloc_cli.model.measures import parse_size
 
 DATABASE_NAME = "limits.toml"
@@ -229,4 +230,56 @@ def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Lim
             fixes=fixes,
             origin=origin,
         ))
+    return tuple(out)
+
+
+LOWER_BOUNDS_NAME = "lower_bounds.toml"
+_LB_MEASURES = ("text", "data", "bss", "total", "image_extent")
+
+
+def load_lower_bounds() -> tuple[LowerBound, ...]:
+    """The shipped table of the smallest kernels each arch and version builds
+    (cpualloc_cli/data/lower_bounds.toml, made by tools/lower_bounds/); () when absent."""
+    ref = resources.files("cpualloc_cli.data").joinpath(LOWER_BOUNDS_NAME)
+    path = str(ref)
+    try:
+        data = ref.read_bytes()
+    except FileNotFoundError:
+        return ()
+    except OSError as exc:
+        raise PolicyError(f"cannot read the lower-bound table: {exc}", path=path) from None
+    return parse_lower_bounds(decode_toml(data, path), path)
+
+
+def parse_lower_bounds(doc: dict[str, Any], path: str) -> tuple[LowerBound, ...]:
+    rows = doc.get("lower_bound", [])
+    if not isinstance(rows, list):
+        raise PolicyError("lower_bound: expected an array of tables ([[lower_bound]])", path=path)
+    out: list[LowerBound] = []
+    for i, row in enumerate(rows):
+        where = f"lower_bound[{i}]"
+        if not isinstance(row, dict):
+            raise PolicyError(f"{where}: expected a table", path=path)
+        arch, kind, source = row.get("arch"), row.get("kind", "measured"), row.get("source")
+        if not isinstance(arch, str) or kind not in ("measured", "structural") or not isinstance(source, str):
+            raise PolicyError(f"{where}: needs arch, kind = \"measured\"|\"structural\" and source", path=path)
+        raw_measures = row.get("measures", row)
+        if not isinstance(raw_measures, dict):
+            raise PolicyError(f"{where}.measures: expected a table", path=path)
+        measures: dict[str, int] = {}
+        for key in _LB_MEASURES:
+            v = raw_measures.get(key)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < (1 << 63):
+                raise PolicyError(f"{where}.{key}: expected a whole number of bytes", path=path)
+            measures[key] = v
+        smp = row.get("smp")
+        nr = row.get("nr_cpus")
+        series = row.get("series", "")
+        out.append(LowerBound(
+            arch=arch, kind=kind, series=str(series), since=str(row.get("since", "")),
+            before=str(row.get("before", "")), smp=smp if isinstance(smp, bool) else None,
+            nr_cpus=nr if isinstance(nr, int) and not isinstance(nr, bool) else None, measures=measures,
+            source=source, recorded=str(row.get("recorded", "")), kernel_version=str(row.get("kernel_version", ""))))
     return tuple(out)

@@ -25,7 +25,7 @@ from cpualloc_cli.model.limits import (
     Status,
     Waiver,
 )
-from cpualloc_cli.model.measures import Budget, format_bytes
+from cpualloc_cli.model.measures import FRACTION_MEASURES, Budget, format_bytes
 
 # (design, nr_cpus) -> measures of that variant; design None = the design in use, "none" = no cpu area.
 Projector = Callable[[str | None, int], Mapping[str, float]]
@@ -57,6 +57,12 @@ class CheckContext:
     nr_cpus_range: tuple[int, int] | None = None
     top_bss: tuple[tuple[str, int], ...] = ()
     today: dt.date = dt.date(1970, 1, 1)
+    # measures known only from below (no image: the kernel's own size is a cited lower bound)
+    lower_bounds: frozenset[str] = frozenset()
+    base_extent_bytes: int | None = None  # the kernel's own extent without a cpu area, when known
+    base_exact: bool = True
+    # NR_CPUS -> why that value does not build (None: nothing known stops it)
+    builds: Callable[[int], str | None] | None = None
 
 
 def parse_version(text: str) -> tuple[int, ...] | None:
@@ -102,7 +108,7 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def _unit(measure: str | None) -> str:
-    return "fraction" if measure == "vmalloc_share" else "bytes"
+    return "fraction" if measure in FRACTION_MEASURES else "bytes"
 
 
 def _fits(value: float, bound: float, strict_less: bool) -> bool:
@@ -186,15 +192,23 @@ def _measure_fixes(limit: Limit, ctx: CheckContext, measure: str, bound: float, 
         rng = _nr_cpus_range(ctx)
         if rng is not None:
             lo, hi = rng
+            blocked = 0
             for n in range(lo, hi + 1):  # every value: not monotonic
                 v = ctx.projector(None, n).get(measure)
                 if v is not None and _fits(v, threshold, limit.strict_less):
+                    if ctx.builds is not None and ctx.builds(n) is not None:
+                        blocked += 1  # fits, but does not build: never offered
+                        continue
                     largest = n
             if largest is None:
-                fixes.append(Fix(f"no NR_CPUS in the Kconfig range {lo}..{hi} fits", "nr_cpus", None))
+                fixes.append(Fix(f"no NR_CPUS in the Kconfig range {lo}..{hi} fits"
+                                 + (" and builds" if blocked else ""), "nr_cpus", None))
             elif ctx.nr_cpus is None or largest < ctx.nr_cpus:
                 v = ctx.projector(None, largest).get(measure, 0.0)
-                fixes.append(Fix(f"largest NR_CPUS that fits: {largest} ({measure} {_fmt(v, unit)})", "nr_cpus", largest))
+                lb = measure in ctx.lower_bounds
+                fixes.append(Fix(f"largest NR_CPUS that {'is not ruled out' if lb else 'fits'}: {largest} "
+                                 f"({measure} {'>= ' if lb else ''}{_fmt(v, unit)})"
+                                 + (" (larger values that fit do not build)" if blocked else ""), "nr_cpus", largest))
     virtual_ok = False
     if "virtual_design" in limit.fixes and ctx.projector is not None and ctx.design not in (None, "virtual"):
         n = ctx.nr_cpus or 0
@@ -211,11 +225,31 @@ def _measure_fixes(limit: Limit, ctx: CheckContext, measure: str, bound: float, 
             fixes.append(Fix(f"the virtual design fits{delta} ({measure} {_fmt(v, unit)})", "virtual_design", None))
     if largest is not None and virtual_ok and (ctx.nr_cpus is None or largest < ctx.nr_cpus):
         fixes.insert(0, Fix(f"NR_CPUS <= {largest} or CPU_AREA_VIRTUAL=y", "summary", largest))
+    cause = _cause_fix(ctx, measure, threshold, limit.strict_less, measured)
+    if cause is not None:
+        fixes.insert(0, cause)
     if "top_bss" in limit.fixes and ctx.top_bss and measured > threshold and unit == "bytes":
         over = int(measured - threshold)
         top = ", ".join(f"{name} ({format_bytes(size)})" for name, size in ctx.top_bss)
         fixes.append(Fix(f"over by {format_bytes(over)} ({over} B); the top BSS symbols are {top}", "top_bss", over))
     return fixes
+
+
+def _cause_fix(ctx: CheckContext, measure: str, threshold: float, strict_less: bool, measured: float) -> Fix | None:
+    """When a modelled term (the cpu area) is what breaks the limit, say so before anything else."""
+    if ctx.projector is None or measure not in ("image_extent", "bss", "total") or ctx.design in (None, "percpu"):
+        return None
+    base = ctx.projector("none", ctx.nr_cpus or 0).get(measure)
+    if measure == "total":
+        return None
+    if base is None or not _fits(base, threshold, strict_less):
+        return None
+    area = measured - base
+    if area <= 0:
+        return None
+    return Fix(f"the {ctx.design} design's cpu area ({format_bytes(int(area))}, {int(area)} B at NR_CPUS="
+               f"{ctx.nr_cpus}) is what exceeds the bound: the kernel without it is {format_bytes(int(base))}",
+               "cause", int(area))
 
 
 def _evaluate_measure(limit: Limit, ctx: CheckContext) -> LimitOutcome:
@@ -234,11 +268,20 @@ def _evaluate_measure(limit: Limit, ctx: CheckContext) -> LimitOutcome:
     if skip is not None or bound is None:
         return replace(base, status=Status.SKIPPED, skip_reason=skip, measured=measured)
     src = ctx.measure_sources.get(measure, "")
-    lines.insert(0, f"{measure} = {_fmt(measured, unit)}" + (f"  [{src}]" if src else ""))
+    lower = measure in ctx.lower_bounds
+    rel = ">=" if lower else "="
+    lines.insert(0, f"{measure} {rel} {_fmt(measured, unit)}" + (f"  [{src}]" if src else ""))
     op_ok, op_bad = ("<", ">=") if limit.strict_less else ("<=", ">")
     ok = _fits(measured, bound, limit.strict_less)
-    lines.append(f"{_fmt(measured, unit)} {op_ok if ok else op_bad} {_fmt(bound, unit)}: "
-                 f"margin {_fmt(bound - measured, unit)}")
+    lines.append(f"{'at least ' if lower else ''}{_fmt(measured, unit)} {op_ok if ok else op_bad} {_fmt(bound, unit)}: "
+                 f"margin {'at most ' if lower else ''}{_fmt(bound - measured, unit)}")
+    if lower and ok:
+        lines.append("the kernel's own size is only known from below (no image): the limit cannot be decided; "
+                     "give the image, --base-size or --scale-from")
+        return replace(base, status=Status.INCONCLUSIVE, measured=measured, bound=bound, margin=bound - measured,
+                       basis=src or base.basis, arithmetic=tuple(lines))
+    if lower:
+        lines.append("even at the smallest size the kernel can have, the limit is exceeded")
     severity = limit.severity if limit.strict else Severity.WARNING
     if not limit.strict:
         lines.append("the kernel documents this bound as not strict: reported as a warning")

@@ -26,9 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
 from cpualloc_cli.analysis.diff import STT_FILE, STT_SECTION, berkeley_class, fold_name
-from cpualloc_cli.analysis.limits import version_in_range
 from cpualloc_cli.model.image import SHF_EXECINSTR, BerkeleyTotals, ElfImage, ImageExtent
-from cpualloc_cli.model.limits import Limit
 from cpualloc_cli.model.scale import (
     DwarfArray,
     LimitAnswer,
@@ -292,7 +290,7 @@ def _in_measure(berkeley: str | None, measure: str) -> bool:
 
 def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS",
                   limits: Sequence[tuple[str, int] | tuple[str, int, str]] = (),
-                  search_max: int | None = None) -> ScaleReport:
+                  search_max: int | None = None, builds: Callable[[int], str | None] | None = None) -> ScaleReport:
     """Fit every symbol, section and measure; predict at `at`; answer each limit.
     Raises ValueError for inputs that cannot be fitted (fewer than two distinct N, ...)."""
     if len(points) < 2:
@@ -369,7 +367,8 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
         if base is None:
             raise ValueError(f"scale cannot predict {measure} (it predicts {', '.join(MEASURES)})")
         members = [s for s in sym_fits if _in_measure(s.berkeley, measure)]
-        answers.append(dataclasses.replace(_answer_limit(measure, bound, base, members, ns, at, top), source=source))
+        ans = dataclasses.replace(_answer_limit(measure, bound, base, members, ns, at, top), source=source)
+        answers.append(_within_build(ans, at, builds) if builds is not None else ans)
 
     notes = []
     if len(pts) == 2:
@@ -440,6 +439,23 @@ def _answer_limit(measure: str, bound: int, base: int, members: Sequence[SeriesF
     return LimitAnswer(measure, bound, largest(0), largest(2), top, at_pred.predicted_bytes <= bound)
 
 
+def _largest_building(n: int | None, builds: Callable[[int], str | None]) -> int | None:
+    while n is not None and n >= 1 and builds(n) is not None:
+        n -= 1
+    return n if n is not None and n >= 1 else None
+
+
+def _within_build(ans: LimitAnswer, at: int, builds: Callable[[int], str | None]) -> LimitAnswer:
+    """The answer with build bounds applied: the largest N that fits is never above the largest
+    that builds, and an --at that does not build does not fit."""
+    largest = _largest_building(ans.largest_n, builds)
+    pess = _largest_building(ans.largest_n_pessimistic, builds)
+    why = builds(at)
+    return dataclasses.replace(ans, largest_n=largest, largest_n_pessimistic=pess,
+                               fits_at=ans.fits_at and why is None, at_does_not_build=why,
+                               largest_n_unbuildable=ans.largest_n if largest != ans.largest_n else None)
+
+
 def compute_predictions_at(report: ScaleReport, n: int) -> tuple[Prediction, ...]:
     """The predicted text/data/bss/total/image_extent at any N from a finished report (for
     `footprint`/`sweep --scale-from`): reference measured at the largest N, plus each
@@ -455,43 +471,6 @@ def compute_predictions_at(report: ScaleReport, n: int) -> tuple[Prediction, ...
         pred = _predict_measure(m, ref.reference_bytes, members, ns, n)
         out.append(dataclasses.replace(pred, padding_seen_bytes=ref.padding_seen_bytes))
     return tuple(out)
-
-
-def select_database_limits(limits: Sequence[Limit], arch: str, kernel_version: str | None,
-                           config: Mapping[str, str] | None) -> tuple[list[tuple[str, int, str]], list[str]]:
-    """The limits of the database that apply to these images and that `scale` can predict:
-    (measure, bound, id) each, and notes on those left out."""
-    chosen: list[tuple[str, int, str]] = []
-    notes: list[str] = []
-    for lim in limits:
-        if lim.measure not in MEASURES or lim.input != "kernel" or not lim.applies_to_arch(arch):
-            continue
-        if kernel_version is None:
-            if lim.since or lim.before:
-                notes.append(f"{lim.id}: kernel version unknown, so its version range cannot be checked: left out")
-                continue
-        elif not version_in_range(kernel_version, lim.since, lim.before):
-            continue
-        if lim.requires_config and (config is None or any(config.get(k, "n") != v for k, v in lim.requires_config)):
-            continue
-        if lim.bound_param is not None or lim.bound_symbol is not None:
-            notes.append(f"{lim.id}: its bound is a parameter or a config value: use --limit")
-            continue
-        bound = lim.bound
-        for case in lim.bound_when:
-            if case.arches and arch not in case.arches:
-                continue
-            if config is None:
-                notes.append(f"{lim.id}: no embedded config to choose its bound: left out")
-                bound = None
-                break
-            if all(config.get(k, "n") == v for k, v in case.config):
-                bound = case.bound
-                break
-        if bound is None:
-            continue
-        chosen.append((lim.measure, int(bound), lim.id))
-    return chosen, notes
 
 
 def scale_projector(report: ScaleReport) -> Callable[[str | None, int], Mapping[str, float]]:

@@ -7,7 +7,7 @@ of CPUs, so bisection would be wrong. The per-value work is arithmetic only (no 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from cpualloc_cli.analysis.footprint import DESIGN_FUNCTIONS
 from cpualloc_cli.model.footprint import Design, FootprintInputs, InputFact, LimitFit, SweepResult
@@ -50,12 +50,13 @@ def default_points(lo: int, hi: int) -> tuple[int, ...]:
     return tuple(sorted(pts))
 
 
-def compute_fit(values: Sequence[int], measured: Sequence[int | float], bound: float) -> tuple[int | None, int | None, bool]:
+def compute_fit(values: Sequence[int], measured: Sequence[int | float], bound: float,
+                strict_less: bool = False) -> tuple[int | None, int | None, bool]:
     """(largest value within bound, smallest value over it, whether the two cross)."""
     largest: int | None = None
     smallest_fail: int | None = None
     for v, x in zip(values, measured, strict=True):
-        if x <= bound:
+        if (x < bound if strict_less else x <= bound):
             if largest is None or v > largest:
                 largest = v
         elif smallest_fail is None or v < smallest_fail:
@@ -64,11 +65,27 @@ def compute_fit(values: Sequence[int], measured: Sequence[int | float], bound: f
     return largest, smallest_fail, non_mono
 
 
+def _runs(values: Sequence[int], blocked: Mapping[int, str]) -> tuple[tuple[int, int, str], ...]:
+    out: list[tuple[int, int, str]] = []
+    for v in values:
+        why = blocked.get(v)
+        if why is None:
+            continue
+        if out and out[-1][1] == v - 1 and out[-1][2] == why:
+            out[-1] = (out[-1][0], v, why)
+        else:
+            out.append((v, v, why))
+    return tuple(out)
+
+
 def compute_sweep(base: FootprintInputs, symbol: str, lo: int, hi: int, points: Sequence[int],
                   designs: Sequence[Design], limits: Sequence[tuple[Measure, float]],
                   fixed_possible: int | None = None, facts: tuple[InputFact, ...] = (),
                   progress: Callable[[int], None] | None = None,
-                  base_at: Callable[[int], tuple[int, int]] | None = None) -> SweepResult:
+                  base_at: Callable[[int], tuple[int, int]] | None = None,
+                  builds: Callable[[int], str | None] | None = None,
+                  lower_bound_measures: frozenset[str] = frozenset(),
+                  limit_meta: Sequence[tuple[str, bool]] | None = None) -> SweepResult:
     """Evaluate every value of the range for the fits (the percpu span is not monotonic) and
     the shown points for the series. `base_at(N) -> (base BSS, base image extent)` replaces
     the fixed image base when sweeping NR_CPUS with a scale model (`--scale-from`)."""
@@ -89,16 +106,34 @@ def compute_sweep(base: FootprintInputs, symbol: str, lo: int, hi: int, points: 
             per_value[d][v] = fn(inp, explain=False).measures
     if progress is not None:
         progress(len(evaluate))
+    blocked: dict[int, str] = {}
+    if builds is not None and symbol == "NR_CPUS":
+        for v in values:
+            why = builds(v)
+            if why is not None:
+                blocked[v] = why
+    buildable = [v for v in values if v not in blocked]
     series: dict[Design, dict[Measure, tuple[int | float, ...]]] = {}
     fits: list[LimitFit] = []
+    meta = list(limit_meta) if limit_meta is not None else [("", False)] * len(limits)
     for d in designs:
         table = per_value[d]
         measures = list(table[shown[0]].keys()) if shown else []
         series[d] = {m: tuple(table[v][m] for v in shown) for m in measures}
-        for measure, bound in limits:
+        for (measure, bound), (limit_id, strict_less) in zip(limits, meta, strict=True):
             if measure not in table[values[0]]:
                 continue
-            largest, fail, non_mono = compute_fit(values, [table[v][measure] for v in values], bound)
-            fits.append(LimitFit(d, measure, bound, largest, fail, non_mono))
+            largest, fail, non_mono = compute_fit(buildable, [table[v][measure] for v in buildable], bound,
+                                                  strict_less) if buildable else (None, None, False)
+            unbuildable = None
+            if blocked:
+                over, _, _ = compute_fit(values, [table[v][measure] for v in values], bound, strict_less)
+                if over is not None and (largest is None or over > largest):
+                    unbuildable = over
+            fits.append(LimitFit(d, measure, bound, largest, fail, non_mono,
+                                 inconclusive=measure.value in lower_bound_measures,
+                                 largest_fitting_unbuildable=unbuildable, limit_id=limit_id,
+                                 strict_less=strict_less))
     return SweepResult(symbol, lo, hi, tuple(shown), series, tuple(fits),
-                       evaluated=len(evaluate), facts=facts)
+                       evaluated=len(evaluate), facts=facts, not_building=_runs(values, blocked),
+                       lower_bound_measures=tuple(sorted(lower_bound_measures)))

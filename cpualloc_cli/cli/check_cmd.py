@@ -6,27 +6,24 @@ import datetime as dt
 import glob
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich, size_option, warn
-from cpualloc_cli.cli.configopts import config_options, load_config_from_options
+from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, size_option, warn
+from cpualloc_cli.cli.configopts import config_options
 from cpualloc_cli.errors import InputError, UsageError
-from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.footprint import Design
-from cpualloc_cli.model.image import ElfImage
 from cpualloc_cli.model.limits import BudgetOutcome, CheckInputs, CheckReport, Status
-from cpualloc_cli.model.measures import Budget, parse_budget
+from cpualloc_cli.model.measures import Budget, Measure, parse_budget
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("text", "json", "sarif", "github", "markdown", "junit")
 DESIGN_NAMES = [d.value for d in Design]
 BOOT_IMAGE_GLOBS = ("arch/*/boot/bzImage", "arch/*/boot/zImage", "arch/*/boot/Image.gz", "arch/*/boot/Image",
                     "arch/*/boot/vmlinuz*", "arch/*/boot/image", "arch/*/boot/*Image*")
-CPU_AREA_SYMBOL = "cpu_area"  # the static cpu_alloc area in BSS (2007 patch, mm/cpu_alloc.c)
 MAX_BASELINE_BYTES = 16 << 20
 MAX_CONFIG_WARNINGS = 5
 
@@ -127,39 +124,6 @@ def read_baseline(path: str) -> tuple[dict[str, float], dict[str, tuple[int, str
     return out, syms
 
 
-def _image_measures(img: ElfImage) -> tuple[dict[str, float], dict[str, str]]:
-    from cpualloc_cli.analysis.extent import compute_extents, compute_percpu
-    from cpualloc_cli.analysis.sizes import compute_berkeley
-
-    m: dict[str, float] = {}
-    src: dict[str, str] = {}
-    b = compute_berkeley(img)
-    for k, v in (("text", b.text), ("data", b.data), ("bss", b.bss), ("total", b.dec)):
-        m[k] = float(v)
-        src[k] = f"image: GNU size (Berkeley) {k}"
-    ext = compute_extents(img)
-    if ext:
-        m["image_extent"] = float(ext[0].size_bytes)
-        src["image_extent"] = f"image: {ext[0].end_name} - {ext[0].start_name} (0x{ext[0].end:x} - 0x{ext[0].start:x})"
-    pc = compute_percpu(img)
-    if pc.section is not None:
-        m["percpu_static"] = float(pc.size_bytes)
-        src["percpu_static"] = f"image: size of {pc.section}"
-    return m, src
-
-
-def _cpu_area_in_image(img: ElfImage) -> int:
-    syms = img.symbols
-    if syms is None:
-        return 0
-    i = syms.index(CPU_AREA_SYMBOL)
-    return 0 if i is None else int(syms.sizes[i])
-
-
-DESIGN_MEASURES = ("image_extent", "bss", "cpu_area", "address_space", "vmalloc_share", "percpu_unit",
-                   "percpu_resident")
-
-
 @click.command("check")
 @click.argument("image", required=False, metavar="[IMAGE]")
 @config_options
@@ -170,31 +134,43 @@ DESIGN_MEASURES = ("image_extent", "bss", "cpu_area", "address_space", "vmalloc_
 @click.option("--policy", "policy_path", default=None, metavar="FILE",
               help="Policy file (default: cpualloc.toml or [tool.cpualloc] in pyproject.toml, cwd upward).")
 @click.option("--baseline", "baseline_path", default=None, metavar="PREV.json",
-              help="An earlier `check --format json`, for --budget.")
+              help="An earlier `check --format json`, for --budget (and the kernel's size when there is no image).")
 @click.option("--budget", "budgets", multiple=True, metavar="MEASURE=+N%",
               help="Growth budget against --baseline, e.g. bss=+1% or image_extent=+64KiB (repeatable).")
-@click.option("--fail-on", "fail_on", type=click.Choice(["warning", "error"]), default=None,
-              help="Lowest severity that gives exit 1 (default: error, or the policy's fail_on).")
+@click.option("--fail-on", "fail_on", multiple=True, type=click.Choice(["warning", "error", "inconclusive"]),
+              help="What gives exit 1: error (default, or the policy's fail_on), warning (errors and warnings), "
+                   "inconclusive (also limits the inputs cannot decide). Repeatable.")
 @click.option("--crashkernel", default=None, metavar="SIZE", help="crashkernel= reservation to fit (kdump).")
 @click.option("--load-window", "load_window", default=None, metavar="SIZE",
               help="Boot loader load window for the compressed image (OpenBoot: about 10 MB).")
+@click.option("--base-size", "base_size", default=None, metavar="SIZE",
+              help="Without an image: the kernel's own image extent (without a cpu area), e.g. from a previous build.")
+@click.option("--scale-from", "scale_from", multiple=True, metavar="IMAGE@N",
+              help="Without an image: builds of the same tree at several NR_CPUS; their scale model gives the "
+                   "kernel's own size at the config's NR_CPUS.")
 @output_options(FORMATS)
 def check(image: str | None, design: str | None, build_dir: str | None, policy_path: str | None,
-          baseline_path: str | None, budgets: tuple[str, ...], fail_on: str | None, crashkernel: str | None,
-          load_window: str | None, format_: str, output: str | None, no_color: bool, traceback_: bool,
+          baseline_path: str | None, budgets: tuple[str, ...], fail_on: tuple[str, ...], crashkernel: str | None,
+          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], format_: str,
+          output: str | None, no_color: bool, traceback_: bool,
           arch: str | None, config: str | None, set_: tuple[str, ...], config_from: str | None,
           srctree: str | None, allow_shell: bool, kernel_version: str | None, strict: bool) -> int:
     """Check a config and/or an IMAGE against every limit that applies to its arch and kernel
     version, plus the policy's own limits and budgets.
 
-    Exit 1 on an error (or a warning with --fail-on warning) or a budget overrun; limits that
-    cannot be evaluated for lack of input are listed as skipped, with the reason.
+    Exit 1 on an error (or a warning with --fail-on warning, or an inconclusive limit with
+    --fail-on inconclusive) or a budget overrun; limits that cannot be evaluated for lack of
+    input are listed as skipped, with the reason. Without an image, the kernel's own size comes
+    from --base-size, --scale-from, the baseline or a cited lower bound (`inconclusive` when
+    that cannot decide).
     """
     from cpualloc_cli.adapters.limits_loader import load_database
     from cpualloc_cli.adapters.policy import load_policy
-    from cpualloc_cli.analysis.limits import CheckContext, compute_top_bss, evaluate_budgets, evaluate_limits
+    from cpualloc_cli.analysis.engine import EvalRequest, evaluate
+    from cpualloc_cli.analysis.limits import evaluate_budgets
+    from cpualloc_cli.cli.gather import gather, read_image
+
     opts = make_output(format_, output, no_color, traceback_)
-    kernel_version_opt = kernel_version
     params: dict[str, int] = {}
     budget_list: list[Budget] = []
     for text in budgets:
@@ -228,122 +204,78 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     given = {b.measure for b in budget_list}
     budget_list += [b for b in policy.budgets if b.measure not in given]
     baseline, baseline_syms = read_baseline(baseline_path) if baseline_path is not None else (None, {})
-    fail_threshold = fail_on or policy.fail_on or "error"
+    severities = [f for f in fail_on if f != "inconclusive"]
+    fail_threshold = ("warning" if "warning" in severities else "error") if severities else (policy.fail_on or "error")
+    fail_inconclusive = "inconclusive" in fail_on or bool(getattr(policy, "fail_on_inconclusive", False))
+    if image is not None and (base_size is not None or scale_from):
+        raise UsageError("--base-size and --scale-from are for a config without an image")
 
-    resolved: ResolvedConfig | None = load_config_from_options(
-        arch=arch, config=config, set_=set_, config_from=config_from, srctree=srctree, allow_shell=allow_shell,
-        kernel_version=kernel_version, strict=strict)
-    img: ElfImage | None = None
-    from cpualloc_cli.adapters.elf import is_elf_file
-
-    if image is not None:
-        from cpualloc_cli.adapters.image import load_image
-
-        with progress(f"reading {image}"):
-            img = load_image(image)
-    if resolved is None and img is None:
+    cfg_kwargs = dict(arch=arch, config=config, set_=set_, config_from=config_from, srctree=srctree,
+                      allow_shell=allow_shell, kernel_version=kernel_version, strict=strict)
+    img = read_image(image) if image is not None else None
+    has_config = bool(arch or config or set_ or config_from or srctree)
+    if img is None and not has_config:
         raise UsageError("nothing to check: give a config (--arch/--config/--set), an IMAGE or --build-dir")
+    scaled = None
+    if scale_from:
+        from cpualloc_cli.cli.footprint_cmd import scale_kernel_base
 
-    measures: dict[str, float] = {}
-    sources: dict[str, str] = {}
-    input_kind = "kernel"
-    top_bss: tuple[tuple[str, int], ...] = ()
-    if img is not None:
-        if img.header.file_type == "REL":
-            input_kind = "module" if (image or "").endswith(".ko") or img.section(".modinfo") is not None else "object"
-        m, s = _image_measures(img)
-        measures.update(m)
-        sources.update(s)
-        top_bss = compute_top_bss(img)
+        scaled = scale_kernel_base(scale_from, cfg_kwargs)
+    module = img is not None and img.facts.input_kind != "kernel"
+    g = gather(cfg_kwargs, None, image=img, arch_opt=arch, base_size=base_size, scaled=scaled,
+               baseline=baseline)
+    resolved = g.config
+    extra: dict[str, float] = {}
+    extra_src: dict[str, str] = {}
     if boot_image is not None:
-        measures["compressed_size"] = float(os.path.getsize(boot_image))
-        sources["compressed_size"] = f"file size of {boot_image}"
-    elif img is not None and image is not None and not is_elf_file(image):
-        measures["compressed_size"] = float(os.path.getsize(image))
-        sources["compressed_size"] = f"file size of {image}"
-
-    design_used: str | None = None
-    design_source: str | None = None
-    projector = None
-    nr_cpus: int | None = None
-    nr_range: tuple[int, int] | None = None
-    kernel_version = kernel_version_opt
-    kv_source: str | None = "--kernel-version" if kernel_version_opt else None
-    if input_kind == "kernel":
-        from cpualloc_cli.analysis.footprint import DESIGN_FUNCTIONS, choose_design
-        from cpualloc_cli.cli.footprint_inputs import build_inputs
-        from cpualloc_cli.model.footprint import Provenance
-
-        built = build_inputs(resolved, img, arch=arch if resolved is None else None,
-                             kernel_version=kernel_version_opt)
-        inp = built.inputs
-        arch = inp.arch
-        for fact in inp.facts:
-            if fact.name == "kernel_version" and fact.provenance is not Provenance.DEFAULT and kernel_version is None:
-                kernel_version, kv_source = str(fact.value), fact.note or fact.provenance.value
-        if img is not None:
-            area = _cpu_area_in_image(img)
-            if area and inp.base_extent_bytes is not None and inp.base_bss_bytes is not None:
-                inp = replace(inp, base_extent_bytes=inp.base_extent_bytes - area, base_bss_bytes=inp.base_bss_bytes - area)
-                sources["image_base"] = f"image base = measured - {CPU_AREA_SYMBOL} symbol ({area} B, the static cpu area)"
-        if resolved is not None or design is not None:
-            config_design = built.config_design
-            chosen, reason = choose_design(Design(design) if design else None, config_design, inp.arch,
-                                           inp.kernel_version)
-            design_used, design_source = chosen.value, reason
-            fp = DESIGN_FUNCTIONS[chosen](inp, explain=False)
-            basis = "footprint model" + (" over the image's measured base" if img is not None else
-                                         " (no image: base 0, growth only)")
-            # cpu_alloc designs change the image (BSS, extent): the model over the image's base
-            # wins. The modern percpu design does not: what the image measured wins.
-            model_wins = img is None or chosen is not Design.PERCPU
-            for meas, mvalue in fp.measures.items():
-                if meas.value not in measures or (model_wins and meas.value in DESIGN_MEASURES):
-                    measures[meas.value] = float(mvalue)
-                    sources[meas.value] = f"{basis}: {chosen.value} design, NR_CPUS={inp.nr_cpus}"
-            if img is not None and model_wins and {"text", "data", "bss"} <= measures.keys():
-                measures["total"] = measures["text"] + measures["data"] + measures["bss"]
-                sources["total"] = "text + data (image) + bss (footprint model)"
-            nr_cpus = inp.nr_cpus if resolved is not None and resolved.values.get("SMP", "y") != "n" else None
-            nr_range = built.nr_cpus_range
-            projector = _projector(inp, chosen, DESIGN_FUNCTIONS)
-    if arch is None:
-        arch = img.header.arch if img is not None else (resolved.arch if resolved is not None else "unknown")
-    if resolved is not None and nr_cpus is None and resolved.values.get("SMP") != "n":
-        nr_cpus = resolved.get_int("NR_CPUS")
-    if kernel_version is None and img is not None and img.banner:
-        kernel_version, kv_source = img.banner.split()[2] if len(img.banner.split()) > 2 else None, "image banner"
-
-    ctx = CheckContext(
-        arch=arch, kernel_version=kernel_version, input_kind="module" if input_kind == "module" else "kernel",
-        config=resolved.values if resolved is not None else None,
-        config_path=resolved.config_path if resolved is not None else None,
-        config_lines=config_lines(resolved.config_path if resolved is not None else None),
-        image_path=image, measures=measures, measure_sources=sources, params=params, design=design_used,
-        projector=projector, nr_cpus=nr_cpus, nr_cpus_range=nr_range, top_bss=top_bss, today=dt.date.today())
-    limits = load_database() + policy.limits
-    known = {lim.id for lim in limits} | {f"budget.{m}" for m in DESIGN_MEASURES + ("text", "data", "total",
-                                                                                  "percpu_static", "compressed_size")}
+        extra["compressed_size"] = float(os.path.getsize(boot_image))
+        extra_src["compressed_size"] = f"file size of {boot_image}"
+    inp = None if module else g.built.inputs
+    req = EvalRequest(
+        arch=g.built.inputs.arch if not module or img is None else img.image.header.arch,
+        kernel_version=g.kernel_version, kernel_version_source=g.kernel_version_source,
+        limits=load_database() + policy.limits, waivers=policy.waivers, config=resolved,
+        config_lines=config_lines(resolved.config_path if resolved is not None and resolved.config_path
+                                  and os.path.isfile(resolved.config_path) else None),
+        inputs=inp, config_design=g.built.config_design, cli_design=Design(design) if design else None,
+        image=img.facts if img is not None else None, base=g.base, extra_measures=extra, extra_sources=extra_src,
+        params=params, today=dt.date.today())
+    ev = evaluate(req)
+    measures = ev.measures.values
+    known = {lim.id for lim in req.limits} | {f"budget.{m.value}" for m in Measure}
     for w in policy.waivers:
         if w.rule not in known:
             warn(f"{w.origin}: waiver for unknown rule {w.rule!r} silences nothing (see `cpualloc limits`)")
-    outcomes, not_applicable = evaluate_limits(limits, policy.waivers, ctx)
-    budget_out = evaluate_budgets(budget_list, baseline, measures, policy.waivers, ctx.today)
+    budget_out = evaluate_budgets(budget_list, baseline, measures, policy.waivers, req.today)
     symbol_sizes: dict[str, tuple[int, str]] = {}
-    if img is not None and img.symbols is not None:
+    if img is not None and img.image.symbols is not None:
         from cpualloc_cli.analysis.diff import compute_symbol_sizes
 
-        symbol_sizes = compute_symbol_sizes(img, limit=SYMBOL_SIZES_RECORDED)
+        symbol_sizes = compute_symbol_sizes(img.image, limit=SYMBOL_SIZES_RECORDED)
     if baseline_syms and symbol_sizes:
         budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes) for b in budget_out)
     basis = "+".join(p for p, on in (("image", img is not None), ("config", resolved is not None)) if on)
+    strict_findings: tuple[str, ...] = ()
+    if strict and resolved is not None:
+        strict_findings = tuple(f"{f.path or 'config'}{':' + str(f.line) if f.line else ''}: {f.message}"
+                                for f in resolved.findings if f.severity.rank >= 1)
+    nr_fact = next((f for f in g.built.inputs.facts if f.name == "nr_cpus"), None)
+    from cpualloc_cli.analysis.engine import describe_base
+
     report = CheckReport(
-        inputs=CheckInputs(arch=arch, kernel_version=kernel_version, kernel_version_source=kv_source,
-                           design=design_used, design_source=design_source,
+        inputs=CheckInputs(arch=req.arch, kernel_version=g.kernel_version,
+                           kernel_version_source=g.kernel_version_source if g.kernel_version else None,
+                           design=ev.design.value if ev.design else None, design_source=ev.design_source,
                            config_path=resolved.config_path if resolved is not None else None, image_path=image,
                            boot_image_path=boot_image, baseline_path=baseline_path, policy_path=policy.path,
-                           basis=basis, measures=measures, measure_sources=sources, symbol_sizes=symbol_sizes),
-        outcomes=outcomes, budgets=budget_out, not_applicable=not_applicable, fail_on=fail_threshold)
+                           basis=basis, measures=measures, measure_sources=ev.measures.sources,
+                           symbol_sizes=symbol_sizes, config_source=g.config_origin,
+                           base=describe_base(g.base) if img is None else f"measured from {image}",
+                           lower_bound_measures=tuple(sorted(ev.measures.lower_bounds)),
+                           nr_cpus=ev.nr_cpus if not module else None,
+                           nr_cpus_source=(nr_fact.note or nr_fact.provenance.value) if nr_fact and not module else ""),
+        outcomes=ev.outcomes, budgets=budget_out, not_applicable=ev.not_applicable, fail_on=fail_threshold,
+        fail_on_inconclusive=fail_inconclusive, strict_findings=strict_findings)
     if resolved is not None:
         shown = [f for f in resolved.findings if f.severity.rank >= 1]
         for f in shown[:MAX_CONFIG_WARNINGS]:
@@ -351,32 +283,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
         if len(shown) > MAX_CONFIG_WARNINGS:
             warn(f"{len(shown) - MAX_CONFIG_WARNINGS} more config finding(s); `cpualloc config` lists them all")
     emit(opts, render_check(opts, report))
-    code = report.exit_code
-    if strict and resolved is not None:
-        from cpualloc_cli.cli.configopts import config_findings_exit
-
-        code = max(code, config_findings_exit(resolved, strict))
-    return code
-
-
-def _projector(inp: Any, chosen: Design, functions: Mapping[Design, Any]) -> Callable[[str | None, int], Mapping[str, float]]:
-    """(design, NR_CPUS) -> measures, for the computed fixes. 'none' = the base without a cpu area."""
-    cache: dict[tuple[str | None, int], Mapping[str, float]] = {}
-    derived_possible = inp.possible_cpus == inp.nr_cpus
-
-    def project(design: str | None, n: int) -> Mapping[str, float]:
-        key = (design, n)
-        if key not in cache:
-            if design == "none":
-                cache[key] = {"image_extent": float(inp.base_extent_bytes or 0), "bss": float(inp.base_bss_bytes or 0)}
-            else:
-                d = chosen if design is None else Design(design)
-                possible = n if derived_possible else min(inp.possible_cpus, n)
-                fp = functions[d](replace(inp, nr_cpus=n, possible_cpus=possible), explain=False)
-                cache[key] = {m.value: float(v) for m, v in fp.measures.items()}
-        return cache[key]
-
-    return project
+    return report.exit_code
 
 
 def render_check(opts: Any, report: CheckReport) -> str:

@@ -30,6 +30,7 @@ imply (1 under ``--strict`` when any warning).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
@@ -118,7 +119,8 @@ def _read_config_from_image(path: str) -> tuple[str, str | None]:
 def load_config_from_options(*, arch: str | None, config: str | None, set_: Sequence[str],
                              config_from: str | None, srctree: str | None, allow_shell: bool,
                              kernel_version: str | None, strict: bool = False,
-                             show: Sequence[str] = (), use_cache: bool = True) -> ResolvedConfig | None:
+                             show: Sequence[str] = (), use_cache: bool = True,
+                             image_kernel_version: str | None = None) -> ResolvedConfig | None:
     """Resolve the configuration the options describe.
 
     Signature (stable)::
@@ -138,13 +140,14 @@ def load_config_from_options(*, arch: str | None, config: str | None, set_: Sequ
     """
     loaded = load_config_and_text(arch=arch, config=config, set_=set_, config_from=config_from, srctree=srctree,
                                   allow_shell=allow_shell, kernel_version=kernel_version, show=show,
-                                  use_cache=use_cache, require_input=True)
+                                  use_cache=use_cache, require_input=True, image_kernel_version=image_kernel_version)
     return None if loaded is None else loaded.resolved
 
 
 def load_config_and_text(*, arch: str | None, config: str | None, set_: Sequence[str], config_from: str | None,
                          srctree: str | None, allow_shell: bool, kernel_version: str | None,
-                         show: Sequence[str] = (), use_cache: bool = True, require_input: bool = False) -> Any:
+                         show: Sequence[str] = (), use_cache: bool = True, require_input: bool = False,
+                         image_kernel_version: str | None = None) -> Any:
     """Like load_config_from_options, returning the adapter's LoadedConfig (with the full
     resolved .config text for --write-config)."""
     from cpualloc_cli.adapters import kconfig as kadapter
@@ -165,10 +168,16 @@ def load_config_and_text(*, arch: str | None, config: str | None, set_: Sequence
         display = f"{config_from}:ikconfig"
     req = kadapter.ConfigRequest(
         arch=arch, config_text=text, config_display=display, sets=sets, srctree=srctree, allow_shell=allow_shell,
-        kernel_version=kernel_version, image_kernel_version=image_version,
+        kernel_version=kernel_version, image_kernel_version=image_version or image_kernel_version,
         cross_compile=os.environ.get("CROSS_COMPILE"), show=tuple(show), use_cache=use_cache,
     )
-    return kadapter.load_resolved_config(req)
+    loaded = kadapter.load_resolved_config(req)
+    from cpualloc_cli.adapters.config_as_written import header_version
+
+    hv = header_version(text)
+    if hv is not None:
+        loaded.resolved = dataclasses.replace(loaded.resolved, header_version=hv)
+    return loaded
 
 
 def config_findings_exit(resolved: ResolvedConfig | None, strict: bool) -> int:

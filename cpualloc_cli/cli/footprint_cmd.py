@@ -131,6 +131,21 @@ def scale_base(scale_from: Sequence[str]) -> tuple[Callable[[int], tuple[int, in
     return base_at, f"scale model from {len(points)} images at NR_CPUS={ns} (see `cpualloc scale`)"
 
 
+def scale_kernel_base(scale_from: Sequence[str], cfg_kwargs: dict[str, Any]) -> Callable[[int], Any]:
+    """For a config without an image: NR_CPUS -> the kernel's own size from a scale model."""
+    from cpualloc_cli.analysis.engine import KernelBase
+
+    scaled = scale_base(scale_from)
+    assert scaled is not None
+    base_at, described = scaled
+
+    def at(n: int) -> KernelBase:
+        bss, extent = base_at(n)
+        return KernelBase("scale model", True, f"{described}, at NR_CPUS={n}", {"image_extent": extent, "bss": bss})
+
+    return at
+
+
 def with_scale_base(inp: FootprintInputs, described: str, bss: int | None, extent: int | None) -> FootprintInputs:
     """The inputs with the base BSS/extent taken from a scale model (None: varies per value)."""
     import dataclasses
@@ -154,35 +169,38 @@ class Prepared:
     config: ResolvedConfig | None
     image: ElfImage | None
     packing: Any
-    built: Any  # footprint_inputs.BuiltInputs
+    built: Any  # analysis.inputs.BuiltInputs
+    gathered: Any = None  # cli.gather.Gathered
 
 
 def prepare_inputs(cfg_kwargs: dict[str, Any], image: str | None, *, possible_cpus: int | None,
                    percpu_reserve: str | None, vmalloc_size: str | None, static_size: str | None,
-                   numa_groups: tuple[int, ...] | None, simulate_packing: bool, what: str) -> Prepared:
-    """Parse the size options, read the config and the image, and build the footprint inputs."""
-    from cpualloc_cli.cli.footprint_inputs import build_inputs
+                   numa_groups: tuple[int, ...] | None, simulate_packing: bool, what: str,
+                   base_size: str | None = None, default_possible: bool = True) -> Prepared:
+    """Parse the size options, read the config and the image, and build the footprint inputs
+    (through cli/gather.py, as check does)."""
+    from cpualloc_cli.cli.gather import gather, read_image
 
     reserve = size_option(percpu_reserve, "--percpu-reserve")
     vmalloc = size_option(vmalloc_size, "--vmalloc-size")
     static = size_option(static_size, "--static-size")
-    config = load_config(cfg_kwargs)
-    img = read_image(image)
-    if config is None and img is None and static is None:
+    img = read_image(image) if image is not None else None
+    has_config = any(cfg_kwargs.get(k) for k in ("arch", "config", "set_", "config_from", "srctree"))
+    if not has_config and img is None and static is None:
         raise UsageError(f"nothing to {what}: give a config (--arch/--config/--set) and/or an IMAGE")
-    packing = run_packing(img) if simulate_packing else None
-    built = build_inputs(config, img, arch=None if config is not None else cfg_kwargs.get("arch"),
-                         kernel_version=kernel_version_from(cfg_kwargs), possible_cpus=possible_cpus,
-                         percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=numa_groups,
-                         static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None)
-    return Prepared(config, img, packing, built)
+    packing = run_packing(img.image if img is not None else None) if simulate_packing else None
+    g = gather(cfg_kwargs, None, image=img, arch_opt=cfg_kwargs.get("arch"), possible_cpus=possible_cpus,
+               percpu_reserve_bytes=reserve, vmalloc_size_bytes=vmalloc, numa_groups=numa_groups,
+               static_bytes=static, packing_used_bytes=packing.used_bytes if packing else None,
+               base_size=base_size, default_possible=default_possible)
+    return Prepared(g.config, img.image if img is not None else None, packing, g.built, g)
 
 
 def run_packing(image: ElfImage | None) -> Any:
     if image is None:
         raise UsageError("--simulate-packing needs an image (its per-cpu symbols)")
+    from cpualloc_cli.analysis.inputs import percpu_objects
     from cpualloc_cli.analysis.packing import compute_packing
-    from cpualloc_cli.cli.footprint_inputs import percpu_objects
 
     objects, linker = percpu_objects(image)
     if not objects:
@@ -200,8 +218,10 @@ def run_packing(image: ElfImage | None) -> Any:
 @click.option("--design", type=click.Choice(DESIGN_NAMES), default=None,
               help="Show only this design (and use it); default: all side by side.")
 @click.option("--explain", is_flag=True, help="Print every formula with its values put in.")
+@click.option("--base-size", "base_size", default=None, metavar="SIZE",
+              help="Without an image: the kernel's own image extent (without a cpu area).")
 @output_options(("text", "json"))
-def footprint(image: str | None, design: str | None, explain: bool, limits: tuple[str, ...],
+def footprint(image: str | None, design: str | None, explain: bool, base_size: str | None, limits: tuple[str, ...],
               possible_cpus: int | None, percpu_reserve: str | None, vmalloc_size: str | None,
               static_size: str | None, numa_nodes: str | None, simulate_packing: bool, scale_from: tuple[str, ...],
               format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
@@ -217,9 +237,10 @@ def footprint(image: str | None, design: str | None, explain: bool, limits: tupl
     limit_pairs = parse_limits(limits)
     prep = prepare_inputs(cfg_kwargs, image, possible_cpus=possible_cpus, percpu_reserve=percpu_reserve,
                           vmalloc_size=vmalloc_size, static_size=static_size, numa_groups=parse_groups(numa_nodes),
-                          simulate_packing=simulate_packing, what="compute")
+                          simulate_packing=simulate_packing, what="compute", base_size=base_size)
     config, packing, built = prep.config, prep.packing, prep.built
     inp = built.inputs
+    inp = _with_possible_note(inp)
     scaled = scale_base(scale_from)
     if scaled is not None:
         base_at, described = scaled
@@ -231,6 +252,28 @@ def footprint(image: str | None, design: str | None, explain: bool, limits: tupl
     report = compute_footprint(inp, designs, chosen, reason, limit_pairs, built.findings, packing)
     emit(opts, render_footprint(opts, report, explain))
     return max(footprint_exit_code(report), config_exit(config, cfg_kwargs))
+
+
+def _with_possible_note(inp: FootprintInputs) -> FootprintInputs:
+    """When the possible CPUs are a stated default, put the per-cpu memory at NR_CPUS beside it
+    (the most it can be), so the default is never silent."""
+    import dataclasses
+
+    fact = next((f for f in inp.facts if f.name == "possible_cpus"), None)
+    if fact is None or fact.provenance is not Provenance.DEFAULT or inp.possible_cpus >= inp.nr_cpus:
+        return inp
+    from cpualloc_cli.analysis.footprint import DESIGN_FUNCTIONS
+
+    per = DESIGN_FUNCTIONS[Design.PERCPU]
+    at_default = per(inp, explain=False).measures.get(Measure.PERCPU_RESIDENT)
+    at_most = per(dataclasses.replace(inp, possible_cpus=inp.nr_cpus), explain=False).measures.get(Measure.PERCPU_RESIDENT)
+    if at_default is None or at_most is None:
+        return inp
+    per_cpu = int(at_default) // inp.possible_cpus
+    note = InputFact("percpu_resident_at_nr_cpus", int(at_most), Provenance.DERIVED,
+                     f"modern percpu: {per_cpu} B per possible CPU; at most {int(at_most)} B if all NR_CPUS="
+                     f"{inp.nr_cpus} CPUs are possible (give --possible-cpus N for a machine)")
+    return dataclasses.replace(inp, facts=inp.facts + (note,))
 
 
 def render_footprint(opts: Any, report: FootprintReport, explain: bool) -> str:

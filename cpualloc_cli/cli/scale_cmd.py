@@ -10,6 +10,7 @@ import click
 
 from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
 from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
+from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.scale import ScalePoint
 
 _AT_N = re.compile(r"^(.*)@(\d+)$")
@@ -109,24 +110,35 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
     points, configs, arch, banner = load_scale_points(images, symbol)
 
     extra: list[str] = []
-    if use_db and arch is not None:
+    builds = None
+    if arch is not None:
         from cpualloc_cli.adapters.limits_loader import load_database
-        from cpualloc_cli.analysis.scale import select_database_limits
+        from cpualloc_cli.analysis.engine import EvalRequest, compute_build_blocker, nr_cpus_range, sweep_bounds
 
         last_config = configs[-1][1] if configs else None
         version = kernel_version(last_config, banner)
-        chosen, db_notes = select_database_limits(load_database(), arch, version,
-                                                  parse_config_values(last_config) if last_config else None)
-        parsed_limits.extend(chosen)
-        extra.extend(db_notes)
-    if search_max is None and symbol == "NR_CPUS" and arch is not None:
-        from cpualloc_cli.analysis.limits import DEFAULT_NR_CPUS_RANGE
-
-        rng = DEFAULT_NR_CPUS_RANGE.get(arch)
-        if rng is not None:
+        values = parse_config_values(last_config) if last_config else None
+        resolved = ResolvedConfig(arch=arch, kernel_version=version or "", kernel_version_source="image",
+                                  values=values) if values is not None else None
+        req = EvalRequest(arch=arch, kernel_version=version, kernel_version_source="image", limits=load_database(),
+                          config=resolved)
+        if use_db:
+            bounds, db_notes = sweep_bounds(req)  # the same applicability and bounds as check and sweep
+            for b in bounds:
+                if b.measure in PREDICTABLE:
+                    parsed_limits.append((b.measure, int(b.bound), b.limit.id))
+                else:
+                    db_notes.append(f"{b.limit.id}: scale does not predict {b.measure}: left out")
+            extra.extend(db_notes)
+        rng = nr_cpus_range(resolved, arch)
+        if symbol == "NR_CPUS":
+            def builds(n: int) -> str | None:
+                return compute_build_blocker(values, arch, version, n, rng)
+        if search_max is None and symbol == "NR_CPUS" and rng is not None:
             search_max = max(rng[1], at)  # the arch's Kconfig range for NR_CPUS
     try:
-        report = compute_scale(points, at, symbol=symbol, limits=parsed_limits, search_max=search_max)
+        report = compute_scale(points, at, symbol=symbol, limits=parsed_limits, search_max=search_max,
+                               builds=builds)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if len(configs) == len(images) and len(configs) >= 2:

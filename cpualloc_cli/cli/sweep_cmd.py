@@ -28,27 +28,27 @@ from cpualloc_cli.model.measures import Measure, format_bytes, parse_measure
 DEFAULT_RANGE = (2, 8192)  # when the config gives no Kconfig range
 
 
-def _with_database_limits(pairs: list[tuple[Measure, float]], arch: str, kernel_version: str | None,
-                          config: ResolvedConfig | None) -> tuple[list[tuple[Measure, float]], list[InputFact], list[Finding]]:
-    """Add the shipped database's applicable limits (with bounds resolved from the config) to
-    the --limit pairs; each one used is listed as an input with its source."""
-    from cpualloc_cli.adapters.limits_loader import load_database
-    from cpualloc_cli.analysis.limits import CheckContext, compute_sweep_bounds
+def _with_database_limits(pairs: list[tuple[Measure, float]], req: Any) -> tuple[
+        list[tuple[Measure, float]], list[tuple[str, bool]], list[InputFact], list[Finding]]:
+    """Add the shipped database's applicable limits (applicability and bounds decided by the
+    evaluation engine, as in `check`) to the --limit pairs; each one used is listed as an input
+    with its source, and each one left out with the reason."""
+    from cpualloc_cli.analysis.engine import sweep_bounds
 
-    ctx = CheckContext(arch=arch, kernel_version=kernel_version or None,
-                       config=dict(config.values) if config is not None else None)
-    bounds, notes = compute_sweep_bounds(load_database(), ctx)
+    bounds, notes = sweep_bounds(req)
     out = list(pairs)
+    meta: list[tuple[str, bool]] = [("", False)] * len(pairs)
     facts: list[InputFact] = []
     for b in bounds:
         pair = (Measure(b.measure), b.bound)
         if pair not in out:
             out.append(pair)
+            meta.append((b.limit.id, b.limit.strict_less))
         shown = f"{b.bound:.1%}" if b.measure == "vmalloc_share" else format_bytes(int(b.bound))
-        facts.append(InputFact(f"limit {b.limit.id}", f"{b.measure} <= {shown}", Provenance.DATABASE,
-                               "; ".join(b.arithmetic + b.limit.sources[:1])))
+        facts.append(InputFact(f"limit {b.limit.id}", f"{b.measure} {'<' if b.limit.strict_less else '<='} {shown}",
+                               Provenance.DATABASE, "; ".join(b.arithmetic + b.limit.sources[:1])))
     findings = [Finding("sweep.limit-not-swept", Severity.INFO, note) for note in notes]
-    return out, facts, findings
+    return out, meta, facts, findings
 
 
 def _parse_values(text: str | None) -> list[int] | None:
@@ -82,12 +82,14 @@ def _parse_values(text: str | None) -> list[int] | None:
               help="Also write the chart as an image (needs the 'plot' extra: matplotlib).")
 @click.option("--no-database", is_flag=True,
               help="Check only the --limit bounds, not the applicable limits of the shipped database.")
+@click.option("--base-size", "base_size", default=None, metavar="SIZE",
+              help="Without an image: the kernel's own image extent (without a cpu area).")
 @output_options(("text", "json"))
 def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, values_: str | None,
           designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None, no_database: bool,
           limits: tuple[str, ...], possible_cpus: int | None, percpu_reserve: str | None,
           vmalloc_size: str | None, static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
-          scale_from: tuple[str, ...],
+          scale_from: tuple[str, ...], base_size: str | None,
           format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
     """Vary an integer symbol across its range and report, per design, the footprint and the
     largest value that fits each limit: the applicable limits of the shipped database (see
@@ -121,7 +123,8 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
         raise UsageError("--numa-nodes fixes the CPU count; it cannot be combined with a sweep of NR_CPUS")
     prep = prepare_inputs(cfg_kwargs, image, possible_cpus=possible_cpus, percpu_reserve=percpu_reserve,
                           vmalloc_size=vmalloc_size, static_size=static_size, numa_groups=groups,
-                          simulate_packing=simulate_packing, what="sweep")
+                          simulate_packing=simulate_packing, what="sweep", base_size=base_size,
+                          default_possible=False)
     config, built = prep.config, prep.built
     base = built.inputs
     scaled = scale_base(scale_from)
@@ -132,7 +135,10 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
         base_at, described = scaled
         base = with_scale_base(base, described, None, None)
     # the range: --from/--to, else the Kconfig range, else the --values span, else 2..8192
-    kr = built.nr_cpus_range if symbol == "NR_CPUS" else None
+    from cpualloc_cli.analysis.engine import compute_build_blocker, nr_cpus_range
+
+    g = prep.gathered
+    kr = (built.nr_cpus_range or nr_cpus_range(config, base.arch)) if symbol == "NR_CPUS" else None
     lo_default, hi_default = kr if kr is not None else (
         (min(vals), max(vals)) if vals else (DEFAULT_RANGE if symbol == "NR_CPUS" else (0, 13)))
     lo = from_ if from_ is not None else lo_default
@@ -154,13 +160,32 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     fixed_possible = possible_cpus
     db_facts: list[InputFact] = []
     db_findings: list[Finding] = []
+    req = _request(g, base, config)
+    meta: list[tuple[str, bool]] = [("", False)] * len(limit_pairs)
     if not no_database:
-        version = ".".join(str(p) for p in base.kernel_version) if base.kernel_version else None
-        limit_pairs, db_facts, db_findings = _with_database_limits(limit_pairs, base.arch, version,
-                                                                   config)
+        limit_pairs, meta, db_facts, db_findings = _with_database_limits(limit_pairs, req)
+    version = g.kernel_version
+    cfg_values = config.values if config is not None else None
+    rng = built.nr_cpus_range or nr_cpus_range(config, base.arch)
+
+    def builds(n: int) -> str | None:
+        return compute_build_blocker(cfg_values, base.arch, version, n, rng)
+
+    lower = frozenset() if prep.image is not None or scaled is not None or g.base.exact else \
+        frozenset({"image_extent", "bss", "text", "data", "total"})
     result = compute_sweep(base, symbol, lo, hi, points, design_list, limit_pairs, fixed_possible=fixed_possible,
-                           facts=base.facts + tuple(db_facts), base_at=base_at)
+                           facts=base.facts + tuple(db_facts), base_at=base_at, builds=builds,
+                           lower_bound_measures=lower, limit_meta=meta)
     findings = list(built.findings) + db_findings
+    for first, last, why in result.not_building:
+        findings.append(Finding("sweep.does-not-build", Severity.WARNING,
+                                f"{symbol}={first}..{last} does not build: {why}; no value there is offered as fitting",
+                                symbol=symbol))
+    if lower and any(m.value in lower for m, _ in limit_pairs):
+        findings.append(Finding("sweep.lower-bound", Severity.WARNING,
+                                f"no image: the kernel's own size is {g.base.source}; a value whose extent fits is only "
+                                "not ruled out (inconclusive), give the image, --base-size or --scale-from to decide",
+                                symbol=symbol))
     if kr is not None and (lo < kr[0] or hi > kr[1]):
         findings.append(Finding("sweep.outside-kconfig-range", Severity.WARNING,
                                 f"the swept range {lo}..{hi} goes beyond {symbol}'s Kconfig range {kr[0]}..{kr[1]}: "
@@ -194,3 +219,13 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
         write_atomic(plot, data)
     emit(opts, text)
     return config_exit(config, cfg_kwargs)
+
+
+def _request(g: Any, base: Any, config: ResolvedConfig | None) -> Any:
+    """The engine request a sweep's limits are selected with (the same as check's)."""
+    from cpualloc_cli.adapters.limits_loader import load_database
+    from cpualloc_cli.analysis.engine import EvalRequest
+
+    return EvalRequest(arch=base.arch, kernel_version=g.kernel_version, kernel_version_source=g.kernel_version_source,
+                       limits=load_database(), config=config, inputs=base,
+                       image=g.image.facts if g.image is not None else None, base=g.base)

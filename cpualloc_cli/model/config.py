@@ -58,6 +58,7 @@ class ResolvedConfig:
     config_path: str | None = None
     probes: tuple[Probe, ...] = ()  # $(shell,...) probes: run, replayed or not available
     unsupported: tuple[str, ...] = ()  # Kconfig constructs only partly supported (said plainly)
+    header_version: str | None = None  # the version in a conf-written header ("# Linux/x86 6.1.192 Kernel ...")
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self.values.get(name, default)

@@ -162,9 +162,16 @@ class LimitFit:
     design: Design
     measure: Measure
     bound: float
-    largest_fitting: int | None  # None: no value in the range fits
+    largest_fitting: int | None  # None: no value in the range fits (and builds)
     smallest_failing: int | None  # None: every value fits
     non_monotonic: bool  # some value below largest_fitting fails
+    # the measure is only known from below (no image: the kernel's size is a lower bound), so
+    # largest_fitting is the largest value not ruled out, not one known to fit
+    inconclusive: bool = False
+    # the largest value that fits the limit but does not build (above largest_fitting), if any
+    largest_fitting_unbuildable: int | None = None
+    limit_id: str = ""  # the database limit, or "" for --limit
+    strict_less: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,3 +186,6 @@ class SweepResult:
     evaluated: int  # how many values were evaluated for the fits (every integer in range)
     facts: tuple[InputFact, ...] = ()
     findings: tuple[Finding, ...] = field(default_factory=tuple)
+    # runs of values that do not build: (first, last, why), e.g. the sparc64 page-flags BUILD_BUG_ON
+    not_building: tuple[tuple[int, int, str], ...] = ()
+    lower_bound_measures: tuple[str, ...] = ()  # measures known only from below

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cpualloc_cli.model.findings import Severity
-from cpualloc_cli.model.measures import Budget
+from cpualloc_cli.model.measures import Budget, Measure
 
 
 class LimitKind(StrEnum):
@@ -32,12 +32,10 @@ class Status(StrEnum):
     INCONCLUSIVE = "inconclusive"
 
 
-LIMIT_MEASURES = frozenset({
-    "image_extent", "text", "data", "bss", "total", "percpu_static", "percpu_unit",
-    "percpu_resident", "cpu_area", "address_space", "vmalloc_share", "compressed_size",
-})
+LIMIT_MEASURES = frozenset(m.value for m in Measure)  # the one vocabulary (model/measures.py)
 BOUND_PARAMS = frozenset({"crashkernel", "load_window"})
-FIXES = frozenset({"nr_cpus", "virtual_design", "top_bss", "sparsemem_vmemmap"})
+FIXES = frozenset({"nr_cpus", "virtual_design", "top_bss", "sparsemem_vmemmap"})  # what a database limit may ask for
+FIX_KINDS = FIXES | {"summary", "cause", "over_by"}  # what an outcome's fixes may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +168,11 @@ class CheckInputs:
     measure_sources: dict[str, str]
     # folded name -> (size, nm letter) of the image's largest symbols, recorded for a later --baseline
     symbol_sizes: dict[str, tuple[int, str]] = field(default_factory=dict)
+    config_source: str = ""  # "options", "image IKCONFIG" or "none"
+    base: str = ""  # the kernel's own size and where it came from (image, --base-size, lower bound, ...)
+    lower_bound_measures: tuple[str, ...] = ()  # measures known only from below
+    nr_cpus: int | None = None
+    nr_cpus_source: str = ""
 
 
 @dataclass(frozen=True)

@@ -188,8 +188,11 @@ class LimitAnswer:
     largest_n: int | None  # central estimate; None: not even the smallest N fits
     largest_n_pessimistic: int | None  # using the high end of the band
     searched_up_to: int
-    fits_at: bool  # whether the central prediction at --at fits
+    fits_at: bool  # whether the central prediction at --at fits (and --at builds)
     source: str = ""  # "--limit" or the limits database id
+    at_does_not_build: str | None = None  # why --at does not build, when it does not
+    # the largest N that fits but does not build (above largest_n), when a build bound cut it
+    largest_n_unbuildable: int | None = None
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,12 @@ def message(o: LimitOutcome) -> str:
                  f"(margin {fmt_value(o.margin, o.unit)})")
     elif o.status is Status.INFO and o.measured:
         head += f": costs {fmt_value(o.measured, 'bytes')} per GiB of RAM"
-    if o.fixes:
-        head += f"; fix: {o.fixes[0].text}"
+    cause = next((f for f in o.fixes if f.kind == "cause"), None)
+    fix = next((f for f in o.fixes if f.kind != "cause"), None)
+    if cause is not None:
+        head += f"; cause: {cause.text}"
+    if fix is not None:
+        head += f"; fix: {fix.text}"
     if o.status is Status.WAIVED and o.waiver is not None:
         head += f" (waived: {o.waiver.reason})"
     return head

@@ -79,7 +79,12 @@ def sweep_payload(result: SweepResult) -> dict[str, Any]:
         "fits": [{"design": f.design.value, "measure": f.measure.value,
                   "bound": f.bound if f.measure in FRACTION_MEASURES else int(f.bound),
                   "largest_fitting": f.largest_fitting, "smallest_failing": f.smallest_failing,
-                  "non_monotonic": f.non_monotonic} for f in result.fits],
+                  "non_monotonic": f.non_monotonic,
+                  "verdict": "inconclusive" if f.inconclusive else "decided",
+                  "largest_fitting_unbuildable": f.largest_fitting_unbuildable,
+                  "limit": f.limit_id or None} for f in result.fits],
+        "not_building": [{"from": a, "to": b, "reason": why} for a, b, why in result.not_building],
+        "lower_bound_measures": list(result.lower_bound_measures),
         "inputs": facts_json(result.facts),
         "findings": [finding_json(f) for f in result.findings],
     }

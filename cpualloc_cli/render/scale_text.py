@@ -64,8 +64,12 @@ def draw_scale(console: Any, report: ScaleReport, top: int | None = None) -> Non
                 if v is None:
                     return "none"
                 return f">= {v}" if v >= top else str(v)
+            verdict = Text("yes") if a.fits_at else Text(
+                "NO" if a.at_does_not_build is None else "NO (does not build)", style="red")
             _row(t, a.measure, f"{a.bound_bytes} ({format_bytes(a.bound_bytes)})", show(a.largest_n),
-                      show(a.largest_n_pessimistic), Text("yes") if a.fits_at else Text("NO", style="red"), a.source)
+                      show(a.largest_n_pessimistic), verdict,
+                 a.source + (f"; up to {a.largest_n_unbuildable} would fit but does not build"
+                             if a.largest_n_unbuildable is not None else ""))
         console.print(t)
 
     scaling = report.scaling()

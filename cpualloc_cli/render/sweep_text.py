@@ -67,9 +67,17 @@ def draw_sweep(console: Any, result: SweepResult, limits: Sequence[tuple[Measure
             t.add_column(col, justify="left" if col in ("design", "measure", "note") else "right")
         for f in result.fits:
             limit = fmt_value(f.measure, f.bound)
-            note = "non-monotonic: fails below the largest fitting value" if f.non_monotonic else ""
-            t.add_row(f.design.value, f.measure.value, limit,
-                      "none" if f.largest_fitting is None else str(f.largest_fitting),
+            notes = []
+            if f.non_monotonic:
+                notes.append("non-monotonic: fails below the largest fitting value")
+            if f.inconclusive:
+                notes.append("inconclusive: the kernel's size is a lower bound, so this is the largest value not "
+                             "ruled out")
+            if f.largest_fitting_unbuildable is not None:
+                notes.append(f"up to {f.largest_fitting_unbuildable} would fit but does not build")
+            note = "; ".join(notes)
+            largest = "none" if f.largest_fitting is None else str(f.largest_fitting)
+            t.add_row(f.design.value, f.measure.value, limit, largest + ("?" if f.inconclusive else ""),
                       "none" if f.smallest_failing is None else str(f.smallest_failing), note)
         console.print(t)
     elif not limits:

@@ -93,7 +93,13 @@ def build_inputs(config: ResolvedConfig | None, image: ElfImage | None, *, arch:
                  kernel_version: str | None = None, possible_cpus: int | None = None,
                  percpu_reserve_bytes: int | None = None, vmalloc_size_bytes: int | None = None,
                  numa_groups: Sequence[int] | None = None, static_bytes: int | None = None,
-                 packing_used_bytes: int | None = None) -> BuiltInputs:
+                 packing_used_bytes: int | None = None, kernel_version_source: str | None = None,
+                 image_nr_cpus: tuple[int, str] | None = None,
+                 default_possible_cpus: int | None = None) -> BuiltInputs:
+    """The footprint inputs. `kernel_version` with `kernel_version_source` is the version the
+    evaluation engine decided from evidence (analysis/engine.decide_kernel_version);
+    `image_nr_cpus` is NR_CPUS derived from the image when no config gives it;
+    `default_possible_cpus` is the stated default count of possible CPUs (None: NR_CPUS)."""
     facts: list[InputFact] = []
     findings: list[Finding] = list(config.findings) if config is not None else []
 
@@ -113,7 +119,12 @@ def build_inputs(config: ResolvedConfig | None, image: ElfImage | None, *, arch:
 
     # kernel version
     ver: tuple[int, ...] | None = None
-    if kernel_version is not None:
+    if kernel_version is not None and kernel_version_source is not None:
+        prov_of = {"--kernel-version": Provenance.COMMAND_LINE, "image banner": Provenance.IMAGE,
+                   "image IKCONFIG header": Provenance.IMAGE}
+        ver, vprov, vnote = (parse_kernel_version(kernel_version),
+                             prov_of.get(kernel_version_source, Provenance.CONFIG), kernel_version_source)
+    elif kernel_version is not None:
         ver, vprov, vnote = parse_kernel_version(kernel_version), Provenance.COMMAND_LINE, "--kernel-version"
     if ver is None and image is not None and image.banner:
         ver, vprov, vnote = parse_kernel_version(image.banner), Provenance.IMAGE, "image banner"
@@ -162,9 +173,13 @@ def build_inputs(config: ResolvedConfig | None, image: ElfImage | None, *, arch:
                                 f"NR_CPUS={nr} is not a CPU count; {DEFAULT_NR_CPUS} is assumed", symbol="NR_CPUS"))
         facts.pop()
         nr = None
+    if nr is None and image_nr_cpus is not None and (config is None or "NR_CPUS" not in config.values):
+        nr = image_nr_cpus[0]
+        facts.append(InputFact("nr_cpus", nr, Provenance.DERIVED, image_nr_cpus[1]))
     if nr is None:
         nr = DEFAULT_NR_CPUS
-        facts.append(InputFact("nr_cpus", nr, Provenance.DEFAULT, "no NR_CPUS in the config"))
+        facts.append(InputFact("nr_cpus", nr, Provenance.DEFAULT,
+                               "no NR_CPUS in the config or the image: assumed (give --config or --set NR_CPUS=N)"))
 
     # possible CPUs
     if possible_cpus is not None:
@@ -175,6 +190,10 @@ def build_inputs(config: ResolvedConfig | None, image: ElfImage | None, *, arch:
                                     symbol="NR_CPUS"))
             possible = nr
         facts.append(InputFact("possible_cpus", possible, Provenance.COMMAND_LINE))
+    elif default_possible_cpus is not None and default_possible_cpus < nr:
+        possible = default_possible_cpus
+        facts.append(InputFact("possible_cpus", possible, Provenance.DEFAULT,
+                               f"stated default (give --possible-cpus); at most NR_CPUS={nr} CPUs can be possible"))
     else:
         possible = nr
         facts.append(InputFact("possible_cpus", possible, Provenance.DERIVED, "= NR_CPUS (no --possible-cpus)"))
