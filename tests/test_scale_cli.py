@@ -98,7 +98,11 @@ def test_shared_pair_n_from_embedded_config(kernel_vmlinux) -> None:  # type: ig
     ans = doc["limits"][0]
     # 8 MiB (the sparc64 loader limit of the 2007 thread) is exceeded at 4096: exit 1
     assert ext["predicted_bytes"] > 8 << 20 and rc == 1 and ans["fits_at"] is False
-    n = ans["largest_n"]
+    # this config (no SPARSEMEM_VMEMMAP) does not build above 256 (../shared/kernels/README.md;
+    # the page-flags BUILD_BUG_ON): the answer is capped there, and the model's own boundary kept
+    assert ans["largest_n"] == 256
+    assert ans["at_does_not_build"] == "the sparc64 page-flags BUILD_BUG_ON (arch/sparc/mm/init_64.c) fails"
+    n = ans["largest_n_unbuildable"]
     assert 256 < n < 4096
     # the answer is the boundary of the prediction: re-run at n and n+1
     for at, fits in ((n, True), (n + 1, False)):
@@ -115,13 +119,17 @@ def test_database_limits_that_apply(kernel_vmlinux) -> None:  # type: ignore[no-
     # The embedded configs say "Linux/sparc64 6.1.192": the 8 MiB rule of the 2.6.24 era
     # (before 2.6.27 in the database) does not apply; the locked-TLB one (since 2.6.27) does.
     old, new = str(kernel_vmlinux("sparc64-tiny-nr64")), str(kernel_vmlinux("sparc64-tiny-nr256"))
-    rc, out, err = run_cli(["scale", old, new, "--format", "json"])
+    rc, out, err = run_cli(["scale", old, new, "--format", "json", "--at", "256"])
     assert rc == 0, err
     sources = {a["source"]: a for a in json.loads(out)["limits"]}
     assert "sparc64.image-8mib" not in sources
     tlb = sources["sparc64.image-locked-tlb"]
     assert tlb["bound_bytes"] == 92 << 20 and tlb["fits_at"] is True
     assert tlb["searched_up_to"] == 4096  # arch/sparc/Kconfig: NR_CPUS range 2..4096
+    # at 4096 the extent would fit 92 MiB, but that config does not build above 256: exit 1
+    rc, out, err = run_cli(["scale", old, new, "--format", "json", "--at", "4096"])
+    tlb = {a["source"]: a for a in json.loads(out)["limits"]}["sparc64.image-locked-tlb"]
+    assert rc == 1 and tlb["fits_at"] is False and tlb["at_does_not_build"] is not None
     rc, out, _ = run_cli(["scale", old, new, "--format", "json", "--no-limits-db"])
     assert json.loads(out)["limits"] == []
 

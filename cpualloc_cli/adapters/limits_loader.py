@@ -251,35 +251,57 @@ def load_lower_bounds() -> tuple[LowerBound, ...]:
     return parse_lower_bounds(decode_toml(data, path), path)
 
 
+_EXTENT_KINDS = ("loader", "text_to_end")  # a floor on either is a floor on the loader's extent
+
+
+def _lb_int(value: Any, where: str, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < (1 << 63):
+        raise PolicyError(f"{where}: expected a whole number of bytes", path=path)
+    return value
+
+
 def parse_lower_bounds(doc: dict[str, Any], path: str) -> tuple[LowerBound, ...]:
-    rows = doc.get("lower_bound", [])
+    """[[bound]] tables (schema at the top of data/lower_bounds.toml)."""
+    rows = doc.get("bound", [])
     if not isinstance(rows, list):
-        raise PolicyError("lower_bound: expected an array of tables ([[lower_bound]])", path=path)
+        raise PolicyError("bound: expected an array of tables ([[bound]])", path=path)
     out: list[LowerBound] = []
     for i, row in enumerate(rows):
-        where = f"lower_bound[{i}]"
+        where = f"bound[{i}]"
         if not isinstance(row, dict):
             raise PolicyError(f"{where}: expected a table", path=path)
-        arch, kind, source = row.get("arch"), row.get("kind", "measured"), row.get("source")
-        if not isinstance(arch, str) or kind not in ("measured", "structural") or not isinstance(source, str):
-            raise PolicyError(f"{where}: needs arch, kind = \"measured\"|\"structural\" and source", path=path)
-        raw_measures = row.get("measures", row)
-        if not isinstance(raw_measures, dict):
-            raise PolicyError(f"{where}.measures: expected a table", path=path)
+        arch, kind = row.get("arch"), row.get("kind")
+        if not isinstance(arch, str) or kind not in ("measured", "structural"):
+            raise PolicyError(f"{where}: needs arch and kind = \"measured\"|\"structural\"", path=path)
         measures: dict[str, int] = {}
-        for key in _LB_MEASURES:
-            v = raw_measures.get(key)
-            if v is None:
-                continue
-            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < (1 << 63):
-                raise PolicyError(f"{where}.{key}: expected a whole number of bytes", path=path)
-            measures[key] = v
+        extents: dict[str, int] = {}
+        if kind == "measured":
+            for key in _LB_MEASURES:
+                if row.get(key) is not None:
+                    measures[key] = _lb_int(row[key], f"{where}.{key}", path)
+            raw_ext = row.get("extents", {})
+            if isinstance(raw_ext, dict):
+                for name, ext in raw_ext.items():
+                    if isinstance(ext, dict) and "size" in ext:
+                        extents[str(name)] = _lb_int(ext["size"], f"{where}.extents.{name}.size", path)
+            source = row.get("source")
+        else:
+            measure = row.get("measure")
+            if measure not in _EXTENT_KINDS:
+                raise PolicyError(f"{where}.measure: expected one of {', '.join(_EXTENT_KINDS)}", path=path)
+            measures["image_extent"] = _lb_int(row.get("min_bytes"), f"{where}.min_bytes", path)
+            srcs = row.get("sources", [])
+            source = f"{row.get('id', where)}: " + "; ".join(str(x) for x in srcs) if isinstance(srcs, list) else None
+        if not isinstance(source, str):
+            raise PolicyError(f"{where}: needs a source", path=path)
         smp = row.get("smp")
         nr = row.get("nr_cpus")
-        series = row.get("series", "")
+        floor = row.get("floor_symbols", [])
         out.append(LowerBound(
-            arch=arch, kind=kind, series=str(series), since=str(row.get("since", "")),
+            arch=arch, kind=kind, series=str(row.get("series", "")), since=str(row.get("since", "")),
             before=str(row.get("before", "")), smp=smp if isinstance(smp, bool) else None,
             nr_cpus=nr if isinstance(nr, int) and not isinstance(nr, bool) else None, measures=measures,
-            source=source, recorded=str(row.get("recorded", "")), kernel_version=str(row.get("kernel_version", ""))))
+            source=source, recorded=str(row.get("recorded", "")), kernel_version=str(row.get("kernel_version", "")),
+            id=str(row.get("id", where)), extents=extents,
+            floor_symbols=tuple(str(x) for x in floor) if isinstance(floor, list) else ()))
     return tuple(out)

@@ -169,34 +169,71 @@ class KernelBase:
     measures: dict[str, int] = field(default_factory=dict)  # image_extent, bss, text, data, total
 
 
+X86_DEFAULT_PHYSICAL = (0x1000000, 0x200000)  # arch/x86/Kconfig: PHYSICAL_START, PHYSICAL_ALIGN defaults
+
+
+def _x86_physical(config: Mapping[str, str] | None) -> int:
+    """ALIGN(CONFIG_PHYSICAL_START, CONFIG_PHYSICAL_ALIGN) (arch/x86/include/asm/page_types.h:34)."""
+    start, align = X86_DEFAULT_PHYSICAL
+    for key, default in (("PHYSICAL_START", start), ("PHYSICAL_ALIGN", align)):
+        raw = (config or {}).get(key)
+        try:
+            value = int(raw, 0) if raw else default
+        except ValueError:
+            value = default
+        if key == "PHYSICAL_START":
+            start = value
+        else:
+            align = value if value > 0 else X86_DEFAULT_PHYSICAL[1]
+    return -(-start // align) * align
+
+
+def _floor(lb: LowerBound, config: Mapping[str, str] | None) -> dict[str, int]:
+    """The entry's figures for this config: on x86 the loader's extent (_end - LOAD_OFFSET)
+    includes the physical start, which is the config's, not the build's."""
+    m = dict(lb.measures)
+    if lb.arch in ("x86_64", "i386"):
+        if lb.kind == "measured" and "text_to_end" in lb.extents:
+            m["image_extent"] = _x86_physical(config) + lb.extents["text_to_end"]
+        elif lb.kind == "structural" and "PHYSICAL_START" in lb.floor_symbols:
+            m["image_extent"] = _x86_physical(config)
+    return m
+
+
 def choose_lower_bound(table: Sequence[LowerBound], arch: str, version: str | None,
-                       smp: bool | None) -> KernelBase:
-    """The tightest cited lower bound for this arch and version: a measured build of the same
-    series (the smallest of SMP and UP when SMP is unknown), else the structural floors that hold
-    for the version; "none" (0 B) when the table has nothing."""
+                       smp: bool | None, config: Mapping[str, str] | None = None) -> KernelBase:
+    """The tightest cited lower bound for this arch and version: the largest figure of the
+    entries that hold for it (a measured build of the same series, the smaller of its SMP and UP
+    builds when SMP is unknown; structural floors whose version range holds). "none" (0 B) when
+    the table has nothing."""
     from cpualloc_cli.analysis.limits import version_in_range
 
     v = parse_version(version) if version else None
     series = ".".join(str(p) for p in v[:2]) if v else None
     measured = [lb for lb in table if lb.kind == "measured" and lb.arch == arch and series is not None
                 and lb.series == series and (smp is None or lb.smp is None or lb.smp == smp)]
-    if measured:
-        keys = set.intersection(*(set(lb.measures) for lb in measured))
-        best = {k: min(lb.measures[k] for lb in measured) for k in keys}
-        which = min(measured, key=lambda lb: lb.measures.get("image_extent", 0))
-        what = "the smaller of its SMP and UP builds" if len(measured) > 1 else "its smallest build"
-        return KernelBase("lower bound", False, f"lower bound: {what}, {which.source}", best)
     floors = [lb for lb in table if lb.kind == "structural" and lb.arch == arch
-              and (version is None or version_in_range(version, lb.since, lb.before))]
-    if floors:
-        best2: dict[str, int] = {}
-        for lb in floors:
-            for k, val in lb.measures.items():
-                best2[k] = max(best2.get(k, 0), val)
-        return KernelBase("lower bound", False,
-                          "lower bound: structural floor, " + "; ".join(lb.source for lb in floors), best2)
-    return KernelBase("none", False, f"no image and no cited lower bound for {arch}"
-                      + (f" {version}" if version else "") + ": the kernel's own size is taken as at least 0 B")
+              and (version is not None and version_in_range(version, lb.since, lb.before)
+                   or version is None and not lb.since)]
+    best: dict[str, int] = {}
+    used: dict[str, str] = {}
+    if measured:
+        figures = [_floor(lb, config) for lb in measured]
+        keys = set.intersection(*(set(f) for f in figures))
+        for k in keys:
+            i = min(range(len(figures)), key=lambda n: figures[n][k])
+            best[k] = figures[i][k]
+            used[k] = measured[i].source
+    for lb in floors:
+        for k, val in _floor(lb, config).items():
+            if val > best.get(k, -1):
+                best[k] = val
+                used[k] = lb.source
+    if not best:
+        return KernelBase("none", False, f"no image and no cited lower bound for {arch}"
+                          + (f" {version}" if version else "") + ": the kernel's own size is taken as at least 0 B")
+    what = used.get("image_extent") or next(iter(used.values()))
+    return KernelBase("lower bound", False, f"lower bound: {what}", best)
 
 
 # ------------------------------------------------------------------------------------------
@@ -398,10 +435,15 @@ def evaluate(req: EvalRequest) -> Evaluation:
     return Evaluation(req, design, why, ms, outcomes, not_applicable, ctx.nr_cpus, ctx.nr_cpus_range)
 
 
-def sweep_bounds(req: EvalRequest) -> tuple[list[SweepBound], list[str]]:
-    """The applicable measure limits whose bound is known without a measurement (sweep, scale)."""
+def sweep_bounds(req: EvalRequest, measures: frozenset[str] | None = None,
+                 what: str = "sweep") -> tuple[list[SweepBound], list[str]]:
+    """The applicable measure limits whose bound is known without a measurement (sweep, scale),
+    selected by check's own applicability rules."""
     ms = MeasureSet({}, {}, frozenset())
-    return compute_sweep_bounds(req.limits, context(req, ms, None))
+    ctx = context(req, ms, None)
+    if measures is None:
+        return compute_sweep_bounds(req.limits, ctx, what=what)
+    return compute_sweep_bounds(req.limits, ctx, measures, what)
 
 
 def verdict(value: float | None, bound: float, strict_less: bool, lower_bound_only: bool) -> Status:

@@ -456,9 +456,11 @@ class SweepBound:
     arithmetic: tuple[str, ...]
 
 
-def compute_sweep_bounds(limits: Sequence[Limit], ctx: CheckContext) -> tuple[list[SweepBound], list[str]]:
-    """The applicable measure limits whose bound is known without a measurement, for `sweep`.
-    Returns (bounds, notes on limits left out and why)."""
+def compute_sweep_bounds(limits: Sequence[Limit], ctx: CheckContext, measures: frozenset[str] = SWEEPABLE_MEASURES,
+                         what: str = "sweep") -> tuple[list[SweepBound], list[str]]:
+    """The applicable measure limits whose bound is known without a measurement, for `sweep`
+    (and `scale`, whose predictable `measures` differ). Returns (bounds, notes on limits left
+    out and why)."""
     out: list[SweepBound] = []
     notes: list[str] = []
     for limit in limits:
@@ -467,8 +469,8 @@ def compute_sweep_bounds(limits: Sequence[Limit], ctx: CheckContext) -> tuple[li
         applies, _ = _applicability(limit, ctx)
         if not applies:
             continue
-        if limit.measure not in SWEEPABLE_MEASURES:
-            notes.append(f"{limit.id}: {limit.measure} is not modelled by the footprint, left out of the sweep")
+        if limit.measure not in measures:
+            notes.append(f"{limit.id}: {what} does not compute {limit.measure}: left out")
             continue
         bound, lines, skip = _resolve_bound(limit, ctx)
         if bound is None:

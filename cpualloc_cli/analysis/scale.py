@@ -359,18 +359,22 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
         predictions.append(dataclasses.replace(pred, padding_seen_bytes=_padding_seen(pts, m)))
 
     answers: list[LimitAnswer] = []
+    skipped: list[str] = []
     top = search_max if search_max is not None else max(8192, 2 * at, ns[-1])
     for lim in limits:
         measure, bound = lim[0], lim[1]
         source = lim[2] if len(lim) > 2 else "--limit"
         base = _measure_value(ref, measure)
+        if base is None and source != "--limit":
+            skipped.append(f"{source}: these images have no {measure} (e.g. no _end): left out")
+            continue
         if base is None:
-            raise ValueError(f"scale cannot predict {measure} (it predicts {', '.join(MEASURES)})")
+            raise ValueError(f"these images have no {measure} to predict (scale predicts {', '.join(MEASURES)})")
         members = [s for s in sym_fits if _in_measure(s.berkeley, measure)]
         ans = dataclasses.replace(_answer_limit(measure, bound, base, members, ns, at, top), source=source)
         answers.append(_within_build(ans, at, builds) if builds is not None else ans)
 
-    notes = []
+    notes = list(skipped)
     if len(pts) == 2:
         notes.append("two images: a shape with an intercept fits any two points; fits are checked only for exactness "
                      "and whole element counts")

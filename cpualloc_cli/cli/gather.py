@@ -123,7 +123,7 @@ def kernel_base(*, image: ImageRead | None, given: KernelBase | None, scaled: Ke
     from cpualloc_cli.adapters.limits_loader import load_lower_bounds
 
     smp = None if config is None or "SMP" not in config.values else config.values["SMP"] == "y"
-    return choose_lower_bound(load_lower_bounds(), arch, version, smp)
+    return choose_lower_bound(load_lower_bounds(), arch, version, smp, config.values if config is not None else None)
 
 
 @dataclass(frozen=True)

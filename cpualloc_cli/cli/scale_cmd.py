@@ -123,12 +123,10 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
         req = EvalRequest(arch=arch, kernel_version=version, kernel_version_source="image", limits=load_database(),
                           config=resolved)
         if use_db:
-            bounds, db_notes = sweep_bounds(req)  # the same applicability and bounds as check and sweep
+            # the same applicability and bounds as check and sweep
+            bounds, db_notes = sweep_bounds(req, frozenset(PREDICTABLE), "scale")
             for b in bounds:
-                if b.measure in PREDICTABLE:
-                    parsed_limits.append((b.measure, int(b.bound), b.limit.id))
-                else:
-                    db_notes.append(f"{b.limit.id}: scale does not predict {b.measure}: left out")
+                parsed_limits.append((b.measure, int(b.bound), b.limit.id))
             extra.extend(db_notes)
         rng = nr_cpus_range(resolved, arch)
         if symbol == "NR_CPUS":

@@ -3,7 +3,7 @@ used when there is no image (data/lower_bounds.toml, measured by tools/lower_bou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +19,6 @@ class LowerBound:
     source: str
     recorded: str = ""  # repo-relative path of the recorded build outputs
     kernel_version: str = ""
+    id: str = ""
+    extents: dict[str, int] = field(default_factory=dict)  # extent kind ("loader", "text_to_end") -> bytes
+    floor_symbols: tuple[str, ...] = ()  # structural: Kconfig symbols the floor depends on

@@ -57,6 +57,8 @@ def check_document(report: CheckReport) -> dict[str, Any]:
             "arch": i.arch, "kernel_version": i.kernel_version, "kernel_version_source": i.kernel_version_source,
             "design": i.design, "design_source": i.design_source, "config": i.config_path, "image": i.image_path,
             "boot_image": i.boot_image_path, "baseline": i.baseline_path, "policy": i.policy_path, "basis": i.basis,
+            "config_source": i.config_source, "base": i.base, "lower_bound_measures": list(i.lower_bound_measures),
+            "nr_cpus": i.nr_cpus, "nr_cpus_source": i.nr_cpus_source,
         },
         "measures": measures,
         "measure_sources": dict(i.measure_sources),

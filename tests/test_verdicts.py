@@ -1,0 +1,230 @@
+"""Verdicts on real inputs cpualloc did not make (issue: verdicts that are true on modern inputs).
+
+Expected values come from outside facts written out here: the recorded GNU readelf output of the
+../shared kernels, their own .config files, ../shared/kernels/README.md (what those builds are),
+Debian's shipped config and System.map, and the Linux 6.1 sources cited by file:line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import lzma
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import REPO, need_shared, run_cli
+
+KERNBASE_SPARC64 = 0x400000  # arch/sparc/include/asm/page_64.h: KERNBASE 0x400000
+SAMPLES = REPO / "samples"
+
+
+def recorded_symbol(name: str, symbol: str) -> int:
+    """A symbol's value from the recorded `readelf -s -W` of a ../shared kernel."""
+    text = lzma.decompress((need_shared() / name / "readelf-s.txt.xz").read_bytes()).decode()
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 8 and parts[7] == symbol:
+            return int(parts[1], 16)
+    raise AssertionError(f"{symbol} not in {name}'s readelf -s")
+
+
+def config_value(path: Path, symbol: str) -> str:
+    m = re.search(rf"^CONFIG_{symbol}=(.*)$", path.read_text(), re.M)
+    assert m, symbol
+    return m.group(1)
+
+
+def json_of(args: list[str], rc: int) -> dict[str, Any]:
+    code, out, err = run_cli([*args, "--format", "json"])
+    assert code == rc, (code, out, err)
+    doc: dict[str, Any] = json.loads(out)
+    return doc
+
+
+def result(doc: dict[str, Any], rule: str) -> dict[str, Any]:
+    by = {r["rule"]: r for r in doc["results"]}
+    assert rule in by, sorted(by)
+    out: dict[str, Any] = by[rule]
+    return out
+
+
+# --- the ../shared sparc64 builds, checked with their own .config: they fit -----------------------
+
+@pytest.mark.realkernel
+@pytest.mark.parametrize("name", ["sparc64-tiny-nr64", "sparc64-tiny-nr256"])
+def test_shared_sparc64_with_its_own_config_fits(kernel_vmlinux, name: str) -> None:  # type: ignore[no-untyped-def]
+    cfg = need_shared() / name / "config"
+    doc = json_of(["check", str(kernel_vmlinux(name)), "--config", str(cfg)], rc=0)
+    inputs = doc["inputs"]
+    # "# Linux/sparc64 6.1.192 Kernel Configuration" in the config's header
+    assert inputs["kernel_version"] == "6.1.192" and inputs["kernel_version_source"] == ".config header"
+    assert inputs["nr_cpus"] == int(config_value(cfg, "NR_CPUS"))  # kept as written, not reset to 2.6.24's range
+    r = result(doc, "sparc64.image-locked-tlb")
+    assert r["status"] == "pass"
+    assert r["measured"] == recorded_symbol(name, "_end") - KERNBASE_SPARC64
+    # the 2.6.24-era 8 MiB rule does not apply to a 6.1 kernel
+    assert "sparc64.image-8mib" in doc["not_applicable"]
+    assert result(doc, "sparc64.pageflags-nr-cpus")["status"] == "pass"
+
+
+@pytest.mark.realkernel
+def test_shared_sparc64_config_alone_is_never_a_false_pass(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    """Without the image the kernel's size is only known from below: 92 MiB cannot be shown to
+    hold, so the verdict is inconclusive (exit 0), and exit 1 with --fail-on inconclusive."""
+    cfg = str(need_shared() / "sparc64-tiny-nr64" / "config")
+    doc = json_of(["check", "--config", cfg], rc=0)
+    r = result(doc, "sparc64.image-locked-tlb")
+    assert r["status"] == "inconclusive"
+    assert "image_extent" in doc["inputs"]["lower_bound_measures"]
+    assert r["measured"] < 92 * 2**20
+    json_of(["check", "--config", cfg, "--fail-on", "inconclusive"], rc=1)
+
+
+@pytest.mark.realkernel
+def test_sweep_without_vmemmap_never_offers_more_than_256(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    """../shared/kernels/README.md: this config (no SPARSEMEM_VMEMMAP) does not build above 256
+    CPUs (the page-flags BUILD_BUG_ON in arch/sparc/mm/init_64.c). 6.1's range is 2..4096
+    (arch/sparc/Kconfig:181)."""
+    cfg = need_shared() / "sparc64-tiny-nr64" / "config"
+    assert "# CONFIG_SPARSEMEM_VMEMMAP is not set" in cfg.read_text()
+    for args in (["sweep", "--config", str(cfg)], ["sweep", str(kernel_vmlinux("sparc64-tiny-nr64"))]):
+        doc = json_of(args, rc=0)
+        assert doc["range"] == {"from": 2, "to": 4096}
+        assert doc["not_building"] == [
+            {"from": 257, "to": 4096, "reason": "the sparc64 page-flags BUILD_BUG_ON (arch/sparc/mm/init_64.c) fails"}]
+        assert doc["fits"], "the database's 92 MiB rule must be swept"
+        for f in doc["fits"]:
+            assert f["largest_fitting"] is None or f["largest_fitting"] <= 256, f
+        assert any(f["rule"] == "sweep.does-not-build" for f in doc["findings"])
+
+
+@pytest.mark.realkernel
+def test_nr_cpus_derived_from_an_nr_cpus_array(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    """trap_block is `struct trap_per_cpu trap_block[NR_CPUS]` of 256 bytes each
+    (arch/sparc/include/asm/trap_block.h:56 and TRAP_BLOCK_SZ_SHIFT 8 at line 116); its size in
+    the recorded nm output: 0x4000 (nr64) and 0x10000 (nr256)."""
+    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.analysis.engine import derive_nr_cpus
+
+    for name in ("sparc64-tiny-nr64", "sparc64-tiny-nr256"):
+        nm = (need_shared() / name / "nm.txt").read_text()
+        size = int(next(line.split()[1] for line in nm.splitlines() if line.endswith(" trap_block")), 16)
+        nr, source = derive_nr_cpus(load_image(str(kernel_vmlinux(name))))
+        assert nr == size // 256 == int(config_value(need_shared() / name / "config", "NR_CPUS"))
+        assert source is not None and source.startswith("derived: sizeof(trap_block)")
+
+
+@pytest.mark.realkernel
+def test_image_alone_reads_its_version_and_config(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    doc = json_of(["check", str(kernel_vmlinux("sparc64-tiny-nr256"))], rc=0)
+    inputs = doc["inputs"]
+    assert inputs["kernel_version"] == "6.1.192"
+    assert inputs["config_source"] == "image IKCONFIG"  # CONFIG_IKCONFIG=y (README)
+    assert inputs["nr_cpus"] == 256
+
+
+@pytest.mark.realkernel
+def test_footprint_states_its_possible_cpus_default(kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
+    doc = json_of(["footprint", str(kernel_vmlinux("sparc64-tiny-nr256")), "--design", "percpu"], rc=0)
+    facts = {f["name"]: f for f in doc["inputs"]}
+    assert facts["nr_cpus"]["value"] == 256
+    assert facts["possible_cpus"]["value"] == 64 and facts["possible_cpus"]["provenance"] == "assumed default"
+    assert "at most" in facts["percpu_resident_at_nr_cpus"]["note"]
+    doc = json_of(["footprint", str(kernel_vmlinux("sparc64-tiny-nr256")), "--design", "percpu",
+                   "--possible-cpus", "4"], rc=0)
+    facts = {f["name"]: f for f in doc["inputs"]}
+    assert facts["possible_cpus"]["value"] == 4 and facts["possible_cpus"]["provenance"] == "from command line"
+
+
+# --- a modern .config against the bundled model: values kept ---------------------------------------
+
+def _debian_config() -> Path:
+    """Debian's shipped amd64 config (linux-config-6.1, which .ci/run installs)."""
+    src = Path("/usr/src/linux-config-6.1/config.amd64_none_amd64.xz")
+    if not src.is_file():
+        if os.environ.get("CPUALLOC_REQUIRE_REAL"):
+            pytest.fail(f"CPUALLOC_REQUIRE_REAL is set but {src} is missing (apt-get install linux-config-6.1)")
+        pytest.skip("Debian's linux-config-6.1 is not installed")
+    return src
+
+
+def test_modern_config_keeps_its_values(tmp_path: Path) -> None:
+    text = lzma.decompress(_debian_config().read_bytes())
+    plain = tmp_path / "config"
+    plain.write_bytes(text)
+    assert re.search(rb"^CONFIG_NR_CPUS=8192$", text, re.M)
+    for path in (plain, tmp_path / "config.gz"):
+        if path.suffix == ".gz":
+            path.write_bytes(gzip.compress(text))  # as /proc/config.gz
+        doc = json_of(["config", "--config", str(path)], rc=0)
+        assert doc["symbols"]["NR_CPUS"]["value"] == doc["values"]["NR_CPUS"] == "8192"
+        assert doc["symbols"]["NR_CPUS"]["origin"] == "file"
+        assert doc["kernel_version"].startswith("6.1.")
+
+
+def test_fragment_for_a_modern_kernel_is_applied_with_a_warning() -> None:
+    doc = json_of(["config", "--arch", "x86_64", "--kernel-version", "6.1", "--set", "NR_CPUS=8192"], rc=0)
+    assert doc["symbols"]["NR_CPUS"]["value"] == "8192"
+    assert any(f["rule"] == "config.not-checked" for f in doc["findings"])
+    # the bundled model still serves its own era: 2.6.24 x86_64 tops out at 255
+    doc = json_of(["config", "--arch", "i386", "--set", "NR_CPUS=256"], rc=0)
+    assert doc["symbols"]["NR_CPUS"]["value"] != "256"
+
+
+# --- Debian's 6.1 amd64 kernel -----------------------------------------------------------------------
+
+def _debian_boot() -> Path:
+    """The /boot of Debian's linux-image-6.1.0-*-amd64-unsigned package, extracted by .ci/run
+    (CPUALLOC_DEBIAN_KERNEL_DIR = the package root)."""
+    root = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
+    if not root:
+        if os.environ.get("CPUALLOC_REQUIRE_REAL"):
+            pytest.fail("CPUALLOC_REQUIRE_REAL is set but CPUALLOC_DEBIAN_KERNEL_DIR is not")
+        pytest.skip("CPUALLOC_DEBIAN_KERNEL_DIR is not set (Debian's linux-image package, extracted)")
+    boot = Path(root) / "boot"
+    if not any(boot.glob("vmlinuz-*")):
+        pytest.fail(f"no vmlinuz in {boot}")
+    return boot
+
+
+def test_debian_amd64_config_and_vmlinuz_fit() -> None:
+    boot = _debian_boot()
+    vmlinuz = next(boot.glob("vmlinuz-*"))
+    config = next(boot.glob("config-*"))
+    header = re.search(r"^# Linux/x86 (\S+) Kernel Configuration", config.read_text(), re.M)
+    assert header
+    doc = json_of(["check", str(vmlinuz), "--config", str(config)], rc=0)
+    inputs = doc["inputs"]
+    assert inputs["nr_cpus"] == int(config_value(config, "NR_CPUS")) == 8192
+    assert inputs["kernel_version"] == header.group(1) and inputs["kernel_version_source"] == ".config header"
+    assert result(doc, "x86.kernel-image-size")["status"] == "pass"
+    # the image alone: the version comes from its banner ("Linux version 6.1.0-NN-amd64 ...")
+    release = vmlinuz.name.removeprefix("vmlinuz-")
+    doc = json_of(["check", str(vmlinuz)], rc=0)
+    assert doc["inputs"]["kernel_version"] == release and doc["inputs"]["kernel_version_source"] == "image banner"
+
+
+# --- evidence order ----------------------------------------------------------------------------------
+
+def test_kernel_version_evidence_order() -> None:
+    from cpualloc_cli.analysis.engine import ImageFacts, decide_kernel_version
+    from cpualloc_cli.model.config import ResolvedConfig
+
+    img = ImageFacts(path="v", measures={}, sources={}, input_kind="kernel", banner_version="6.12.1")
+    tree = ResolvedConfig(arch="x86_64", kernel_version="6.1.7", kernel_version_source="srctree Makefile", values={},
+                          header_version="6.1.5")
+    headed = ResolvedConfig(arch="x86_64", kernel_version="2.6.24", kernel_version_source="bundled model", values={},
+                            header_version="6.1.5")
+    bundled = ResolvedConfig(arch="x86_64", kernel_version="2.6.24", kernel_version_source="bundled model", values={})
+    assert decide_kernel_version("5.4", tree, img) == ("5.4", "--kernel-version")
+    assert decide_kernel_version(None, tree, img) == ("6.1.7", "srctree Makefile")
+    assert decide_kernel_version(None, headed, img) == ("6.1.5", ".config header")
+    assert decide_kernel_version(None, bundled, img) == ("6.12.1", "image banner")
+    assert decide_kernel_version(None, bundled, None, "6.1.9") == ("6.1.9", "image IKCONFIG header")
+    assert decide_kernel_version(None, bundled, None)[0] == "2.6.24"
+    assert decide_kernel_version(None, None, None)[0] is None
+
