@@ -169,6 +169,26 @@ class KernelBase:
     measures: dict[str, int] = field(default_factory=dict)  # image_extent, bss, text, data, total
 
 
+_BASE_KEYS = ("image_extent", "bss", "text", "data", "total")
+
+
+def choose_base(*, image: ImageFacts | None, given: KernelBase | None, scaled: KernelBase | None,
+                baseline: Mapping[str, float] | None, lower: Callable[[], KernelBase]) -> KernelBase:
+    """The kernel's own size, in order: the image, --base-size, --scale-from, a baseline report,
+    the cited lower bound (`lower`); "none" (0 B, a lower bound) when nothing is known."""
+    if image is not None:
+        return KernelBase("image", True, f"measured from {image.path}",
+                          {k: int(v) for k, v in image.measures.items() if k in _BASE_KEYS})
+    if given is not None:
+        return given
+    if scaled is not None:
+        return scaled
+    if baseline and "image_extent" in baseline:
+        return KernelBase("baseline", True, "the baseline report's measured figures",
+                          {k: int(v) for k, v in baseline.items() if k in _BASE_KEYS})
+    return lower()
+
+
 X86_DEFAULT_PHYSICAL = (0x1000000, 0x200000)  # arch/x86/Kconfig: PHYSICAL_START, PHYSICAL_ALIGN defaults
 
 

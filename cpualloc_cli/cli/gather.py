@@ -16,6 +16,7 @@ from cpualloc_cli.analysis.engine import (
     DEFAULT_POSSIBLE_CPUS,
     ImageFacts,
     KernelBase,
+    choose_base,
     choose_lower_bound,
     compute_image_facts,
     decide_kernel_version,
@@ -104,28 +105,6 @@ def read_base_size(text: str | None) -> KernelBase | None:
                       {"image_extent": value})
 
 
-def kernel_base(*, image: ImageRead | None, given: KernelBase | None, scaled: KernelBase | None,
-                baseline: dict[str, float] | None, arch: str, version: str | None,
-                config: ResolvedConfig | None) -> KernelBase:
-    """The kernel's own size, in order: the image, --base-size, --scale-from, a baseline report,
-    the cited lower bound; "none" (0 B, a lower bound) when nothing is known."""
-    if image is not None:
-        return KernelBase("image", True, f"measured from {image.facts.path}",
-                          {k: int(v) for k, v in image.facts.measures.items()
-                           if k in ("image_extent", "bss", "text", "data", "total")})
-    if given is not None:
-        return given
-    if scaled is not None:
-        return scaled
-    if baseline and "image_extent" in baseline:
-        return KernelBase("baseline", True, "the baseline report's measured figures",
-                          {k: int(v) for k, v in baseline.items() if k in ("image_extent", "bss", "text", "data", "total")})
-    from cpualloc_cli.adapters.limits_loader import load_lower_bounds
-
-    smp = None if config is None or "SMP" not in config.values else config.values["SMP"] == "y"
-    return choose_lower_bound(load_lower_bounds(), arch, version, smp, config.values if config is not None else None)
-
-
 @dataclass(frozen=True)
 class Gathered:
     config: ResolvedConfig | None
@@ -168,8 +147,13 @@ def gather(cfg_kwargs: dict[str, Any], image_path: str | None, *, arch_opt: str 
                          if image is not None and image.facts.nr_cpus else None,
                          default_possible_cpus=DEFAULT_POSSIBLE_CPUS if default_possible and elf is not None else None)
     arch = built.inputs.arch
-    base = kernel_base(image=image, given=given, scaled=scaled(built.inputs.nr_cpus) if scaled is not None else None,
-                       baseline=baseline, arch=arch, version=version, config=config)
+    from cpualloc_cli.adapters.limits_loader import load_lower_bounds
+
+    smp = None if config is None or "SMP" not in config.values else config.values["SMP"] == "y"
+    base = choose_base(image=image.facts if image is not None else None, given=given,
+                       scaled=scaled(built.inputs.nr_cpus) if scaled is not None else None, baseline=baseline,
+                       lower=lambda: choose_lower_bound(load_lower_bounds(), arch, version, smp,
+                                                        config.values if config is not None else None))
     if image is None:
         built = dataclasses.replace(built, inputs=with_base(built.inputs, base))
     elif image.facts.cpu_area_bytes and built.inputs.base_extent_bytes is not None \
