@@ -228,3 +228,29 @@ def test_kernel_version_evidence_order() -> None:
     assert decide_kernel_version(None, bundled, None)[0] == "2.6.24"
     assert decide_kernel_version(None, None, None)[0] is None
 
+
+
+@pytest.mark.parametrize("name", ["x86_64-smp", "i686-smp", "aarch64-smp", "arm-smp", "ppc64-smp", "sparc64-smp"])
+def test_nr_cpus_derived_from_per_cpu_offset(name: str) -> None:
+    """`unsigned long __per_cpu_offset[NR_CPUS]` (include/asm-generic/percpu.h:19): its size in
+    GNU nm's recorded output divided by sizeof(long) of the ELF class is NR_CPUS (64 in
+    tests/fixtures/elf/src, which these fixtures are built from)."""
+    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.analysis.engine import derive_nr_cpus
+
+    d = REPO / "tests" / "fixtures" / "elf" / name
+    nm = (d / "nm.txt").read_text()
+    size = int(next(line.split()[1] for line in nm.splitlines() if line.endswith(" __per_cpu_offset")), 16)
+    long_bytes = 8 if len(nm.split()[0]) == 16 else 4
+    img = load_image(str(d / "vmlinux"))
+    nr, source = derive_nr_cpus(img)
+    assert nr == size // long_bytes == 64
+    assert source is not None and "__per_cpu_offset" in source
+
+
+def test_footprint_of_an_image_without_config_uses_the_derived_nr_cpus() -> None:
+    vml = REPO / "tests" / "fixtures" / "elf" / "x86_64-smp" / "vmlinux"
+    doc = json_of(["footprint", str(vml), "--design", "percpu"], rc=0)
+    facts = {f["name"]: f for f in doc["inputs"]}
+    assert facts["nr_cpus"]["value"] == 64 and facts["nr_cpus"]["provenance"] == "derived"
+    assert "__per_cpu_offset" in facts["nr_cpus"]["note"]
