@@ -486,3 +486,46 @@ def scale_projector(report: ScaleReport) -> Callable[[str | None, int], Mapping[
         return {p.measure: float(p.predicted_bytes) for p in compute_predictions_at(report, n)}
 
     return project
+
+
+def central_predictor(report: ScaleReport) -> Callable[[int], dict[str, int]]:
+    """N -> the central prediction of every measure, equal to compute_predictions_at's
+    `predicted_bytes` (the oracle, tests/test_scale_fast.py) but in closed form: every accepted
+    fit is a whole a + b * basis(N), so a measure is a constant plus one whole coefficient per
+    (shape, BITS_PER_LONG), summed once. Series that are not whole keep the exact path. This is
+    what `sweep --scale-from` evaluates at every value of its range."""
+    by_measure = {p.measure: p for p in report.predictions}
+    plans: dict[str, tuple[int, dict[tuple[Shape, int], int], list[SeriesFit]]] = {}
+    for m in MEASURES:
+        ref = by_measure.get(m)
+        if ref is None:
+            continue
+        const = ref.reference_bytes
+        coeff: dict[tuple[Shape, int], int] = {}
+        slow: list[SeriesFit] = []
+        for s in report.symbols:
+            if not _in_measure(s.berkeley, m):
+                continue
+            if s.status is SeriesStatus.SCALING and s.best is not None:
+                b = s.best
+                if b.whole:
+                    const += int(b.intercept) - s.reference_bytes
+                    key = (b.shape, b.bits_per_long)
+                    coeff[key] = coeff.get(key, 0) + int(b.slope)
+                else:
+                    slow.append(s)
+            else:  # constant, disappeared, unexplained, appeared: kept at the largest N's size
+                const += (s.sizes[-1] or 0) - s.reference_bytes
+        plans[m] = (const, coeff, slow)
+
+    def at(n: int) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for m, (const, coeff, slow) in plans.items():
+            total = const + sum(k * shape_basis(shape, n, bpl) for (shape, bpl), k in coeff.items())
+            for s in slow:
+                assert s.best is not None
+                total += round(s.best.predict(n)) - s.reference_bytes
+            out[m] = total
+        return out
+
+    return at

@@ -109,7 +109,7 @@ def scale_base(scale_from: Sequence[str]) -> tuple[Callable[[int], tuple[int, in
         return None
     if len(scale_from) < 2:
         raise UsageError("--scale-from needs at least two images (IMAGE@N IMAGE@M)")
-    from cpualloc_cli.analysis.scale import compute_predictions_at, compute_scale
+    from cpualloc_cli.analysis.scale import central_predictor, compute_scale
     from cpualloc_cli.cli.scale_cmd import load_scale_points
 
     points, _configs, _arch, _banner = load_scale_points(scale_from, "NR_CPUS")
@@ -121,9 +121,11 @@ def scale_base(scale_from: Sequence[str]) -> tuple[Callable[[int], tuple[int, in
     # build leaves out alignment padding); elsewhere the model's central prediction.
     cache: dict[int, tuple[int, int]] = {p.n: (p.bss_bytes, p.extent_bytes or 0) for p in points}
 
+    central = central_predictor(report)  # closed form; compute_predictions_at is its oracle
+
     def base_at(n: int) -> tuple[int, int]:
         if n not in cache:
-            preds = {p.measure: p.predicted_bytes for p in compute_predictions_at(report, n)}
+            preds = central(n)
             cache[n] = (preds["bss"], preds.get("image_extent", 0))
         return cache[n]
 
