@@ -254,3 +254,16 @@ def test_footprint_of_an_image_without_config_uses_the_derived_nr_cpus() -> None
     facts = {f["name"]: f for f in doc["inputs"]}
     assert facts["nr_cpus"]["value"] == 64 and facts["nr_cpus"]["provenance"] == "derived"
     assert "__per_cpu_offset" in facts["nr_cpus"]["note"]
+
+
+@pytest.mark.realkernel
+def test_compressed_image_reads_its_banner() -> None:
+    """../shared/kernels/x86_64-tiny/bzImage holds the same 6.1.192 kernel (README), xz-compressed:
+    the version comes from the banner in the decompressed payload."""
+    bz = need_shared() / "x86_64-tiny" / "bzImage"
+    doc = json_of(["check", str(bz)], rc=0)
+    assert doc["inputs"]["kernel_version"] == "6.1.192"
+    assert doc["inputs"]["kernel_version_source"] == "image banner"
+    doc = json_of(["footprint", str(bz)], rc=0)
+    facts = {f["name"]: f for f in doc["inputs"]}
+    assert facts["kernel_version"]["value"] == "6.1.192" and facts["kernel_version"]["note"] == "image banner"
