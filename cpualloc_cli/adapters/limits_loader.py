@@ -14,7 +14,7 @@ from typing import Any
 from cpualloc_cli.errors import PolicyError
 from cpualloc_cli.model.findings import Severity
 from cpualloc_cli.model.limits import BOUND_PARAMS, FIXES, LIMIT_MEASURES, BoundCase, Limit, LimitKind
-from cpualloc_cli.model.measures import parse_size
+from cpualloc_cli.model.measures import check_number, parse_fraction, parse_size
 
 DATABASE_NAME = "limits.toml"
 _LINE_RE = re.compile(r"at line (\d+)")
@@ -68,16 +68,17 @@ def load_database() -> tuple[Limit, ...]:
 def _bound_value(value: Any, where: str, path: str, fraction: bool) -> float:
     if isinstance(value, bool):
         raise PolicyError(f"{where}: expected a size or a percentage, got a boolean", path=path)
-    if isinstance(value, int | float):
-        return float(value)
-    if not isinstance(value, str):
-        raise PolicyError(f"{where}: expected a string like \"8MiB\" or \"50%\"", path=path)
-    text = value.strip()
     try:
+        if isinstance(value, int | float):  # inf, nan, 1e400, 5,000 digits, negative: refused
+            number = check_number(value)
+            if fraction and number > 1.0:
+                raise ValueError(f"fraction {value} is more than 1 (100%)")
+            return number
+        if not isinstance(value, str):
+            raise PolicyError(f"{where}: expected a string like \"8MiB\" or \"50%\"", path=path)
+        text = value.strip()
         if fraction or text.endswith("%"):
-            if text.endswith("%"):
-                return float(text[:-1]) / 100.0
-            return float(text)
+            return parse_fraction(text)
         return float(parse_size(text))
     except ValueError as exc:
         raise PolicyError(f"{where}: {exc}", path=path) from None
