@@ -37,6 +37,11 @@ def decode_toml(data: bytes, path: str) -> dict[str, Any]:
         m = _LINE_RE.search(str(exc))
         raise PolicyError(f"malformed TOML: {exc}", path=path, line=int(m.group(1)) if m else None,
                           hint="see the [[limit]] schema at the top of cpualloc_cli/data/limits.toml") from None
+    except ValueError:
+        # tomllib converts integers with int(), which refuses more than 4,300 digits: say where
+        m = re.search(r"[0-9_]{1000,}", text)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        raise PolicyError("malformed TOML: a number with thousands of digits", path=path, line=line) from None
     except RecursionError:
         # tomllib recurses on nested arrays and inline tables
         raise PolicyError("malformed TOML: arrays or tables nested too deeply", path=path) from None

@@ -49,6 +49,14 @@ class _Found:
     doc: dict[str, Any]
 
 
+def _shown(value: object) -> str:
+    """A value from the file for an error line: repr, cut to a readable length."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"a {value.bit_length()}-bit integer"  # (str() refuses more than 4,300 digits)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:50] + f"... ({len(text)} characters)"
+
+
 def _untrusted(st: os.stat_result) -> str | None:
     """Why a file or directory with this fstat() could have been written by someone other than
     the user or root, or None when it could not."""
@@ -242,7 +250,7 @@ def parse_policy(doc: dict[str, Any], *, path: str, prefix: str = "") -> Policy:
                           hint=f"known keys: {', '.join(sorted(_KEYS))}")
     fail_on = doc.get("fail_on")
     if fail_on is not None and fail_on not in ("warning", "error"):
-        raise PolicyError(f"{prefix}fail_on: {fail_on!r} is not \"warning\" or \"error\"", path=path)
+        raise PolicyError(f"{prefix}fail_on: {_shown(fail_on)} is not \"warning\" or \"error\"", path=path)
     params: dict[str, int] = {}
     for name in ("crashkernel", "load_window"):
         if name in doc:
@@ -302,7 +310,8 @@ def _parse_waivers(entries: Any, *, path: str, key: str) -> tuple[Waiver, ...]:
                 try:
                     date = dt.date.fromisoformat(expires.strip())
                 except ValueError:
-                    raise PolicyError(f"{where}.expires: {expires!r} is not a date (YYYY-MM-DD)", path=path) from None
+                    raise PolicyError(f"{where}.expires: {_shown(expires)} is not a date (YYYY-MM-DD)",
+                                      path=path) from None
             else:
                 raise PolicyError(f"{where}.expires: expected a date (YYYY-MM-DD)", path=path)
         out.append(Waiver(rule=rule.strip(), reason=reason.strip(), expires=date, origin=path))

@@ -153,7 +153,7 @@ def parse_budget(text: str) -> Budget:
         try:
             pct = parse_percent(body.removeprefix("+"))
         except ValueError as exc:
-            raise ValueError(f"bad percentage in budget {_shown(text)}: {exc}") from None
+            raise ValueError(f"budget {_shown(name.strip())}: {exc}") from None
         return Budget(measure, percent=pct)
     if v.startswith("+"):
         return Budget(measure, bytes_=parse_size(v[1:]))
