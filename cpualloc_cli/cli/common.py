@@ -111,6 +111,11 @@ def render_rich(opts: OutputOptions, draw: Callable[[Any], None]) -> str:
     return buf.getvalue()
 
 
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
 def write_atomic(path: str, data: bytes, *, option: str = "-o/--output") -> None:
     """Write `data` to the regular file `path` atomically: a temporary file beside it (created
     with O_EXCL|O_NOFOLLOW), fsync, rename. A failed or killed run leaves no partial file, no
@@ -150,9 +155,6 @@ def write_atomic(path: str, data: bytes, *, option: str = "-o/--output") -> None
         os.close(dfd)
 
 
-_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
-_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 def _not_regular(mode: int) -> str:
     for test, what in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
                        (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
