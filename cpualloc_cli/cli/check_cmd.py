@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import glob
-import json
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,7 +23,6 @@ FORMATS = ("text", "json", "sarif", "github", "markdown", "junit")
 DESIGN_NAMES = [d.value for d in Design]
 BOOT_IMAGE_GLOBS = ("arch/*/boot/bzImage", "arch/*/boot/zImage", "arch/*/boot/Image.gz", "arch/*/boot/Image",
                     "arch/*/boot/vmlinuz*", "arch/*/boot/image", "arch/*/boot/*Image*")
-MAX_BASELINE_BYTES = 16 << 20
 MAX_CONFIG_WARNINGS = 5
 
 
@@ -87,43 +85,6 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
     return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}",))
 
 
-def read_baseline(path: str) -> tuple[dict[str, float], dict[str, tuple[int, str]]]:
-    """The `measures` of an earlier `check --format json`, and its `symbol_sizes` (empty when it
-    had no image or predates them)."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_BASELINE_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("no such file", path=path, hint="--baseline takes an earlier `check --format json`") from None
-    except IsADirectoryError:
-        raise InputError("is a directory", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
-    if len(data) > MAX_BASELINE_BYTES:
-        raise InputError(f"larger than {MAX_BASELINE_BYTES} bytes; not a check report", path=path)
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"not JSON: {exc}", path=path, hint="--baseline takes an earlier `check --format json`") from None
-    except RecursionError:
-        raise InputError("not a check report: JSON nested too deeply", path=path,
-                         hint="--baseline takes an earlier `check --format json`") from None
-    if not isinstance(doc, dict) or doc.get("kind") != "check" or not isinstance(doc.get("measures"), dict):
-        raise InputError("not a `cpualloc check --format json` report (no kind=check with measures)", path=path)
-    out: dict[str, float] = {}
-    for k, v in doc["measures"].items():
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            out[str(k)] = float(v)
-    syms: dict[str, tuple[int, str]] = {}
-    raw = doc.get("symbol_sizes")
-    if isinstance(raw, dict):
-        for name, entry in raw.items():
-            if (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int)
-                    and not isinstance(entry[0], bool) and entry[0] >= 0 and isinstance(entry[1], str)):
-                syms[str(name)] = (entry[0], entry[1])
-    return out, syms
-
-
 @click.command("check")
 @click.argument("image", required=False, metavar="[IMAGE]")
 @config_options
@@ -164,6 +125,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     from --base-size, --scale-from, the baseline or a cited lower bound (`inconclusive` when
     that cannot decide).
     """
+    from cpualloc_cli.adapters.baseline import baseline_exact_measures, read_baseline
     from cpualloc_cli.adapters.limits_loader import load_database
     from cpualloc_cli.adapters.policy import load_policy
     from cpualloc_cli.analysis.engine import EvalRequest, evaluate
@@ -196,6 +158,9 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
                              hint="run the kernel build first, or give --config / IMAGE")
 
     policy = load_policy(policy_path)
+    for note in policy.notes:
+        if not note.startswith("policy: using"):
+            warn(note)
     params.update(policy.params)
     for name, opt_value in (("crashkernel", size_option(crashkernel, "--crashkernel")),
                             ("load_window", size_option(load_window, "--load-window"))):
@@ -204,6 +169,8 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     given = {b.measure for b in budget_list}
     budget_list += [b for b in policy.budgets if b.measure not in given]
     baseline, baseline_syms = read_baseline(baseline_path) if baseline_path is not None else (None, {})
+    exact = baseline_exact_measures(baseline_path) if baseline_path is not None else frozenset()
+    base_from_baseline = {k: v for k, v in (baseline or {}).items() if k in exact} or None
     severities = [f for f in fail_on if f != "inconclusive"]
     fail_threshold = ("warning" if "warning" in severities else "error") if severities else (policy.fail_on or "error")
     fail_inconclusive = "inconclusive" in fail_on or bool(getattr(policy, "fail_on_inconclusive", False))
@@ -223,7 +190,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
         scaled = scale_kernel_base(scale_from, cfg_kwargs)
     module = img is not None and img.facts.input_kind != "kernel"
     g = gather(cfg_kwargs, None, image=img, arch_opt=arch, base_size=base_size, scaled=scaled,
-               baseline=baseline)
+               baseline=base_from_baseline)
     resolved = g.config
     extra: dict[str, float] = {}
     extra_src: dict[str, str] = {}

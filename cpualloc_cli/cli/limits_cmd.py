@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich
+from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, warn
 from cpualloc_cli.model.limits import Limit
 
 
@@ -55,6 +55,9 @@ def limits(arch: str | None, kernel_version: str | None, policy_path: str | None
 
     opts = make_output(format_, output, no_color, traceback_)
     policy = load_policy(policy_path)
+    for note in policy.notes:
+        if not note.startswith("policy: using"):
+            warn(note)
     rows = [lim for lim in load_database() + policy.limits
             if (arch is None or lim.applies_to_arch(arch))
             and (kernel_version is None or version_in_range(kernel_version, lim.since, lim.before))]
