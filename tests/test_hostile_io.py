@@ -746,12 +746,8 @@ def test_baseline_must_be_a_bounded_regular_file(tmp_path: Path, kind: str) -> N
     assert info.value.path == str(path) and info.value.message.startswith(expect), info.value.message
 
 
-def test_baseline_through_check_once_it_uses_the_adapter(tmp_path: Path) -> None:
-    from cpualloc_cli.adapters import baseline
-    from cpualloc_cli.cli import check_cmd
-
-    if getattr(check_cmd, "read_baseline", None) is not baseline.read_baseline:
-        pytest.skip("check_cmd still has its own read_baseline (the lead switches it to adapters/baseline.py)")
+def test_baseline_through_check(tmp_path: Path) -> None:
+    # check reads --baseline through adapters/baseline.py
     p = tmp_path / "base.json"
     p.write_text(baseline_doc('"bss": NaN'))
     rc, _, stderr = cli(["check", "--config", SEED_CONFIG, "--baseline", p, "--budget", "bss=+1%"], cwd=tmp_path,
