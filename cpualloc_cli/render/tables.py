@@ -26,8 +26,8 @@ from typing import Any
 
 from cpualloc_cli.render import safe
 
-NAME_MIN = 16  # the narrowest a folded name column gets before the table gives up
-TEXT_MIN = 16
+NAME_MIN = 12  # the narrowest a folded name column gets before the table gives up
+TEXT_MIN = 12
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,39 @@ def _longest(texts: Sequence[Any]) -> int:
     return max((max((len(line) for line in t.plain.split("\n")), default=0) for t in texts), default=0)
 
 
+def _full(header: Any, cells: Sequence[Any]) -> int:
+    return max(_longest([header]), _longest(cells))
+
+
 def _need(col: Col, header: Any, cells: Sequence[Any]) -> int:
-    full = max(_longest([header]), _longest(cells))
+    """The narrowest this column may get: a number whole; a name folded to NAME_MIN; prose to
+    TEXT_MIN but never narrower than its longest word (an address inside it stays whole)."""
+    full = _full(header, cells)
     if col.kind == "num":
         return full
-    return min(full, NAME_MIN if col.kind == "name" else TEXT_MIN)
+    if col.kind == "name":
+        return min(full, NAME_MIN)
+    word = max((len(w) for t in cells for w in t.plain.split()), default=0)
+    return max(word, min(full, TEXT_MIN))
+
+
+def _widths(cols: Sequence[Col], headers: Sequence[Any], cells: Sequence[Sequence[Any]], keep: Sequence[int],
+            room: int) -> dict[int, int] | None:
+    """Column widths that fit `room` (None: the natural widths fit). Numbers get their full width;
+    the rest share what is left, each at least its _need, at most its full width."""
+    full = {i: _full(headers[i], [r[i] for r in cells]) for i in keep}
+    if sum(full.values()) <= room:
+        return None
+    need = {i: _need(cols[i], headers[i], [r[i] for r in cells]) for i in keep}
+    widths = dict(need)
+    spare = room - sum(widths.values())
+    # water-filling: the columns that need least get their full width first, the rest share evenly
+    flexible = sorted((i for i in keep if full[i] > widths[i]), key=lambda i: full[i] - widths[i])
+    for n, i in enumerate(flexible):
+        add = min(full[i] - widths[i], spare // (len(flexible) - n))
+        widths[i] += add
+        spare -= add
+    return widths
 
 
 def _chrome(ncols: int, boxed: bool) -> int:
@@ -84,18 +112,19 @@ def print_table(console: Any, cols: Sequence[Col], rows: Sequence[Sequence[Any]]
         _print_blocks(console, cols, headers, cells, title)
         return
     if boxed:
-        t = Table(title=safe.clean(title) if title else None, title_justify="left", show_header=True,
+        t = Table(title=safe.text(title) if title else None, title_justify="left", show_header=True,
                   header_style="bold")
     else:
-        t = Table(title=safe.clean(title) if title else None, title_justify="left", box=None, pad_edge=False,
+        t = Table(title=safe.text(title) if title else None, title_justify="left", box=None, pad_edge=False,
                   show_header=True)
+    widths = _widths(cols, headers, cells, keep, console.width - _chrome(len(keep), boxed))
     for i in keep:
         c = cols[i]
-        full = max(_longest([headers[i]]), _longest([r[i] for r in cells]))
+        w = None if widths is None else widths[i]
         if c.kind == "num":
-            t.add_column(headers[i], justify=c.justify, no_wrap=True, overflow="fold", min_width=full)  # type: ignore[arg-type]
+            t.add_column(headers[i], justify=c.justify, no_wrap=True, overflow="fold", width=w)  # type: ignore[arg-type]
         else:
-            t.add_column(headers[i], justify=c.justify, overflow="fold")  # type: ignore[arg-type]
+            t.add_column(headers[i], justify=c.justify, overflow="fold", width=w)  # type: ignore[arg-type]
     for r in cells:
         t.add_row(*(r[i] for i in keep))
     console.print(t)
