@@ -160,3 +160,33 @@ def test_tools_for_a_person_see_no_escape(hostile: dict[str, str]) -> None:
     assert code == 0
     text = out.decode()
     assert "[bold]\\x1b[2J" in text and "[b]\\x1b[0m[/" in text
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("\x1b[2J", "\\x1b[2J"),                  # clear screen
+    ("\x1b]0;title\x07", "\\x1b]0;title\\x07"),  # OSC window title, BEL-terminated
+    ("a\rb\nc\td", "a\\x0db\\x0ac\\x09d"),     # CR, LF, tab: a name is one line
+    ("\x7f\x9b", "\\x7f\\x9b"),                # DEL, C1 CSI
+    ("\u202eevil", "\\u202eevil"),             # bidi override
+    ("\udc9b\udcc3", "\\x9b\udcc3"),           # undecodable bytes: C1 made visible, others kept for the byte
+    ("[bold]x[/] \\ ok", "[bold]x[/] \\ ok"),   # clean() leaves markup to markup()/text()
+])
+def test_safe_clean(raw: str, shown: str) -> None:
+    from cpualloc_cli.render import safe
+
+    assert safe.clean(raw) == shown
+
+
+def test_safe_markup_and_text_are_literal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from cpualloc_cli.render import safe
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=80, force_terminal=True, color_system="standard", highlight=False)
+    console.print(f"[red]{safe.markup('[/]x[bold]')}[/red]", safe.text("[/]\x1b[2J"))
+    out = buf.getvalue()
+    assert "[/]x[bold]" in out and "[/]\\x1b[2J" in out
+    assert "\x1b[2J" not in out and "\x1b[1m" not in out  # no clear screen, no bold from the name

@@ -19,11 +19,15 @@ from typing import Any
 
 # C0 (0x00-0x1f), DEL (0x7f), C1 (0x80-0x9f), and the bidi embedding/override/isolate marks
 # (U+202A-U+202E, U+2066-U+2069) that can make a name display as something else.
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# Also the undecodable bytes 0x80-0x9f of a name read with surrogateescape (U+DC80-U+DC9F): written
+# back out raw they are C1 controls to an 8-bit terminal.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\udc80-\udc9f]")
 
 
 def _visible(m: re.Match[str]) -> str:
     c = ord(m.group(0))
+    if 0xDC80 <= c <= 0xDC9F:
+        return f"\\x{c - 0xDC00:02x}"
     return f"\\x{c:02x}" if c <= 0xFF else f"\\u{c:04x}"
 
 
