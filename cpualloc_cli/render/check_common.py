@@ -71,6 +71,10 @@ def summary_line(report: CheckReport) -> str:
 def verdict_line(report: CheckReport) -> str:
     reasons = report.failure_reasons()
     if not reasons:
+        undecided = sum(1 for o in report.outcomes if o.status is Status.INCONCLUSIVE)
+        if undecided:
+            return (f"PASS (exit {report.exit_code}) with {undecided} limit(s) undecided: inconclusive is not counted "
+                    "unless --fail-on inconclusive")
         return f"PASS (exit {report.exit_code})"
     shown = "; ".join(reasons[:5]) + (f"; {len(reasons) - 5} more" if len(reasons) > 5 else "")
     return f"FAIL (exit {report.exit_code}): {shown}"
