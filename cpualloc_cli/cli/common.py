@@ -4,6 +4,7 @@ tracebacks, and writing the report atomically."""
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -103,7 +104,7 @@ def render_rich(opts: OutputOptions, draw: Callable[[Any], None]) -> str:
     return buf.getvalue()
 
 
-def write_atomic(path: str, data: bytes) -> None:
+def write_atomic(path: str, data: bytes | mmap.mmap) -> None:
     """Write to a temporary file beside `path` and rename it: a failed run leaves no
     partial file and never truncates an existing one."""
     if os.path.isdir(path):
