@@ -61,6 +61,11 @@ STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 0, 1, 2, 10
 # The most section headers a file could hold is bounded by its size; this is the absolute
 # ceiling on top of that (ELF allows 2^32).
 MAX_SECTIONS = 1 << 22
+# Work budgets (exit 3 past them): kernels have tens of sections, modules and objects up to tens
+# of thousands (tests/fixtures/elf/x86_64-manysections-o has 66,008). No toolchain writes more than
+# a few SHT_NULL headers past [0]: a file of them is only work for the reader.
+SECTION_BUDGET = 1 << 17
+NULL_SECTION_BUDGET = 4096
 
 # readelf -h's spelling of the machines kernels are built for (binutils readelf.c get_machine_name).
 READELF_MACHINES = {
@@ -246,9 +251,19 @@ def _section_counts(buf: Any, size: int, ident: _Ident, h: dict[str, int], path:
     if shnum > MAX_SECTIONS or shoff + shnum * want > size:
         raise ElfFormatError(f"{shnum} section headers at offset {shoff} do not fit in the file "
                              f"({size} bytes)", path=path, hint="e_shnum or e_shoff is corrupt")
+    if shnum > SECTION_BUDGET:
+        raise ElfFormatError(f"{shnum} section headers, more than cpualloc's work budget of {SECTION_BUDGET}",
+                             path=path, hint="not a kernel image or module; e_shnum may be corrupt")
     if shnum and shstrndx >= shnum:
         raise ElfFormatError(f"section name table index {shstrndx} is out of range ({shnum} sections)",
                              path=path, hint="e_shstrndx is corrupt")
+    if shnum > NULL_SECTION_BUDGET:
+        with memoryview(buf) as whole, whole[shoff:shoff + shnum * want] as table, table.cast("I") as words:
+            nulls = words[1::want // 4].tolist().count(0) - 1  # sh_type == 0, in either byte order
+        if nulls > NULL_SECTION_BUDGET:
+            raise ElfFormatError(f"{nulls} SHT_NULL section headers besides [0], more than cpualloc's work budget "
+                                 f"of {NULL_SECTION_BUDGET}", path=path,
+                                 hint="no toolchain writes these; the file is corrupt or hostile")
     return shnum, shstrndx
 
 
@@ -380,54 +395,65 @@ def _describe_machine(name: Any, path: str) -> str:
         return str(describe_e_machine(name))
 
 
+# Elf32_Shdr / Elf64_Shdr (gABI): name, type, flags, addr, offset, size, link, info, addralign, entsize
+_SHDR_FORMATS = {32: "IIIIIIIIII", 64: "IIQQQQIIQQ"}
+
+
 def _read_sections(buf: Any, structs: Any, shoff: int, shnum: int, shstrndx: int, size: int,
                    path: str, fmt: str) -> list[Section]:
+    """Section headers, decoded in bulk with struct (a construct parse per header took ~0.2 ms:
+    a file of many null sections made that minutes); pyelftools names each distinct sh_type once."""
     from elftools.elf.descriptions import describe_sh_type
 
     with _fenced(path, "section headers"):
         shdr = structs.Elf_Shdr
         want = shdr.sizeof()
-        headers = [shdr.parse(bytes(buf[shoff + i * want:shoff + (i + 1) * want])) for i in range(shnum)]
-    # sh_type as the file has it (u32 at offset 4 in both classes), not pyelftools' enum name
-    type_codes = [struct.unpack_from(fmt + "I", buf, shoff + i * want + 4)[0] for i in range(shnum)]
+    bits = 32 if want == 40 else 64
+    with memoryview(buf) as whole, whole[shoff:shoff + shnum * want] as table:
+        headers = list(struct.iter_unpack(fmt + _SHDR_FORMATS[bits], table))
+    type_names: dict[int, str] = {}
+    for i, h in enumerate(headers):
+        type_code = h[1]
+        if type_code in type_names:
+            continue
+        type_name = READELF_SH_TYPES.get(type_code)
+        if type_name is None:
+            with _fenced(path, "section headers"):
+                sh_type = shdr.parse(bytes(buf[shoff + i * want:shoff + (i + 1) * want]))["sh_type"]
+                type_name = str(describe_sh_type(sh_type))
+            if isinstance(sh_type, int) or type_name.startswith("<unknown"):
+                type_name = _unknown_sh_type(type_code)
+        type_names[type_code] = type_name
     if shnum and shstrndx:
-        names_at, names_end = headers[shstrndx]["sh_offset"], headers[shstrndx]["sh_offset"] + headers[shstrndx]["sh_size"]
+        names_at, names_end = headers[shstrndx][4], headers[shstrndx][4] + headers[shstrndx][5]
     else:
         names_at = names_end = 0
     out: list[Section] = []
-    for i, h in enumerate(headers):
+    for i, (sh_name, type_code, flags, addr, sh_offset, sh_size, link, info, align, entsize) in enumerate(headers):
         name = ""
-        if names_end and h["sh_name"]:
+        if names_end and sh_name:
             # (sh_name and the name table were checked against the file in _check_section_names)
-            start = names_at + h["sh_name"]
+            start = names_at + sh_name
             stop = buf.find(b"\0", start, names_end)
             raw_name = bytes(buf[start:stop if stop >= 0 else names_end])
             name = raw_name.decode("utf-8", errors="replace")
-        type_code = type_codes[i]
-        sh_size, sh_offset = int(h["sh_size"]), int(h["sh_offset"])
         if type_code != SHT_NOBITS and i != 0 and sh_size and (sh_offset > size or sh_offset + sh_size > size):
             raise ElfFormatError(
                 f"section [{i}] {name or '?'} (offset {sh_offset}, size {sh_size}) extends beyond the "
                 f"end of the file ({size} bytes)", path=path, hint="the file is truncated or corrupt")
-        type_name = READELF_SH_TYPES.get(type_code)
-        if type_name is None:
-            with _fenced(path, "section headers"):
-                type_name = str(describe_sh_type(h["sh_type"]))
-        if isinstance(h["sh_type"], int) or type_name.startswith("<unknown"):
-            type_name = _unknown_sh_type(type_code)
         out.append(Section(
             index=i,
             name=name,
-            type=type_name,
+            type=type_names[type_code],
             type_code=type_code,
-            flags=int(h["sh_flags"]),
-            address=int(h["sh_addr"]),
+            flags=flags,
+            address=addr,
             offset=sh_offset,
             size_bytes=sh_size,
-            entsize=int(h["sh_entsize"]),
-            link=int(h["sh_link"]),
-            info=int(h["sh_info"]),
-            alignment=int(h["sh_addralign"]),
+            entsize=entsize,
+            link=link,
+            info=info,
+            alignment=align,
         ))
     return out
 
