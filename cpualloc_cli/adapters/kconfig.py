@@ -602,11 +602,12 @@ def _decoding_location(msg: str, root: str | None) -> tuple[str | None, int | No
         return None, None
     path = _under(m.group(1), root)
     try:
-        data = Path(path).read_bytes()
+        # read as the parse read it: inside the tree, a regular file, within the size budget
+        data = read_tree_file(path, os.path.realpath(root or os.path.dirname(path)), KCONFIG_FILE_CAP_BYTES + 1)
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return path, data.count(b"\n", 0, exc.start) + 1
-    except OSError:
+    except (OSError, _TreeRefusal):
         return path, None
     return path, None
 
