@@ -511,3 +511,20 @@ def test_second_user_cannot_read_the_key_or_write_an_entry(reachable: Path, atta
     r = _as(ATTACKER, f"open({str(store / 'planted.pickle')!r}, 'wb').write(b'x')")
     assert r.returncode != 0 and "PermissionError" in r.stderr
     assert not (store / "planted.pickle").exists()
+
+
+def test_modules_planted_in_cwd_are_not_imported_under_python_m(tmp_path: Path, env: dict[str, str]) -> None:
+    # `python -m` puts the working directory first on sys.path; cpualloc_cli/__main__.py drops it
+    marker = tmp_path / "SHADOWED"
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    for name in ("kconfiglib", "elftools", "rich"):
+        (cwd / f"{name}.py").write_text(f"open({str(marker)!r}, 'a').write({name!r})\nraise SystemExit(9)\n")
+    tree = make.tree(tmp_path, "plain", 'config A\n\tbool "a"\n\tdefault y\n')
+    for args in (config_args(tree, "--format", "json"), ["config", "--arch", "x86_64"]):
+        r = run(args, env, cwd=cwd)
+        bounded(r)
+        assert r.rc == 0 and not marker.exists(), (r.rc, r.err)
+    # the control: from that directory, the planted kconfiglib is what `import kconfiglib` finds
+    subprocess.run([sys.executable, "-c", "import kconfiglib"], cwd=cwd, check=False)
+    assert marker.read_text() == "kconfiglib"
