@@ -680,11 +680,6 @@ def _tree_environment(derived: Mapping[str, str], names: Sequence[str]) -> dict[
     return env
 
 
-_ENV_KEYS = ("srctree", "ARCH", "SRCARCH", "SUBARCH", "CROSS_COMPILE", "CC", "LD", "AR", "NM", "OBJCOPY",
-             "OBJDUMP", "CLANG_FLAGS", "CC_VERSION_TEXT", "KERNELVERSION", "HOSTCC", "HOSTCXX", "RUSTC",
-             "BINDGEN", "PAHOLE", "CROSS_COMPILE_COMPAT", "USERCFLAGS", "USERLDFLAGS", "LLVM")
-
-
 def derive_environment(*, srctree: str, arch: str, kernelversion: str, cross_compile: str | None,
                        cc_version_text: str | None, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment `make` exports to conf (top Makefile): ARCH/SRCARCH, the toolchain
