@@ -267,3 +267,22 @@ def test_compressed_image_reads_its_banner() -> None:
     doc = json_of(["footprint", str(bz)], rc=0)
     facts = {f["name"]: f for f in doc["inputs"]}
     assert facts["kernel_version"]["value"] == "6.1.192" and facts["kernel_version"]["note"] == "image banner"
+
+
+def test_as_written_reads_like_conf() -> None:
+    """Lines as scripts/kconfig/confdata.c writes and reads them: `CONFIG_X=v`, `# CONFIG_X is not
+    set`, comments; anything else is a malformed-line finding (at most 100, then one "N more")."""
+    from cpualloc_cli.adapters.config_as_written import header_version, is_conf_output, resolve_as_written
+
+    text = ("#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 6.1.192 Kernel Configuration\n#\n"
+            'CONFIG_X86_64=y\nCONFIG_NR_CPUS=8192\n# CONFIG_NUMA is not set\nCONFIG_CC_VERSION_TEXT="gcc (x) 12"\n'
+            + "garbage\n" * 150)
+    assert header_version(text) == "6.1.192" and is_conf_output(text)
+    rc, out = resolve_as_written(text=text, display="c", sets=(("NR_CPUS", "64"),), arch="x86_64",
+                                 version="6.1.192", version_source=".config header", relevant=("NR_CPUS", "NUMA"))
+    assert rc.values["NR_CPUS"] == "64" and rc.values["NUMA"] == "n" and rc.values["CC_VERSION_TEXT"] == "gcc (x) 12"
+    assert rc.details["NR_CPUS"].origin.value == "set" and rc.details["NUMA"].origin.value == "file"
+    malformed = [f for f in rc.findings if f.rule == "config.malformed-line"]
+    assert len(malformed) == 101 and malformed[0].line == 9 and malformed[-1].message.startswith("50 more")
+    assert any(f.rule == "config.not-checked" for f in rc.findings)  # --set on a full config: not checked
+    assert "CONFIG_NR_CPUS=64" in out.splitlines() and "CONFIG_NR_CPUS=8192" not in out

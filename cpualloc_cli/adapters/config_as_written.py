@@ -32,6 +32,7 @@ _UNSET_RE = re.compile(r"# CONFIG_([A-Za-z0-9_]+) is not set")
 _HEADER_RE = re.compile(r"^# Linux/(\S+) (\d+\.\d+[0-9A-Za-z.+_~-]*) Kernel Configuration\s*$", re.M)
 _AUTOGEN = "# Automatically generated file; DO NOT EDIT."
 _MAX_ECHO = 120
+_MAX_FINDINGS = 100  # per rule, then one "N more" (as the kconfig adapter does)
 
 
 def header_version(text: str | None) -> str | None:
@@ -97,6 +98,7 @@ def resolve_as_written(*, text: str | None, display: str | None, sets: Sequence[
     findings: list[Finding] = []
     where = display or "(config)"
     full = is_conf_output(text)
+    malformed = 0
     for lineno, raw in enumerate((text or "").splitlines(), 1):
         line = raw.rstrip()
         m = _SET_RE.fullmatch(line)
@@ -112,8 +114,13 @@ def resolve_as_written(*, text: str | None, display: str | None, sets: Sequence[
             origins[m.group(1)] = Origin.FILE
             continue
         if line and not line.lstrip().startswith("#"):
-            findings.append(Finding("config.malformed-line", Severity.WARNING,
-                                    f"malformed line ignored: {line[:_MAX_ECHO]!r}", path=where, line=lineno))
+            malformed += 1
+            if malformed <= _MAX_FINDINGS:
+                findings.append(Finding("config.malformed-line", Severity.WARNING,
+                                        f"malformed line ignored: {line[:_MAX_ECHO]!r}", path=where, line=lineno))
+    if malformed > _MAX_FINDINGS:
+        findings.append(Finding("config.malformed-line", Severity.WARNING,
+                                f"{malformed - _MAX_FINDINGS} more malformed lines ignored", path=where))
     for name, value in sets:
         values[name] = _unquote(value)
         written[name] = value
