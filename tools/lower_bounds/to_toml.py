@@ -62,6 +62,7 @@ HEADER = '''\
 #                   floor_symbols is set)
 #   floor_symbols   Kconfig symbols the floor depends on; floor_expr says how (C-like)
 #   sources         file:line in Debian's linux-source-6.1 (6.1.192), with the text found there
+#   checked_in      the Debian source trees whose lines were checked to read so (the same file:line)
 #   note            the reasoning, in a sentence or two
 '''
 
@@ -75,6 +76,7 @@ since = ""
 before = ""
 measure = "loader"
 min_bytes = 16384
+checked_in = ["6.1.192", "6.12.117"]
 sources = [
     "arch/sparc/include/asm/head_64.h:15: #define KERNBASE\\t0x400000",
     "arch/sparc/kernel/vmlinux.lds.S:18: #define TEXTSTART      0x0000000000404000",
@@ -95,6 +97,7 @@ since = "6.1"
 before = ""
 measure = "loader"
 min_bytes = 163840
+checked_in = ["6.1.192", "6.12.117"]
 sources = [
     "arch/sparc/kernel/vmlinux.lds.S:38: ASSERT((swapper_tsb == 0x0000000000408000),",
     "arch/sparc/kernel/head_64.S:918: swapper_tsb:",
@@ -105,7 +108,8 @@ sources = [
 note = """The head text is laid out at fixed addresses: swapper_tsb is asserted to be at 0x408000, \\
 followed by the 32 KiB kernel TSB, the 64 KiB 4 MB TSB (to 0x420000) and the 32 KiB trap table \\
 (to 0x428000), all in .text. So _end >= 0x428000 and _end - KERNBASE >= 0x28000 (160 KiB). \\
-Checked in the 6.1 tree only (the layout dates from the 2.6.16 TSB rewrite, not verified here)."""
+The same lines stand in 6.1.192 and 6.12.117; older trees were not checked (the layout dates \\
+from the 2.6.16 TSB rewrite), so since is "6.1"."""
 
 [[bound]]
 id = "x86_64.physical-start"
@@ -117,6 +121,7 @@ measure = "loader"
 min_bytes = 16777216
 floor_symbols = ["PHYSICAL_START", "PHYSICAL_ALIGN"]
 floor_expr = "ALIGN(PHYSICAL_START, PHYSICAL_ALIGN) + (_end - _text)"
+checked_in = ["6.1.192"]
 sources = [
     "arch/x86/kernel/vmlinux.lds.S:21: #define LOAD_OFFSET __START_KERNEL_map",
     "arch/x86/kernel/vmlinux.lds.S:120: . = __START_KERNEL;",
@@ -141,6 +146,7 @@ measure = "loader"
 min_bytes = 16777216
 floor_symbols = ["PHYSICAL_START", "PHYSICAL_ALIGN"]
 floor_expr = "ALIGN(PHYSICAL_START, PHYSICAL_ALIGN) + (_end - _text)"
+checked_in = ["6.1.192"]
 sources = [
     "arch/x86/kernel/vmlinux.lds.S:19: #define LOAD_OFFSET __PAGE_OFFSET",
     "arch/x86/kernel/vmlinux.lds.S:117: . = LOAD_OFFSET + LOAD_PHYSICAL_ADDR;",
