@@ -320,3 +320,11 @@ def test_shared_x86_64_tiny_is_at_least_the_up_bound() -> None:
     diff = {k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)} - {"CC_VERSION_TEXT"}
     if not diff:
         assert shared == bound
+
+
+def test_every_key_is_documented_in_the_header() -> None:
+    """The schema comment at the top of the file names every key an entry uses."""
+    header = "\n".join(line for line in TOML.read_text().splitlines() if line.startswith("#"))
+    keys = {k for b in BOUNDS for k in b} | {k for b in MEASURED for e in b["extents"].values() for k in e}
+    for key in keys:
+        assert re.search(rf"\b{re.escape(key)}\b", header), key
