@@ -82,7 +82,7 @@ build_one() {
     local mk=(nice -n 19 make -C "$src" O="$out" ARCH="$arch" CROSS_COMPILE="$cross")
     local cfg=$out/.config
     rm -rf "$out"
-    mkdir -p "$out" "$dest"
+    mkdir -p "$out"
     local log=$work/build-$arch-$series-$mode.log
     echo "== $arch $series $mode (log: $log)"
     {
@@ -111,6 +111,7 @@ build_one() {
     echo "   built in $((SECONDS - t0)) s"
     local v=$out/vmlinux
     kver=$("${mk[@]}" -s kernelversion 2>/dev/null)
+    mkdir -p "$dest"
     cp "$cfg" "$dest/config"
     # Recorded relative to the folder, so the outputs name "vmlinux" and not this machine's paths.
     (
