@@ -286,3 +286,22 @@ def test_as_written_reads_like_conf() -> None:
     assert len(malformed) == 101 and malformed[0].line == 9 and malformed[-1].message.startswith("50 more")
     assert any(f.rule == "config.not-checked" for f in rc.findings)  # --set on a full config: not checked
     assert "CONFIG_NR_CPUS=64" in out.splitlines() and "CONFIG_NR_CPUS=8192" not in out
+
+
+# --- the 2007 failure, from the config alone -----------------------------------------------------------
+
+def test_the_2007_config_alone_is_an_error_by_the_lower_bound() -> None:
+    """samples/sparc64-nr64-static.config: sparc64, cpu_alloc static, NR_CPUS=64, 8 KiB pages,
+    CPU_AREA_ORDER 4: the cpu area alone is 64 x (8 KiB << 4) = 8 MiB. Any sparc64 kernel's
+    loader extent is more than 16 KiB (_text is linked at 0x404000 while the loader maps from
+    KERNBASE 0x400000: arch/sparc/kernel/vmlinux.lds.S:18, arch/sparc/include/asm/head_64.h:15),
+    so the extent is at least 8 MiB + 16 KiB > 8 MiB: the machine did not boot, and cpualloc says
+    so before any build."""
+    doc = json_of(["check", "--config", str(SAMPLES / "sparc64-nr64-static.config")], rc=1)
+    r = result(doc, "sparc64.image-8mib")
+    assert r["status"] == "fail" and r["severity"] == "error"
+    assert r["measured"] >= 64 * (8192 << 4) + 0x4000 > 8 * 2**20
+    assert "image_extent" in doc["inputs"]["lower_bound_measures"]
+    assert "lower bound" in doc["inputs"]["base"]
+    assert r["fixes"][0]["kind"] == "cause"
+    assert r["fixes"][0]["text"].endswith("the kernel without it is at least 16.00 KiB")

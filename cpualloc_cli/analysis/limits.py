@@ -222,7 +222,9 @@ def _measure_fixes(limit: Limit, ctx: CheckContext, measure: str, bound: float, 
             if bss_v is not None and bss_b is not None:
                 d = int(bss_v - bss_b)
                 delta = f": BSS {'+' if d >= 0 else '-'}{format_bytes(abs(d))}"
-            fixes.append(Fix(f"the virtual design fits{delta} ({measure} {_fmt(v, unit)})", "virtual_design", None))
+            lb = measure in ctx.lower_bounds
+            fixes.append(Fix(f"the virtual design {'is not ruled out' if lb else 'fits'}{delta} "
+                             f"({measure} {'>= ' if lb else ''}{_fmt(v, unit)})", "virtual_design", None))
     if largest is not None and virtual_ok and (ctx.nr_cpus is None or largest < ctx.nr_cpus):
         fixes.insert(0, Fix(f"NR_CPUS <= {largest} or CPU_AREA_VIRTUAL=y", "summary", largest))
     cause = _cause_fix(ctx, measure, threshold, limit.strict_less, measured)
@@ -247,8 +249,9 @@ def _cause_fix(ctx: CheckContext, measure: str, threshold: float, strict_less: b
     area = measured - base
     if area <= 0:
         return None
+    size = ("at least " if measure in ctx.lower_bounds else "") + format_bytes(int(base))
     return Fix(f"the {ctx.design} design's cpu area ({format_bytes(int(area))}, {int(area)} B at NR_CPUS="
-               f"{ctx.nr_cpus}) is what exceeds the bound: the kernel without it is {format_bytes(int(base))}",
+               f"{ctx.nr_cpus}) is what exceeds the bound: the kernel without it is {size}",
                "cause", int(area))
 
 
