@@ -16,6 +16,7 @@ from cpualloc_cli.analysis.engine import (
     KernelBase,
     compute_build_blocker,
     evaluate,
+    lower_bound_measures,
     sweep_bounds,
     verdict,
     with_base,
@@ -67,7 +68,7 @@ def test_check_and_sweep_agree_at_every_value(case: tuple[str, str, tuple[int, i
     assert req.inputs is not None
     limits = [(Measure(b.measure), b.bound) for b in bounds]
     meta = [(b.limit.id, b.limit.strict_less) for b in bounds]
-    lower = frozenset() if exact else frozenset({"image_extent", "bss", "text", "data", "total"})
+    lower = lower_bound_measures(req.inputs, None, base)  # what sweep_cmd passes
     cfg_values = req.config.values if req.config is not None else None
 
     def builds(v: int) -> str | None:

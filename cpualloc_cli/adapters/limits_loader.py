@@ -240,7 +240,7 @@ def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Lim
 
 
 LOWER_BOUNDS_NAME = "lower_bounds.toml"
-_LB_MEASURES = ("text", "data", "bss", "total", "image_extent")
+_LB_MEASURES = ("text", "data", "bss", "total", "image_extent", "percpu_static")
 
 
 def load_lower_bounds() -> tuple[LowerBound, ...]:

@@ -319,12 +319,29 @@ def compute_measures(inp: FootprintInputs | None, design: Design | None, image: 
                 sources[meas.value] = f"{basis}: {design.value} design, NR_CPUS={inp.nr_cpus}"
                 if meas in BASE_MEASURES and not base.exact and image is None:
                     lower.add(meas.value)
+        lower |= {m for m in lower_bound_measures(inp, image, base) if m in values}
         if {"text", "data", "bss"} <= values.keys() and (model_wins or image is None):
             values["total"] = values["text"] + values["data"] + values["bss"]
             sources["total"] = "text + data + bss" + (" (bss from the footprint model)" if image is not None else "")
             if lower & {"text", "data", "bss"}:
                 lower.add("total")
     return MeasureSet(values, sources, frozenset(lower))
+
+
+def lower_bound_measures(inp: FootprintInputs | None, image: ImageFacts | None, base: KernelBase) -> frozenset[str]:
+    """The measures known only from below for these inputs (what sweep marks inconclusive and
+    check cannot pass): with no image, the image's own figures when the base is a lower bound, and
+    the per-cpu figures when the static per-cpu size is an estimate or the smallest build's."""
+    if image is not None:
+        return frozenset()
+    out: set[str] = set()
+    if not base.exact:
+        out |= {m.value for m in BASE_MEASURES}
+    fact = next((f for f in inp.facts if f.name == "percpu_static_bytes"), None) if inp is not None else None
+    if fact is not None and (fact.provenance is Provenance.DEFAULT
+                             or (not base.exact and fact.note.startswith("at least"))):
+        out |= {Measure.PERCPU_STATIC.value, Measure.PERCPU_UNIT.value, Measure.PERCPU_RESIDENT.value}
+    return frozenset(out)
 
 
 def with_base(inp: FootprintInputs, base: KernelBase) -> FootprintInputs:
@@ -334,8 +351,15 @@ def with_base(inp: FootprintInputs, base: KernelBase) -> FootprintInputs:
     label = "" if base.exact else "at least "
     facts += (InputFact("base_bss_bytes", base.measures.get("bss", 0), prov, label + base.source),
               InputFact("base_extent_bytes", base.measures.get("image_extent", 0), prov, label + base.source))
+    static = inp.percpu_static_bytes
+    static_fact = next((f for f in facts if f.name == "percpu_static_bytes"), None)
+    if "percpu_static" in base.measures and static_fact is not None and static_fact.provenance is Provenance.DEFAULT:
+        # the smallest build's .data..percpu rather than an estimate from a larger one
+        facts = tuple(f for f in facts if f.name != "percpu_static_bytes") + (
+            InputFact("percpu_static_bytes", base.measures["percpu_static"], prov, label + base.source),)
+        static = base.measures["percpu_static"]
     return replace(inp, base_bss_bytes=base.measures.get("bss", 0),
-                   base_extent_bytes=base.measures.get("image_extent", 0), facts=facts)
+                   base_extent_bytes=base.measures.get("image_extent", 0), facts=facts, percpu_static_bytes=static)
 
 
 # ------------------------------------------------------------------------------------------

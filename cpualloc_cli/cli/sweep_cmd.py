@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import click
@@ -171,8 +172,10 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     def builds(n: int) -> str | None:
         return compute_build_blocker(cfg_values, base.arch, version, n, rng)
 
-    lower = frozenset() if prep.image is not None or scaled is not None or g.base.exact else \
-        frozenset({"image_extent", "bss", "text", "data", "total"})
+    from cpualloc_cli.analysis.engine import lower_bound_measures
+
+    lower = lower_bound_measures(base, g.image.facts if g.image is not None else None,
+                                 g.base if scaled is None else dataclasses.replace(g.base, exact=True))
     result = compute_sweep(base, symbol, lo, hi, points, design_list, limit_pairs, fixed_possible=fixed_possible,
                            facts=base.facts + tuple(db_facts), base_at=base_at, builds=builds,
                            lower_bound_measures=lower, limit_meta=meta)
