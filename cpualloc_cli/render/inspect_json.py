@@ -63,7 +63,8 @@ def image_dict(r: InspectReport) -> dict[str, Any]:
                    "machine_code": h.machine_code, "arch": h.arch, "type": h.file_type, "entry": va(h.entry),
                    "flags": h.flags, "section_count": h.section_count, "segment_count": h.segment_count}
     d["sections"] = [
-        {"index": s.index, "name": s.name, "type": s.type, "flags": readelf_flag_letters(s.flags),
+        {"index": s.index, "name": s.name, "type": s.type,
+         "flags": readelf_flag_letters(s.flags, h.machine_code, h.osabi),
          "flags_value": s.flags, "address": va(s.address), "offset": s.offset, "size_bytes": s.size_bytes,
          "entsize": s.entsize, "link": s.link, "info": s.info, "alignment": s.alignment}
         for s in img.sections

@@ -86,7 +86,8 @@ def draw_inspect(console: Any, reports: Sequence[InspectReport]) -> None:
             t.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
         for s in img.sections:
             t.add_row(str(s.index), s.name, s.type, _addr(img, s.address), f"{s.offset:06x}", f"{s.size_bytes:06x}",
-                      f"{s.entsize:02x}", readelf_flag_letters(s.flags), str(s.link), str(s.info), str(s.alignment))
+                      f"{s.entsize:02x}", readelf_flag_letters(s.flags, img.header.machine_code, img.header.osabi),
+                      str(s.link), str(s.info), str(s.alignment))
         console.print(t)
 
         if img.segments:
