@@ -680,14 +680,14 @@ def _read_s390(path: str, buf: bytes, cap_bytes: int, max_ratio: int | None) -> 
 
 
 def _mips_zboot_data(head: bytes, path: str, size: int) -> tuple[int, int] | None:
-    """(file offset, size) of .data when the ELF looks like the MIPS decompressor: EM_MIPS, and no
+    """(file offset, size) of .data when the ELF looks like the MIPS decompressor: EM_MIPS ET_EXEC, no
     .init.text (every vmlinux has one; arch/mips/boot/compressed links only head.o, decompress.o,
     string.o, dbg.o and piggy.o). None otherwise. Reads the section headers, clamped to the file."""
     if len(head) < 52 or head[4] not in (1, 2) or head[5] not in (1, 2):
         return None
     is64, end = head[4] == 2, "<" if head[5] == 1 else ">"
-    (machine,) = struct.unpack_from(end + "H", head, 18)
-    if machine != EM_MIPS:
+    e_type, machine = struct.unpack_from(end + "HH", head, 16)
+    if machine != EM_MIPS or e_type != 2:  # ET_EXEC: the decompressor is linked at a fixed address
         return None
     if is64:
         if len(head) < 64:
