@@ -1,5 +1,5 @@
 """Issue 18 item 6: nm letters and readelf section flags for user-space objects, against GNU
-nm and readelf 2.40 recorded on a real gcc 12.2 object (tests/fixtures/elf/userspace,
+nm and readelf 2.40 recorded on a real gcc 12.2 object (tests/fixtures/userspace,
 make_userspace.py): weak IFUNC is `i`, weak TLS is `W` (undefined: `w`), and SHF_GNU_RETAIN
 is readelf's `R` in a GNU-OSABI object."""
 
@@ -12,7 +12,7 @@ from conftest import FIXTURES, run_cli
 from cpualloc_cli.adapters.elf import read_elf
 from cpualloc_cli.model.image import readelf_flag_letters
 
-HERE = FIXTURES / "elf" / "userspace"
+HERE = FIXTURES / "userspace"
 OBJ = HERE / "userspace.o"
 
 

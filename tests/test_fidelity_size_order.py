@@ -2,7 +2,7 @@
 section-header order: bfd/elf.c bfd_section_from_shdr, meeting a string table before the symbol
 tables that use it, first creates the sections that link to it. Debian's s390x vmlinux has
 .dynstr (index 3) before .dynamic (19) and .dynsym (35), and GNU size -A lists .dynamic, .dynsym,
-.dynstr. The fixture reproduces that layout (tests/fixtures/elf/userspace/dynstr-first.lds,
+.dynstr. The fixture reproduces that layout (tests/fixtures/userspace/dynstr-first.lds,
 make_userspace.py) with GNU size -A 2.40 recorded beside it."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from cpualloc_cli.analysis.sizes import compute_sysv
 from cpualloc_cli.model.bfd import bfd_creation_order
 from cpualloc_cli.model.image import SHT_DYNSYM, SHT_PROGBITS, SHT_STRTAB, Section
 
-HERE = FIXTURES / "elf" / "userspace"
+HERE = FIXTURES / "userspace"
 
 
 def _gnu_size_a(path: str) -> list[tuple[str, int, int]]:
