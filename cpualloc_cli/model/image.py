@@ -50,7 +50,7 @@ SHF_GNU_RETAIN = 0x200000
 def readelf_flag_letters(flags: int, machine_code: int = 0, osabi: int = 0) -> str:
     """The `Flg` column of `readelf -S -W` for these sh_flags. readelf (binutils 2.40) names
     SHF_GNU_RETAIN `R` in GNU and FreeBSD objects (gas sets EI_OSABI to GNU when it emits the
-    flag: tests/fixtures/elf/userspace); elsewhere the bit is one more OS-specific `o`."""
+    flag: tests/fixtures/userspace); elsewhere the bit is one more OS-specific `o`."""
     out = []
     table = [
         (SHF_WRITE, "W"), (SHF_ALLOC, "A"), (SHF_EXECINSTR, "X"), (SHF_MERGE, "M"),
