@@ -52,7 +52,9 @@ from cpualloc_cli.model.payload import (
     KIND_ARM_ZIMAGE,
     KIND_BZIMAGE,
     KIND_ELF,
+    KIND_MIPS_ZBOOT,
     KIND_RAW_COMPRESSED,
+    KIND_S390_IMAGE,
     KIND_VMLINUZ,
     HeaderValue,
     Payload,
@@ -743,6 +745,120 @@ def _read_zimage(path: str, buf: bytes, cap_bytes: int, max_ratio: int | None, e
                    header=tuple(header), notes=(ZIMAGE_NOTE,))
 
 
+# arch/s390/boot/ipl_data.c: ipl_lowcore.ccwpgm[0..1] at 0x08 = CCW0(CCW_CMD_READ_IPL, 0x018 / 0x068, 0x50,
+# CCW_FLAG_SLI | CCW_FLAG_CC): the IPL channel program every s390 bzImage starts with.
+S390_IPL_CCWS = bytes.fromhex("0200001860000050" "0200006860000050")
+S390_NOTE = ("the s390 image payload is vmlinux.bin (the vmlinux after objcopy -O binary), a raw binary, "
+             "not an ELF; section detail needs the vmlinux")
+MIPS_ZBOOT_NOTE = ("this ELF is the MIPS boot decompressor (arch/mips/boot/compressed), a wrapper: its .data "
+                   "holds the compressed kernel (vmlinux.bin, the vmlinux after objcopy -O binary), and the "
+                   "figures here are that kernel's, not the wrapper's; section detail needs the vmlinux")
+EM_MIPS = 8
+
+
+def _s390_vmlinux_info(buf: bytes, before: int, image_bytes: int) -> tuple[tuple[str, HeaderValue], ...]:
+    """struct vmlinux_info (arch/s390/boot/boot.h), which arch/s390/kernel/vmlinux.lds.S emits as
+    QUAD(_stext), QUAD(startup_continue), QUAD(__bss_start - _stext), QUAD(__bss_stop - __bss_start)
+    and the boot image carries before the compressed kernel: found by its structure (big-endian,
+    8-aligned; image_size covers vmlinux.bin and at most 64 KiB of alignment before .bss)."""
+    for pos in range(0, min(before, len(buf)) - 32 + 1, 8):
+        lma, entry, image_size, bss_size = struct.unpack_from(">QQQQ", buf, pos)
+        if (image_bytes <= image_size < image_bytes + (1 << 16) and lma <= entry < lma + image_size
+                and bss_size < (1 << 32)):
+            return (("default_lma", lma), ("entry", entry), ("image_size", image_size), ("bss_size", bss_size))
+    return ()
+
+
+def _read_s390(path: str, buf: bytes, cap_bytes: int, max_ratio: int | None) -> Payload:
+    found = _scan(path, buf, len(S390_IPL_CCWS), cap_bytes, max_ratio, accept=lambda prefix: True)
+    if found is None:
+        raise CompressedImageError("no compressed kernel found in this s390 image", path=path)
+    codec, offset, data, end, trailer = found
+    if trailer is None:
+        raise CompressedImageError(f"the {codec} stream at offset {offset} has no size trailer "
+                                   f"(Kbuild's size_append) after it: not the kernel", path=path)
+    return Payload(path=path, kind=KIND_S390_IMAGE, codec=codec, file_size_bytes=len(buf),
+                   compressed_size_bytes=end - offset + 4, stream_offset=offset, data=data, payload_is_elf=False,
+                   size_trailer_bytes=trailer, header=_s390_vmlinux_info(buf, offset, len(data)),
+                   notes=(S390_NOTE,))
+
+
+def _mips_zboot_data(head: bytes, path: str, size: int) -> tuple[int, int] | None:
+    """(file offset, size) of .data when the ELF looks like the MIPS decompressor: EM_MIPS ET_EXEC, no
+    .init.text (every vmlinux has one; arch/mips/boot/compressed links only head.o, decompress.o,
+    string.o, dbg.o and piggy.o). None otherwise. Reads the section headers, clamped to the file."""
+    if len(head) < 52 or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return None
+    is64, end = head[4] == 2, "<" if head[5] == 1 else ">"
+    e_type, machine = struct.unpack_from(end + "HH", head, 16)
+    if machine != EM_MIPS or e_type != 2:  # ET_EXEC: the decompressor is linked at a fixed address
+        return None
+    if is64:
+        if len(head) < 64:
+            return None
+        shoff, = struct.unpack_from(end + "Q", head, 40)
+        shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", head, 58)
+        fmt, need = end + "IIQQQQIIQQ", 64
+    else:
+        shoff, = struct.unpack_from(end + "I", head, 32)
+        shentsize, shnum, shstrndx = struct.unpack_from(end + "HHH", head, 46)
+        fmt, need = end + "IIIIIIIIII", 40
+    if shentsize < need or not 0 < shnum <= 64 or shstrndx >= shnum or shoff + shnum * shentsize > size:
+        return None  # a decompressor has a handful of sections
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(shoff)
+            table = fh.read(shnum * shentsize)
+            rows = [struct.unpack_from(fmt, table, i * shentsize) for i in range(shnum)]
+            str_off, str_size = rows[shstrndx][4], rows[shstrndx][5]
+            if str_off + str_size > size or str_size > 1 << 16:
+                return None
+            fh.seek(str_off)
+            strtab = fh.read(str_size)
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+
+    def name(row: tuple[int, ...]) -> bytes:
+        return strtab[row[0]:strtab.find(b"\0", row[0])] if row[0] < len(strtab) else b""
+
+    names = {name(row): row for row in rows}
+    data = names.get(b".data")
+    if b".init.text" in names or data is None or data[1] != 1 or data[4] + data[5] > size:  # SHT_PROGBITS
+        return None
+    return data[4], data[5]
+
+
+def _read_mips_zboot(path: str, head: bytes, size: int, cap_bytes: int, max_ratio: int | None) -> Payload | None:
+    """The kernel in a MIPS decompressor ELF (arch/mips/boot/compressed/ld.script puts the
+    compressed vmlinux.bin between __image_begin and __image_end inside .data, and Kbuild's
+    cmd_xzkern & co. append its size), or None when the ELF is not such a wrapper."""
+    where = _mips_zboot_data(head, path, size)
+    if where is None:
+        return None
+    buf = read_bounded(path, cap_bytes)
+    start, length = where
+    region = buf[start:start + length]
+    found = _scan(path, region, 0, cap_bytes, max_ratio, accept=lambda prefix: True)
+    if found is None:
+        return None
+    codec, offset, data, end, trailer = found
+    if _trailer_after(region, end, len(data), False, path) is None:
+        return None  # a stream without Kbuild's size trailer is not the kernel
+    return Payload(path=path, kind=KIND_MIPS_ZBOOT, codec=codec, file_size_bytes=len(buf),
+                   compressed_size_bytes=end - offset + 4, stream_offset=start + offset, data=data,
+                   payload_is_elf=data[:4] == ELF_MAGIC, size_trailer_bytes=len(data),
+                   header=(), notes=(MIPS_ZBOOT_NOTE,))
+
+
+def elf_wrapper_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES,
+                        max_ratio: int | None = MAX_RATIO) -> Payload | None:
+    """The kernel inside an ELF that is only a decompressor around it (MIPS vmlinuz), else None."""
+    head, size = read_head(path)
+    if head[:4] != ELF_MAGIC:
+        return None
+    return _read_mips_zboot(path, head, size, cap_bytes, max_ratio)
+
+
 def read_image_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES, max_ratio: int | None = MAX_RATIO) -> Payload:
     """Open a kernel image of any supported kind; see the module docstring for the contract.
 
@@ -759,6 +875,9 @@ def read_image_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES, max_rat
 def _read_image_payload(path: str, cap_bytes: int, max_ratio: int | None) -> Payload:
     head, size = read_head(path)
     if head[:4] == ELF_MAGIC:
+        wrapped = _read_mips_zboot(path, head, size, cap_bytes, max_ratio)
+        if wrapped is not None:
+            return wrapped
         return Payload(path=path, kind=KIND_ELF, codec=None, file_size_bytes=size, compressed_size_bytes=size,
                        stream_offset=None, data=None, payload_is_elf=True)
     if not head:
@@ -773,6 +892,8 @@ def _read_image_payload(path: str, cap_bytes: int, max_ratio: int | None) -> Pay
     endian = _zimage_endian(buf)
     if endian is not None:
         return _read_zimage(path, buf, cap_bytes, max_ratio, endian)
+    if buf[8:8 + len(S390_IPL_CCWS)] == S390_IPL_CCWS:
+        return _read_s390(path, buf, cap_bytes, max_ratio)
     codec = codec_at(buf, 0)
     if codec is not None:
         prefix, why = _probe_or_error(codec, buf, 0, cap_bytes)

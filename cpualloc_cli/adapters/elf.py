@@ -361,6 +361,7 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
         flags=raw["e_flags"],
         section_count=shnum,
         segment_count=len(segments),
+        osabi=int(buf[7]),
     )
     del shstrndx
 
@@ -596,9 +597,11 @@ def _letter(stt: int, stb: int, ndx: int, table: str) -> str:
     elf_slurp_symbol_table makes (SHN_UNDEF, SHN_ABS and SHN_COMMON are special; any other
     index names a section when it is below e_shnum, else BFD takes the absolute section).
     `ndx` is BFD's 32-bit index: reserved values (SHN_ABS, SHN_COMMON...) plus WIDE_RESERVED."""
+    # BSF_OBJECT, which tells v/V from w/W, comes from STT_OBJECT and STT_COMMON only
+    # (elfcode.h elf_slurp_symbol_table): STT_TLS gives BSF_THREAD_LOCAL, so a weak TLS symbol is w/W.
     if ndx == SHN_UNDEF:
         if stb == STB_WEAK:
-            return "v" if stt in (STT_OBJECT, STT_COMMON, STT_TLS) else "w"
+            return "v" if stt in (STT_OBJECT, STT_COMMON) else "w"
         return "U"
     if ndx == SHN_COMMON + WIDE_RESERVED:
         return "C"
@@ -606,9 +609,9 @@ def _letter(stt: int, stb: int, ndx: int, table: str) -> str:
     if stb in (STB_GLOBAL, STB_GNU_UNIQUE) and letter.islower():
         letter = letter.upper()
     if stt == STT_GNU_IFUNC:
-        letter = "i"
+        return "i"  # bfd_decode_symclass tests BSF_GNU_INDIRECT_FUNCTION before BSF_WEAK: weak IFUNC is i
     if stb == STB_WEAK:
-        return "V" if stt in (STT_OBJECT, STT_COMMON, STT_TLS) else "W"
+        return "V" if stt in (STT_OBJECT, STT_COMMON) else "W"
     if stb == STB_GNU_UNIQUE:
         return "u"
     if stb not in (STB_LOCAL, STB_GLOBAL):

@@ -23,7 +23,7 @@ from cpualloc_cli.adapters.decompress import (
     read_head,
     read_image_payload,
 )
-from cpualloc_cli.errors import CompressedImageError, InputError
+from cpualloc_cli.errors import CompressedImageError, DecompressionLimitError, InputError
 
 START_MARKER = b"IKCFG_ST"
 END_MARKER = b"IKCFG_ED"
@@ -78,30 +78,73 @@ def _search_file(path: str) -> bytes | None:
         raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
 
 
+LZ4_FRAME_MAGIC = b"\x04\x22\x4d\x18"
+
+
+def _decode_lz4_frame(path: str, buf: bytes, cap_bytes: int, max_ratio: int | None) -> bytes:
+    """A whole lz4 frame-format file (plain `lz4 FILE`: Kbuild uses the legacy format, which
+    decode_stream reads), at most `cap_bytes` (and MAX_RATIO times the input past 64 MiB)."""
+    import lz4.frame
+
+    from cpualloc_cli.adapters.decompress import ratio_limit
+
+    limit = cap_bytes
+    by_ratio = ratio_limit(len(buf), max_ratio)
+    if by_ratio is not None:
+        limit = min(limit, by_ratio)
+    dec = lz4.frame.LZ4FrameDecompressor()
+    try:
+        # max_length bounds the output of this call; more left over means past the limit.
+        data = dec.decompress(buf, max_length=limit + 1)
+    except RuntimeError as exc:  # lz4.frame reports corrupt input as RuntimeError
+        raise CompressedImageError(f"corrupt lz4 frame: {exc}", path=path) from None
+    if len(data) > limit:
+        raise DecompressionLimitError(f"lz4 frame decodes to more than {limit} bytes", path=path,
+                                      hint="pass --max-size to allow it if the file is genuine")
+    if not dec.eof:
+        raise CompressedImageError("truncated lz4 frame", path=path)
+    return bytes(data)
+
+
+def _from_decoded(path: str, data: bytes, cap_bytes: int, max_ratio: int | None) -> str:
+    """The config in a decompressed file: an embedded block (a vmlinux, configs.ko), or the
+    file is itself a config (/proc/config.gz)."""
+    found = _find_block(data)
+    if found is not None:
+        return _decode_config(path, data[found[0]:found[1]], cap_bytes, max_ratio, "embedded config")
+    if data[:4] != ELF_MAGIC:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = ""
+        if _looks_like_config(text):
+            return text
+    raise InputError(NOT_SET, path=path)
+
+
 def read_ikconfig(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES, max_ratio: int | None = MAX_RATIO) -> str:
-    """The embedded `.config` text; InputError(NOT_SET) when there is none."""
+    """The embedded `.config` text; InputError(NOT_SET) when there is none.
+
+    A compressed file is decompressed first and the markers are looked for in its output: a
+    zstd or lz4 stream can carry the (incompressible) gzip block as raw literals, so the
+    markers show in the compressed bytes with the block broken up by frame headers (issue 18).
+    """
     head, _ = read_head(path)
     if not head:
         raise InputError("empty file", path=path)
+    if head[:4] == LZ4_FRAME_MAGIC:
+        return _from_decoded(path, _decode_lz4_frame(path, read_bounded(path, cap_bytes), cap_bytes, max_ratio),
+                             cap_bytes, max_ratio)
+    codec = None if head[:4] == ELF_MAGIC else codec_at(head, 0)
+    if codec is not None:
+        # configs.ko.{gz,xz,zst,lz4}, /proc/config.gz, vmlinux.xz, Image.gz ...: decode, then look.
+        buf = read_bounded(path, cap_bytes)
+        data, _ = decode_stream(path, codec, buf, 0, len(buf), cap_bytes, max_ratio=max_ratio)
+        return _from_decoded(path, data, cap_bytes, max_ratio)
     block = _search_file(path)
     if block is not None:
         return _decode_config(path, block, cap_bytes, max_ratio, "embedded config")
     if head[:4] == ELF_MAGIC:
-        raise InputError(NOT_SET, path=path)
-    if codec_at(head, 0) == "gzip":
-        # /proc/config.gz, or a gzip-compressed kernel (Image.gz, vmlinux.gz).
-        buf = read_bounded(path, cap_bytes)
-        data, _ = decode_stream(path, "gzip", buf, 0, len(buf), cap_bytes, max_ratio=max_ratio)
-        found = _find_block(data)
-        if found is not None:
-            return _decode_config(path, data[found[0]:found[1]], cap_bytes, max_ratio, "embedded config")
-        if data[:4] != ELF_MAGIC:
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = ""
-            if _looks_like_config(text):
-                return text
         raise InputError(NOT_SET, path=path)
     payload = read_image_payload(path, cap_bytes=cap_bytes, max_ratio=max_ratio)
     if payload.data is not None:

@@ -76,7 +76,15 @@ def _load_any(path: str) -> LoadedImage:
     if os.path.isdir(path):
         raise InputError("is a directory, not a kernel image", path=path)
     if is_elf_file(path):
-        return LoadedImage(path, read_elf(path), None, "elf")
+        from cpualloc_cli.adapters.decompress import elf_wrapper_payload
+
+        wrapped = elf_wrapper_payload(path)  # a MIPS vmlinuz: a decompressor ELF around the kernel
+        if wrapped is None:
+            return LoadedImage(path, read_elf(path), None, "elf")
+        source = f"{wrapped.kind} payload ({wrapped.codec})"
+        if wrapped.payload_is_elf and wrapped.data is not None:
+            return LoadedImage(path, read_elf_bytes(wrapped.data, path), wrapped, source)
+        return LoadedImage(path, None, wrapped, source)
     try:
         from cpualloc_cli.adapters.decompress import read_image_payload
     except ImportError:  # pragma: no cover - decompression adapter not installed

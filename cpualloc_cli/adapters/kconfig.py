@@ -1204,6 +1204,16 @@ def _replay_probes(kconf: _Kconfig, recorded: Mapping[str, str]) -> tuple[dict[s
         for ph in phs:
             if _positive_and_term(sym.direct_dep, ph):
                 inferred.add(ph)
+        # `select T if A && $(cc-option,...)` (arch/powerpc/Kconfig: HAVE_STACKPROTECTOR): when the
+        # .config records T set and T has no prompt (only a select or default can set it), a
+        # probe that is a positive AND term of a select of T succeeded for conf. (Every such
+        # select's probe is taken as y; a select whose other terms are n stays off anyway.)
+        for target, cond in sym.selects:
+            if recorded.get(target.name) not in ("y", "m") or any(n.prompt for n in target.nodes):
+                continue
+            for ph in phs:
+                if _positive_and_term(cond, ph):
+                    inferred.add(ph)
     for ph in inferred:
         psym = kconf.syms.get(ph)
         if psym is None:

@@ -352,6 +352,15 @@ def evaluate_budgets(measures: Sequence[MeasureDelta], budgets: Sequence[tuple[s
     return tuple(out)
 
 
+def bloat_o_meter_tables(old: ElfImage, new: ElfImage, option: str = "") -> tuple[BloatResult, ...]:
+    """The tables scripts/bloat-o-meter prints for `option` ("", "-c", "-d" or "-t"), in its order.
+    A stripped image lists no symbols (its `nm --size-sort` prints none), as bloat-o-meter sees it."""
+    modes = {"": (BLOAT_ALL,), "-c": BLOAT_CATEGORIES, "-d": (BLOAT_DATA,), "-t": (BLOAT_TEXT,)}[option]
+    old_syms = compute_size_sort(old) if _has_symbols(old) else ()
+    new_syms = compute_size_sort(new) if _has_symbols(new) else ()
+    return tuple(compute_bloat(old_syms, new_syms, label, types) for label, types in modes)
+
+
 def compute_diff(old: ElfImage, new: ElfImage, old_berkeley: BerkeleyTotals, new_berkeley: BerkeleyTotals,
                  old_extent: ImageExtent | None = None, new_extent: ImageExtent | None = None,
                  budgets: Sequence[tuple[str, Budget]] = (), threshold_bytes: int = 0, top: int | None = None,

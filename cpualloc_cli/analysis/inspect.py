@@ -57,7 +57,7 @@ def top_scopes(image: ElfImage, sections: Sequence[str] = ()) -> list[set[int]]:
 
 def compute_inspect_report(image: ElfImage, nm_order: Sequence[int], *, top_n: int = 10,
                            sections: Sequence[str] = (), want_symbols: bool = False,
-                           source: str = "elf", container: tuple[tuple[str, str], ...] = ()) -> InspectReport:
+                           source: str = "elf", container: tuple[tuple[str, int | str], ...] = ()) -> InspectReport:
     rows, total = compute_sysv(image)
     symbols = image.symbols
     top = tuple(largest_first(image, nm_order, top_n))

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-from cpualloc_cli.model.bfd import SEC_ALLOC, SEC_CODE, SEC_HAS_CONTENTS, SEC_READONLY, bfd_section_flags, bfd_vma, is_bfd_section
+from cpualloc_cli.model.bfd import (
+    SEC_ALLOC,
+    SEC_CODE,
+    SEC_HAS_CONTENTS,
+    SEC_READONLY,
+    bfd_creation_order,
+    bfd_section_flags,
+    bfd_vma,
+    is_bfd_section,
+)
 from cpualloc_cli.model.image import SHT_SYMTAB, BerkeleyTotals, ElfImage, Section, SysvRow
 
 
 def bfd_sections(image: ElfImage) -> list[Section]:
     """The sections BFD shows (no symbol/string tables, no reloc sections of a .o)."""
     symtab = next((s.index for s in image.sections if s.type_code == SHT_SYMTAB), None)
-    return [s for s in image.sections if is_bfd_section(s, image.sections, symtab)]
+    secs = image.sections
+    if any(s.index != n for n, s in enumerate(secs)):
+        return [s for s in secs if is_bfd_section(s, secs, symtab)]
+    return [secs[i] for i in bfd_creation_order(secs) if is_bfd_section(secs[i], secs, symtab)]
 
 
 def compute_berkeley(image: ElfImage, *, common: bool = False) -> BerkeleyTotals:

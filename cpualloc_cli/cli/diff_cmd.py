@@ -7,6 +7,9 @@ import click
 from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
 from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 
+#: --bloat-mode -> the scripts/bloat-o-meter option it stands for
+BLOAT_MODES = {"all": "", "categories": "-c", "data": "-d", "text": "-t"}
+
 
 @click.command("diff")
 @click.argument("old", metavar="OLD")
@@ -18,12 +21,18 @@ from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, UsageError
 @click.option("--budget", "budgets", multiple=True, metavar="MEASURE=LIMIT",
               help="Growth budget against OLD, e.g. bss=+1%, image_extent=+64KiB, total=6MiB "
                    "(repeatable; exit 1 when exceeded).")
-@output_options(("text", "json", "markdown"))
-def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[str, ...], format_: str,
-         output: str | None, no_color: bool, traceback_: bool) -> int:
+@click.option("--bloat-mode", "bloat_mode", type=click.Choice(list(BLOAT_MODES)), default="all", show_default=True,
+              help="With --format bloat-o-meter: bloat-o-meter's tables: all (no option), "
+                   "categories (-c), data (-d) or text (-t).")
+@output_options(("text", "json", "markdown", "bloat-o-meter"))
+def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[str, ...], bloat_mode: str,
+         format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
     """What grew between two images (ELF or compressed vmlinuz): bloat-o-meter's per-symbol
     deltas and totals (same grouping and .NUMBER folding), section and GNU size deltas, and
-    deltas by kind (text, data, rodata, bss, per-cpu, init)."""
+    deltas by kind (text, data, rodata, bss, per-cpu, init).
+
+    --format bloat-o-meter prints exactly what Linux 6.1's scripts/bloat-o-meter prints for
+    the two files (byte for byte); --bloat-mode picks its -c, -d or -t tables."""
     from cpualloc_cli.adapters.image import load_image
     from cpualloc_cli.analysis.diff import compute_diff
     from cpualloc_cli.analysis.extent import compute_extents
@@ -32,6 +41,11 @@ def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[s
     from cpualloc_cli.model.measures import parse_budget
 
     opts = make_output(format_, output, no_color, traceback_)
+    if format_ == "bloat-o-meter" and (threshold != "0" or top_n is not None or budgets):
+        raise UsageError("--format bloat-o-meter prints bloat-o-meter's own output: "
+                         "--threshold, --top and --budget do not apply to it")
+    if format_ != "bloat-o-meter" and bloat_mode != "all":
+        raise UsageError("--bloat-mode goes with --format bloat-o-meter")
     threshold_bytes = size_option(threshold, "--threshold") or 0
     parsed = []
     for text in budgets:
@@ -43,6 +57,13 @@ def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[s
         old_image = load_image(old)
     with progress(f"reading {new}"):
         new_image = load_image(new)
+    if format_ == "bloat-o-meter":
+        from cpualloc_cli.analysis.diff import bloat_o_meter_tables
+        from cpualloc_cli.render.diff_text import render_bloat_o_meter
+
+        tables = bloat_o_meter_tables(old_image, new_image, BLOAT_MODES[bloat_mode])
+        emit(opts, "".join(render_bloat_o_meter(t) for t in tables))
+        return EXIT_OK
     old_ext = compute_extents(old_image)
     new_ext = compute_extents(new_image)
     try:
@@ -62,5 +83,5 @@ def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[s
     else:
         from cpualloc_cli.render.diff_text import draw_diff
 
-        emit(opts, render_rich(opts, lambda console: draw_diff(console, report)))
+        emit(opts, render_rich(opts, lambda console: draw_diff(console, report, widen=not opts.to_terminal)))
     return EXIT_FINDINGS if report.budget_exceeded else EXIT_OK

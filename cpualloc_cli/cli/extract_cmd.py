@@ -51,8 +51,8 @@ def payload_summary(payload: Payload, output: str) -> dict[str, Any]:
 
 # Header fields shown in hex (addresses, alignments, flag words) and as sizes (decimal and hex).
 _HEX_FIELDS = frozenset({"kernel_alignment", "xloadflags", "payload_offset", "pref_address", "text_offset", "flags",
-                         "zimage_start", "zimage_end"})
-_SIZE_FIELDS = frozenset({"payload_length", "init_size", "image_size", "zimage_size"})
+                         "zimage_start", "zimage_end", "default_lma", "entry"})
+_SIZE_FIELDS = frozenset({"payload_length", "init_size", "image_size", "zimage_size", "bss_size"})
 
 
 def _text_summary(summary: dict[str, Any]) -> str:

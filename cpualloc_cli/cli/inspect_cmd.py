@@ -72,20 +72,22 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
     return 0
 
 
-def _container_facts(payload: object) -> tuple[tuple[str, str], ...]:
+def _container_facts(payload: object) -> tuple[tuple[str, int | str], ...]:
+    """The container's facts, typed as extract's JSON types them: numbers (sizes in bytes,
+    offsets, header fields) as int, words (kind, codec, "2.15") as str."""
     if payload is None:
         return ()
-    facts: list[tuple[str, str]] = []
-    for key in ("kind", "codec", "compressed_size_bytes"):
+    facts: list[tuple[str, int | str]] = []
+    for key in ("kind", "codec", "compressed_size_bytes", "stream_offset", "size_trailer_bytes"):
         value = getattr(payload, key, None)
-        if value is not None:
-            facts.append((key, str(value)))
+        if isinstance(value, int | str) and not isinstance(value, bool):
+            facts.append((key, value))
     header = getattr(payload, "header_facts", None) or getattr(payload, "header", None)
     if isinstance(header, tuple):
         for item in header:
-            if isinstance(item, tuple) and len(item) == 2:
-                facts.append((str(item[0]), str(item[1])))
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], int | str):
+                facts.append((str(item[0]), item[1]))
     data = getattr(payload, "data", None)
     if isinstance(data, bytes | bytearray):
-        facts.append(("decompressed_size_bytes", str(len(data))))
+        facts.append(("decompressed_size_bytes", len(data)))
     return tuple(facts)

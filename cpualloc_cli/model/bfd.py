@@ -7,10 +7,13 @@ Pure functions over model sections (bfd/elf.c, bfd/syms.c in binutils 2.40).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from cpualloc_cli.model.image import (
     SHF_ALLOC,
     SHF_EXECINSTR,
     SHF_WRITE,
+    SHT_DYNSYM,
     SHT_NOBITS,
     SHT_REL,
     SHT_RELA,
@@ -130,3 +133,45 @@ def nm_values(image: ElfImage) -> list[int]:
     if sign_extends_vma(h.machine_code, h.elf_class):
         values = [bfd_vma(v, h.machine_code, h.elf_class) for v in values]
     return values
+
+
+def bfd_creation_order(sections: Sequence[Section]) -> list[int]:
+    """The order in which BFD creates sections (so `size -A` and objdump list them), as
+    section indices. It walks the section headers in index order (elfcode.h elf_object_p), but
+    bfd/elf.c bfd_section_from_shdr, meeting a string table before both the symbol table and
+    the dynamic symbol table are known, first creates every section that links to it (in index
+    order, stopping at the one that turns out to be the .symtab or .dynsym), and only then the
+    string table. So a .dynstr placed before .dynamic and .dynsym (the s390x vmlinux) is listed
+    after them. `sections` must be indexed by section number."""
+    done: set[int] = set()
+    order: list[int] = []
+    tables = {"symtab": 0, "dynsym": 0}
+
+    def create(i: int) -> None:
+        if i in done:
+            return
+        s = sections[i]
+        if s.type_code == SHT_SYMTAB:
+            if not tables["symtab"]:
+                tables["symtab"] = i
+            done.add(i)
+            order.append(i)
+            return
+        if s.type_code == SHT_DYNSYM and not tables["dynsym"]:
+            tables["dynsym"] = i
+        if s.type_code == SHT_STRTAB:
+            symtab, dynsym = tables["symtab"], tables["dynsym"]
+            if not (symtab and sections[symtab].link == i) and not (dynsym and sections[dynsym].link == i) \
+                    and (not symtab or not dynsym):
+                done.add(i)  # BFD's guard against a table linking to itself
+                for j in range(1, len(sections)):
+                    if j != i and sections[j].link == i and j not in done:
+                        create(j)
+                        if j in (tables["symtab"], tables["dynsym"]):
+                            break
+        done.add(i)
+        order.append(i)
+
+    for i in range(1, len(sections)):
+        create(i)
+    return order

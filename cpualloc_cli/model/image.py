@@ -43,8 +43,14 @@ PF_W = 0x2
 PF_R = 0x4
 
 
-def readelf_flag_letters(flags: int, machine_code: int = 0) -> str:
-    """The `Flg` column of `readelf -S -W` for these sh_flags."""
+ELFOSABI_GNU, ELFOSABI_FREEBSD = 3, 9
+SHF_GNU_RETAIN = 0x200000
+
+
+def readelf_flag_letters(flags: int, machine_code: int = 0, osabi: int = 0) -> str:
+    """The `Flg` column of `readelf -S -W` for these sh_flags. readelf (binutils 2.40) names
+    SHF_GNU_RETAIN `R` in GNU and FreeBSD objects (gas sets EI_OSABI to GNU when it emits the
+    flag: tests/fixtures/userspace); elsewhere the bit is one more OS-specific `o`."""
     out = []
     table = [
         (SHF_WRITE, "W"), (SHF_ALLOC, "A"), (SHF_EXECINSTR, "X"), (SHF_MERGE, "M"),
@@ -59,6 +65,9 @@ def readelf_flag_letters(flags: int, machine_code: int = 0) -> str:
     if flags & SHF_EXCLUDE:
         out.append("E")
         known |= SHF_EXCLUDE
+    if flags & SHF_GNU_RETAIN and osabi in (ELFOSABI_GNU, ELFOSABI_FREEBSD):
+        out.append("R")
+        known |= SHF_GNU_RETAIN
     rest = flags & ~known
     if rest & 0x0FF00000:
         out.append("o")
@@ -86,6 +95,7 @@ class ElfHeader:
     flags: int
     section_count: int
     segment_count: int
+    osabi: int = 0  # e_ident[EI_OSABI]: readelf reads OS-specific section flags by it
 
 
 @dataclass(frozen=True, slots=True)

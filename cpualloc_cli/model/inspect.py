@@ -30,5 +30,6 @@ class InspectReport:
     top: tuple[int, ...]  # symbol indices, largest first
     top_by_section: dict[str, tuple[int, ...]] = field(default_factory=dict)
     nm_order: tuple[int, ...] | None = None  # --symbols: nm -S --size-sort order
-    container: tuple[tuple[str, str], ...] = ()  # facts about a compressed container
+    #: facts about a compressed container: numbers as int (sizes in bytes), words as str
+    container: tuple[tuple[str, int | str], ...] = ()
     notes: tuple[str, ...] = ()

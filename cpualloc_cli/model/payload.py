@@ -16,8 +16,11 @@ KIND_VMLINUZ: Final = "vmlinuz"            # some stub, then a compressed ELF fo
 KIND_ARM64_IMAGE: Final = "arm64-image"    # arm64 Image ("ARM\x64" at 0x38), or Image.gz/.xz/... of one
 KIND_ARM_ZIMAGE: Final = "arm-zimage"      # arm zImage (0x016f2818 at 0x24)
 KIND_RAW_COMPRESSED: Final = "raw-compressed"  # a compressed stream at offset 0 holding an ELF (vmlinux.xz)
+KIND_S390_IMAGE: Final = "s390-image"      # s390 bzImage: IPL CCWs at 0x08, then a compressed vmlinux.bin
+KIND_MIPS_ZBOOT: Final = "mips-zboot"      # MIPS vmlinuz: a decompressor ELF whose .data holds vmlinux.bin.z
 
-KINDS: Final = (KIND_ELF, KIND_BZIMAGE, KIND_VMLINUZ, KIND_ARM64_IMAGE, KIND_ARM_ZIMAGE, KIND_RAW_COMPRESSED)
+KINDS: Final = (KIND_ELF, KIND_BZIMAGE, KIND_VMLINUZ, KIND_ARM64_IMAGE, KIND_ARM_ZIMAGE, KIND_RAW_COMPRESSED,
+                KIND_S390_IMAGE, KIND_MIPS_ZBOOT)
 
 #: Codecs Linux can compress a kernel with (CONFIG_KERNEL_*).
 CODECS: Final = ("gzip", "xz", "lzma", "bzip2", "lzo", "lz4", "zstd")

@@ -39,8 +39,15 @@ def _signed(n: int) -> str:
     return f"{n:+d}"
 
 
-def draw_diff(console: Any, report: DiffReport) -> None:
+def draw_diff(console: Any, report: DiffReport, widen: bool = True) -> None:
+    """Every column folds (a long symbol or section name wraps onto the next line of its cell,
+    whole): no cell is ever cut short with an ellipsis, on a terminal or off one. Off a
+    terminal (`widen`) the console is widened to the longest name, so names print on one line."""
     from rich.table import Table
+
+    if widen:
+        names = [len(d.name) for d in report.shown_deltas()] + [len(sd.name) for sd in report.sections]
+        console.width = max(console.width, max(names, default=0) + 40)
 
     s = report.bloat.summary
     from rich.markup import escape
@@ -58,7 +65,7 @@ def draw_diff(console: Any, report: DiffReport) -> None:
 
     t = Table()
     for col in ("measure", "old", "new", "delta", "source"):
-        t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left")
+        t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left", overflow="fold")
     for m in report.measures:
         _row(t, m.measure, str(m.old_bytes), str(m.new_bytes), _signed(m.delta_bytes), m.source)
     console.print(t)
@@ -69,7 +76,7 @@ def draw_diff(console: Any, report: DiffReport) -> None:
 
     t = Table()
     for col in ("kind", "old", "new", "delta", "symbols delta"):
-        t.add_column(col, justify="left" if col == "kind" else "right")
+        t.add_column(col, justify="left" if col == "kind" else "right", overflow="fold")
     for k in report.kinds:
         if k.old_bytes == k.new_bytes == 0 and k.old_symbol_bytes == k.new_symbol_bytes == 0:
             continue
@@ -83,7 +90,7 @@ def draw_diff(console: Any, report: DiffReport) -> None:
         console.print("Sections that changed", style="bold", soft_wrap=True)
         t = Table()
         for col in ("section", "kind", "old", "new", "delta"):
-            t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left")
+            t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left", overflow="fold")
         for sd in changed:
             _row(t, sd.name, sd.kind.value, _opt(sd.old_bytes), _opt(sd.new_bytes), _signed(sd.delta_bytes))
         console.print(t)
@@ -97,7 +104,7 @@ def draw_diff(console: Any, report: DiffReport) -> None:
     console.print(title, style="bold", soft_wrap=True)
     t = Table()
     for col in ("symbol", "kind", "old", "new", "delta"):
-        t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left")
+        t.add_column(col, justify="right" if col in ("old", "new", "delta") else "left", overflow="fold")
     for d in rows:
         _row(t, d.name, d.kind.value, _opt(d.old_bytes), _opt(d.new_bytes), _signed(d.delta_bytes))
     console.print(t)

@@ -89,7 +89,8 @@ def draw_inspect(console: Any, reports: Sequence[InspectReport]) -> None:
                 Col("flg", "num"), Col("lk", "num", "right", drop=True), Col("inf", "num", "right", drop=True),
                 Col("al", "num", "right")]
         rows = [(str(s.index), s.name, s.type, _addr(img, s.address), f"{s.offset:06x}", f"{s.size_bytes:06x}",
-                 f"{s.entsize:02x}", readelf_flag_letters(s.flags), str(s.link), str(s.info), str(s.alignment))
+                 f"{s.entsize:02x}", readelf_flag_letters(s.flags, img.header.machine_code, img.header.osabi),
+                 str(s.link), str(s.info), str(s.alignment))
                 for s in img.sections]
         print_table(console, cols, rows, title="sections (readelf -S -W)", boxed=False)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from cpualloc_cli import TOOL_NAME, __version__
@@ -26,18 +27,29 @@ def envelope(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def dumps(doc: dict[str, Any]) -> str:
-    """Encode with sorted keys and two-space indent; RawJson values are spliced in."""
-    raws: list[str] = []
+def iter_dumps(doc: dict[str, Any]) -> Iterator[str]:
+    """The chunks of :func:`dumps`, in order, with RawJson values spliced in as they come.
+
+    One pass over the document: each RawJson is encoded as a placeholder string, which the
+    encoder yields as a chunk of its own (it is a non-str value, handed to `default`); that
+    chunk is swapped for the raw text. Linear in the document, however many RawJson values
+    it has (one `str.replace` over the whole text per value was quadratic: issue 18)."""
+    raws: dict[str, str] = {}
 
     def default(obj: Any) -> Any:
         if isinstance(obj, RawJson):
-            raws.append(obj.text)
-            return f"\x00RAW{len(raws) - 1}\x00"
+            key = f"\x00RAW{len(raws)}\x00"
+            raws[json.dumps(key)] = obj.text
+            return key
         raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
-    text = json.dumps(doc, sort_keys=True, indent=2, default=default, ensure_ascii=False,
-                      allow_nan=False)
-    for i, raw in enumerate(raws):
-        text = text.replace(f'"\\u0000RAW{i}\\u0000"', raw, 1)
-    return text + "\n"
+    encoder = json.JSONEncoder(sort_keys=True, indent=2, default=default, ensure_ascii=False,
+                               allow_nan=False)
+    for chunk in encoder.iterencode(doc):
+        yield raws.pop(chunk, chunk) if raws else chunk
+    yield "\n"
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Encode with sorted keys and two-space indent; RawJson values are spliced in."""
+    return "".join(iter_dumps(doc))

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Benchmark `cpualloc inspect --format json --symbols` over many modules against GNU `size`
+plus `nm -S --size-sort` over the same files, at several file counts, to show the JSON
+document is built in linear time (issue 18: one str.replace per file made it quadratic).
+
+    python bench/modules.py DIR [--counts 250,1000,2000,all] [--runs 1]
+
+DIR is searched for *.ko files (sorted by path). Real modules: Debian's
+linux-image-6.1.0-*-amd64-unsigned package holds 4,022 of them uncompressed
+(`apt-get download linux-image-6.1.0-50-amd64-unsigned && dpkg-deb -x *.deb DIR`).
+For each count it prints the best wall time of each tool, the ratio cpualloc / GNU, and the
+time per file: linear time shows as a flat ms/file column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+CHILD_ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="cpualloc-bench-pycache-")
+
+
+def run(cmds: list[list[str]]) -> float:
+    """Wall seconds for running the commands one after another (each must exit 0)."""
+    t0 = time.perf_counter()
+    for cmd in cmds:
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV, check=False)
+        if proc.returncode != 0:
+            sys.exit(f"{shlex.join(cmd[:4])} ... exited {proc.returncode}: {proc.stderr.decode().strip()[:500]}")
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir")
+    ap.add_argument("--counts", default="250,1000,2000,all")
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--cpualloc", default=f"{sys.executable} -m cpualloc_cli")
+    ap.add_argument("--size", default="size")
+    ap.add_argument("--nm", default="nm")
+    args = ap.parse_args()
+    files = sorted(str(p) for p in Path(args.dir).rglob("*.ko"))
+    if not files:
+        sys.exit(f"no *.ko files under {args.dir}")
+    counts = [len(files) if c == "all" else min(int(c), len(files)) for c in args.counts.split(",")]
+    tool = shlex.split(args.cpualloc)
+    print(f"{len(files)} modules under {args.dir}; best of {args.runs} run(s)")
+    print(f"{'files':>6}  {'GNU s':>8}  {'cpualloc s':>10}  {'ratio':>6}  {'cpualloc ms/file':>16}")
+    for n in counts:
+        chosen = files[:n]
+        gnu = [[args.size, *chosen], [args.nm, "-S", "--size-sort", *chosen]]
+        ours = [[*tool, "inspect", "--format", "json", "--symbols", *chosen]]
+        g = c = 1e9
+        for _ in range(args.runs):
+            g = min(g, run(gnu))
+            c = min(c, run(ours))
+        print(f"{n:>6}  {g:>8.2f}  {c:>10.2f}  {c / g:>6.2f}  {1000 * c / n:>16.2f}", flush=True)
+    print(f"machine load average: {os.getloadavg()[0]:.2f}")
+    shutil.rmtree(CHILD_ENV["PYTHONPYCACHEPREFIX"], ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
