@@ -509,7 +509,7 @@ def test_root_job_skips_a_policy_planted_by_another_user(shared_base: Path) -> N
 
 def _python_as(user: pwd.struct_passwd) -> list[str]:
     """setpriv argv that runs this interpreter as `user`. The interpreter may live under a
-    directory only root can read (/root/.pyenv): then keep CAP_DAC_READ_SEARCH only (read any
+    directory only root can read (a pyenv under root's home): then keep CAP_DAC_READ_SEARCH only (read any
     file; no write, no ownership), which changes nothing about whose files cpualloc trusts."""
     base = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups"]
     for extra in ([], ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]):
