@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +83,21 @@ def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[int, st
     proc = subprocess.run([sys.executable, "-m", "cpualloc_cli", *args], capture_output=True,
                           text=True, env=full_env, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def cli_json(args: list[str], rc: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command with --format json; assert its exit code; return the document."""
+    import json
+
+    code, out, err = run_cli([*args, "--format", "json"], env=env)
+    assert code == rc, (code, out, err)
+    doc: dict[str, Any] = json.loads(out)
+    return doc
+
+
+def result(doc: dict[str, Any], rule: str) -> dict[str, Any]:
+    """The result for `rule` in a `check --format json` document."""
+    by = {r["rule"]: r for r in doc["results"]}
+    assert rule in by, sorted(by)
+    out: dict[str, Any] = by[rule]
+    return out

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FIXTURES, REPO, need_linux_tree, need_shared, run_cli
+from conftest import FIXTURES, REPO, cli_json, need_linux_tree, need_shared, result, run_cli
 
 SAMPLES = REPO / "samples"
 ELF = FIXTURES / "elf"
@@ -38,17 +38,7 @@ def recorded_bss(fixture: str) -> int:
 
 
 def check_json(*args: str, rc: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    code, out, err = run_cli(["check", "--format", "json", *args], env=env)
-    assert code == rc, (code, out, err)
-    doc: dict[str, Any] = json.loads(out)
-    return doc
-
-
-def result(doc: dict[str, Any], rule: str) -> dict[str, Any]:
-    by = {r["rule"]: r for r in doc["results"]}
-    assert rule in by, sorted(by)
-    out: dict[str, Any] = by[rule]
-    return out
+    return cli_json(["check", *args], rc, env)
 
 
 # --- the seed scenario ------------------------------------------------------------------------

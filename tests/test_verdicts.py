@@ -8,7 +8,6 @@ Debian's shipped config and System.map, and the Linux 6.1 sources cited by file:
 from __future__ import annotations
 
 import gzip
-import json
 import lzma
 import os
 import re
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import REPO, need_shared, run_cli
+from conftest import REPO, cli_json, need_shared, result
 
 KERNBASE_SPARC64 = 0x400000  # arch/sparc/include/asm/page_64.h: KERNBASE 0x400000
 SAMPLES = REPO / "samples"
@@ -39,17 +38,7 @@ def config_value(path: Path, symbol: str) -> str:
 
 
 def json_of(args: list[str], rc: int) -> dict[str, Any]:
-    code, out, err = run_cli([*args, "--format", "json"])
-    assert code == rc, (code, out, err)
-    doc: dict[str, Any] = json.loads(out)
-    return doc
-
-
-def result(doc: dict[str, Any], rule: str) -> dict[str, Any]:
-    by = {r["rule"]: r for r in doc["results"]}
-    assert rule in by, sorted(by)
-    out: dict[str, Any] = by[rule]
-    return out
+    return cli_json(args, rc)
 
 
 # --- the ../shared sparc64 builds, checked with their own .config: they fit -----------------------
