@@ -547,7 +547,8 @@ def gen_output_path(corpus: Corpus, rng: random.Random, variant: str | None = No
         seed = _seed(corpus, "config", rng, "samples/")
         argv, k, data = ["config", "--config", "{in}", "-o", "{out}"], "config", seed.data
     expect = {"symlink": ("victim-changed",), "dangling": ("victim-changed", "wrote-outside"), "fifo": ("timeout",),
-              "device": (), "directory": (), "missing-dir": (), "empty": ("message",)}[kind]
+              "device": (), "directory": ("out-not-refused",), "missing-dir": (),
+              "empty": ("message", "out-not-refused")}[kind]
     return Plan("output-path", which, k, data, argv, [f"-o is a {kind}"], setup={"out_kind": kind}, expect=expect)
 
 
@@ -671,7 +672,7 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "kconfig-tree": ("kconfigfunctions", "cache-poison", "cache-poison-bundled", "top-symlink", "fifo", "glob-stale"),
     "numbers": ("policy-digits", "baseline-inf", "option-budget"),
     "markup": ("symbols", "sections", "config", "path", "policy"),
-    "output-path": ("symlink", "dangling", "fifo", "empty"),
+    "output-path": ("symlink", "dangling", "fifo", "directory", "empty"),
     "nonregular": ("fifo", "devzero"),
     "bombs": ("gzip-elf", "gzip-fname", "million-lines", "null-sections"),
     "dwarf": ("zdebug", "shf-compressed", "deep", "sibling-self", "sibling-form"),

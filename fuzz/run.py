@@ -637,6 +637,12 @@ class Runner:
         raw = _RAW_ESCAPE.search(stdout + stderr + out_text.decode("utf-8", "replace"))
         if raw:
             fail("raw-escape", f"a raw terminal control character {raw.group(0)!r} from the input reached the output")
+        out_kind = setup.get("out_kind")
+        if out_kind and not killed and rc is not None:
+            want = 2 if out_kind == "empty" else 3
+            if rc != want:
+                fail("out-not-refused", f"-o naming {OUT_KINDS.get(out_kind, out_kind)}: exit {rc}, want {want} "
+                                        "(refused before anything is written)")
         if setup.get("glob_stale") and rc is not None:
             cold = case_dir / "cold"
             cold.mkdir()
@@ -688,6 +694,11 @@ class Runner:
             fail("wrote-outside", f"files changed outside the case folder: {outside[:3]}")
         return res
 
+
+# What each -o kind names (out-not-refused): each must be refused with exit 3 (an empty name: 2).
+OUT_KINDS = {"symlink": "a planted symlink", "dangling": "a dangling symlink", "fifo": "a FIFO",
+             "directory": "a directory", "missing-dir": "a file in a missing directory", "device": "/dev/full",
+             "empty": "an empty name"}
 
 # ESC, and the C1 CSI/OSC/DCS introducers as characters: what makes a terminal obey text.
 _RAW_ESCAPE = re.compile("[\x1b\x9b\x9d\x90]")
