@@ -690,3 +690,84 @@ KCONFIGFUNCTIONS_PY = """# planted by the fuzzer: importing this module is code 
 open({marker!r}, "w").write("imported")
 functions = {{}}
 """
+
+
+def many_sections_elf(count: int, targets: tuple[int, ...]) -> tuple[bytes, dict[str, str]]:
+    """An x86_64 relocatable object with `count` section headers (past SHN_LORESERVE, so with
+    extended numbering: e_shnum 0 and e_shstrndx SHN_XINDEX, the real values in section 0), one
+    8-byte writable data section at each index of `targets`, and a global object symbol in each
+    (st_shndx SHN_XINDEX, the index in .symtab_shndx). Returns (bytes, {symbol: nm letter}):
+    GNU nm prints 'D' for a global in a writable allocated PROGBITS section, whatever its index
+    (binutils bfd/elf.c: indices from SHT_SYMTAB_SHNDX are section indices, never ABS/COMMON)."""
+    shnum = count
+    symtab_i, strtab_i, shndx_i, shstr_i = count - 4, count - 3, count - 2, count - 1
+    names = bytearray(b"\0.fz\0.data.fz\0.symtab\0.strtab\0.symtab_shndx\0.shstrtab\0")
+    n_fz, n_data, n_symtab, n_strtab, n_shndx, n_shstr = 1, 5, 14, 22, 30, 44
+    strtab = bytearray(b"\0")
+    syms = bytearray(24)                 # the null symbol
+    shndx = bytearray(4)
+    expect: dict[str, str] = {}
+    for t in targets:
+        name = f"fuzz_sym_{t}"
+        off = len(strtab)
+        strtab += name.encode() + b"\0"
+        syms += struct.pack("<IBBHQQ", off, 0x11, 0, 0xFFFF, 0, 8)   # GLOBAL OBJECT, SHN_XINDEX
+        shndx += struct.pack("<I", t)
+        expect[name] = "D"
+    data_off = 64
+    blob = bytearray(64)                 # the ELF header, filled in below
+    sec_data = {t: len(blob) + i * 8 for i, t in enumerate(targets)}
+    blob += b"\x2a" * 8 * len(targets)
+    symtab_off = len(blob)
+    blob += syms
+    strtab_off = len(blob)
+    blob += strtab
+    shndx_off = len(blob)
+    blob += shndx
+    shstr_off = len(blob)
+    blob += names
+    while len(blob) % 8:
+        blob.append(0)
+    shoff = len(blob)
+    del data_off
+
+    def sh(name: int, typ: int, flags: int, off: int, size: int, link: int = 0, info: int = 0, align: int = 1,
+           ent: int = 0) -> bytes:
+        return struct.pack("<IIQQQQIIQQ", name, typ, flags, 0, off, size, link, info, align, ent)
+
+    hdrs = bytearray(sh(0, 0, 0, 0, shnum, link=shstr_i))   # extended numbering lives in section 0
+    filler = sh(n_fz, SHT_PROGBITS, 0, 0, 0)
+    for i in range(1, count):
+        if i in sec_data:
+            hdrs += sh(n_data, SHT_PROGBITS, 0x3, sec_data[i], 8, align=8)     # SHF_WRITE|SHF_ALLOC
+        elif i == symtab_i:
+            hdrs += sh(n_symtab, SHT_SYMTAB, 0, symtab_off, len(syms), link=strtab_i, info=1, align=8, ent=24)
+        elif i == strtab_i:
+            hdrs += sh(n_strtab, SHT_STRTAB, 0, strtab_off, len(strtab))
+        elif i == shndx_i:
+            hdrs += sh(n_shndx, SHT_SYMTAB_SHNDX, 0, shndx_off, len(shndx), link=symtab_i, align=4, ent=4)
+        elif i == shstr_i:
+            hdrs += sh(n_shstr, SHT_STRTAB, 0, shstr_off, len(names))
+        else:
+            hdrs += filler
+    blob += hdrs
+    ident = b"\x7fELF\x02\x01\x01" + b"\0" * 9
+    struct.pack_into("<16sHHIQQQIHHHHHH", blob, 0, ident, 1, 62, 1, 0, 0, shoff, 0, 64, 0, 0, 64, 0, 0xFFFF)
+    return bytes(blob), expect
+
+
+def gen_many_sections(corpus: Corpus, rng: random.Random, variant: str | None = None) -> Plan:
+    """Class 12: more than 65,280 sections, symbols in sections whose indices collide with the
+    reserved ones (SHN_ABS 65521, SHN_COMMON 65522, ...): `inspect --symbols` must give nm's
+    letters (the harness compares them: nm-mismatch)."""
+    variant = variant or rng.choice(["reserved", "reserved", "around"])
+    targets = (65521, 65522) if variant == "reserved" else tuple(sorted(rng.sample(
+        [65280, 65281, 65519, 65520, 65521, 65522, 65523, 65535, 65536, 65537], 4)))
+    data, expect = many_sections_elf(max(targets) + 8, targets)
+    return Plan("many-sections", "inspect", "elf", data, ["inspect", "{in}", "--symbols", "--format", "json"],
+                [f"{max(targets) + 8} sections, symbols in {list(targets)}"], setup={"expect_symbols": expect},
+                json_out=True, expect=("nm-mismatch", "timeout"))  # f10b75d: 65k sections took > 5 s
+
+
+GENERATORS["many-sections"] = gen_many_sections
+VARIANTS["many-sections"] = ("reserved",)

@@ -663,6 +663,10 @@ class Runner:
                 json.loads(stdout)
             except ValueError as exc:
                 fail("bad-json", f"--format json output does not parse: {exc}")
+        if setup.get("expect_symbols") and rc in (0, 1):
+            problem = _nm_mismatch(stdout, setup["expect_symbols"])
+            if problem:
+                fail("nm-mismatch", problem)
         if rc in (0, 1) and "junit" in argv and "-o" not in argv:
             import xml.etree.ElementTree as ET
 
@@ -702,6 +706,21 @@ OUT_KINDS = {"symlink": "a planted symlink", "dangling": "a dangling symlink", "
 
 # ESC, and the C1 CSI/OSC/DCS introducers as characters: what makes a terminal obey text.
 _RAW_ESCAPE = re.compile("[\x1b\x9b\x9d\x90]")
+
+
+def _nm_mismatch(stdout: str, expect: dict[str, str]) -> str | None:
+    """`inspect --symbols --format json` against the nm letters the generator derived (GNU nm's
+    rules: fuzz/hostile.py many_sections_elf)."""
+    try:
+        doc = json.loads(stdout)
+        rows = doc["images"][0]["symbols"]["rows"]
+        cols = doc["images"][0]["symbols"]["columns"]
+        got = {r[cols.index("name")]: r[cols.index("type")] for r in rows}
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "no symbol table in the JSON output"
+    wrong = [f"{n}: {got.get(n, 'missing')} (nm: {letter})" for n, letter in sorted(expect.items())
+             if got.get(n) != letter]
+    return f"symbols differ from nm: {', '.join(wrong)}" if wrong else None
 
 
 def _victim_state(case_dir: Path) -> list[tuple[str, int, int, bytes]]:
@@ -759,10 +778,14 @@ def poison_cache(cache: Path, marker: str) -> list[str]:
     return poisoned
 
 
-def preload_cli() -> None:
+def preload_cli(code_root: Path | None = None) -> None:
     """--fork mode: import the CLI and every command module once, in the worker, so that each
     case's forked process starts warm (a process per case still; only the imports are shared)."""
-    sys.path.insert(0, str(REPO))
+    root = str(code_root or REPO)
+    sys.path.insert(0, root)
+    for name in [m for m in sys.modules if m == "cpualloc_cli" or m.startswith("cpualloc_cli.")]:
+        if not str(getattr(sys.modules[name], "__file__", "") or "").startswith(root):
+            del sys.modules[name]  # imported from another tree: the cases must run `root`'s code
     import importlib
 
     from cpualloc_cli.cli import COMMANDS
@@ -1001,7 +1024,7 @@ def _init_worker(root: str, cli: list[str], watch_repo: bool, orig: dict[str, by
     _worker_plan = plan
     ORIG_CACHE.update(orig)
     if fork:
-        preload_cli()
+        preload_cli(Path(code_root) if code_root else None)
         if any(str(a).endswith("unfenced.py") for a in cli):
             import unfenced  # the same patch fuzz/unfenced.py applies before running the CLI
 
@@ -1057,6 +1080,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--self-test-classes", action="store_true",
                     help="run every variant of every hostile generator against the unfixed code (a git archive "
                          f"of {UNFIXED_COMMIT[:7]}) and succeed only if each shows its class")
+    ap.add_argument("--variant-cases", type=int, default=1,
+                    help="with --self-test-classes: cases per variant (default 1)")
+    ap.add_argument("--no-fork", action="store_true",
+                    help="with --self-test-classes: exec `python -m cpualloc_cli` per case (default: --fork)")
     ap.add_argument("--unfixed", metavar="DIR", help="with --self-test-classes: the unfixed tree to use instead "
                                                      "of exporting it from git")
     ap.add_argument("--quiet", action="store_true")
@@ -1185,11 +1212,13 @@ def self_test_classes(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -
                 return 0
         root = tmp / "cases"
         root.mkdir()
-        jobs = [(cls, v, i) for cls in classes for v in H.VARIANTS[cls] for i in range(max(1, args.cases // 100))]
+        jobs = [(cls, v, i) for cls in classes for v in H.VARIANTS[cls] for i in range(args.variant_cases)]
         cli = [sys.executable, "-m", "cpualloc_cli"]
         plan: RunPlan = (args.seed, corpus, [], False, 1.0, None)
         results: list[tuple[str, str, Result, tuple[str, ...]]] = []
-        init = (str(root), cli, False, dict(ORIG_CACHE), False, plan, str(code_root))
+        init = (str(root), cli, False, dict(ORIG_CACHE), not args.no_fork, plan, str(code_root))
+        # hangs (FIFOs) mostly sleep: a third job overlaps them with the quick cases
+        args.jobs = max(args.jobs, 3)
         if args.jobs > 1:
             import multiprocessing as mp
 

@@ -241,6 +241,16 @@ def test_appended_sections_and_dwarf_parse_as_intended() -> None:
     assert [c.tag for c in struct_die.iter_children()] == ["DW_TAG_member"]
 
 
+@pytest.mark.skipif(not __import__("shutil").which("nm"), reason="GNU nm (binutils) is not installed")
+def test_many_sections_oracle_is_gnu_nm(tmp_path: Path) -> None:
+    """The letters the many-sections generator expects are GNU nm's, not our own guess."""
+    data, expect = H.many_sections_elf(65530, (65521, 65522))
+    obj = tmp_path / "many.o"
+    obj.write_bytes(data)
+    out = subprocess.run(["nm", str(obj)], capture_output=True, text=True, check=True).stdout
+    assert {ln.split()[2]: ln.split()[1] for ln in out.splitlines()} == expect
+
+
 def test_poison_pickle_runs_when_loaded(tmp_path: Path) -> None:
     """The planted cache payload really is code execution (so a missing marker means the
     cache did not load it, not that the payload was inert)."""
@@ -277,6 +287,10 @@ SECURITY_STAND_INS = {
                        "': fail_on: bad\\n'); sys.exit(3)", {"plant_policy": ["cpualloc.toml", "x = 1"]},
                        ["check", "--config", "{in}"]),
     "outside-read": (f"print({H.OUTSIDE_TOKEN!r})", {}, ["config", "--config", "{in}"]),
+    "nm-mismatch": ("import json; print(json.dumps({'images': [{'symbols': {'columns': ['address', 'size_bytes', "
+                    "'type', 'name'], 'rows': [[0, 8, 'C', 'fuzz_sym_65522']]}}]}))",
+                    {"expect_symbols": {"fuzz_sym_65521": "D", "fuzz_sym_65522": "D"}},
+                    ["inspect", "{in}", "--symbols", "--format", "json"]),
 }
 
 
