@@ -210,6 +210,7 @@ class Case:
     setup: dict[str, Any] = field(default_factory=dict)  # a hostile scenario (fuzz/hostile.py), see Runner
     cls: str | None = None       # the hostile class (fuzz/hostile.py GENERATORS), None for a mutation case
     expect: tuple[str, ...] = ()  # failure kinds this hostile case shows on the unfixed code (self-test)
+    recipe: dict[str, Any] | None = None  # hostile: how to make it again ({seed, index, classes})
 
 
 GOOD_CONFIG = REPO / "samples" / "sparc64-nr64-static.config"
@@ -234,7 +235,7 @@ def make_hostile_case(index: int, seed: int, corpus: dict[str, list[Seed]], clas
     plan = H.GENERATORS[cls](corpus, rng, variant)
     return Case(index, plan.command, plan.kind, plan.notes[0], plan.data, [f"{cls}: {n}" for n in plan.notes],
                 plan.argv, plan.json_out and "-o" not in plan.argv, tree_file=plan.tree_file, setup=plan.setup,
-                cls=cls, expect=plan.expect)
+                cls=cls, expect=plan.expect, recipe={"seed": seed, "index": index, "classes": classes, "variant": variant})
 
 
 def make_case(index: int, seed: int, corpus: dict[str, list[Seed]], commands: list[str],
@@ -943,7 +944,15 @@ def minimize(runner: Runner, case: Case, first: Result, seconds: float = 60.0, m
 
 
 def regression_case(entry: dict[str, Any]) -> Case:
-    """The Case an index.json entry describes (its file, command line and kind)."""
+    """The Case an index.json entry describes (its file, command line and kind). A `.gen` file
+    is the recipe of a big hostile input: the input is made again (and checked by its sha256)."""
+    if entry["file"].endswith(".gen"):
+        r = json.loads((REGRESSIONS / entry["file"]).read_text())
+        case = make_hostile_case(r["index"], r["seed"], load_corpus(), r["classes"], r.get("variant"))
+        if hashlib.sha256(case.data).hexdigest() != r["sha256"]:
+            raise ValueError(f"{entry['file']}: the generator now makes another input (sha256 differs); "
+                             "regenerate the entry")
+        return case
     data = (REGRESSIONS / entry["file"]).read_bytes()
     if entry.get("orig") and entry["orig"] not in ORIG_CACHE:
         for seeds in load_corpus().values():
@@ -974,13 +983,23 @@ def load_known(path: str | None) -> dict[str, str]:
     return out
 
 
+# A hostile input bigger than this is saved as the recipe that makes it (a `.gen` file).
+BIG_INPUT_BYTES = 256 << 10
+
+
 def save_regression(case: Case, res: Result, seed: int) -> str:
     REGRESSIONS.mkdir(parents=True, exist_ok=True)
     ext = {"elf": "elf", "compressed": "img", "ikconfig": "img", "config": "config", "policy": "toml",
            "baseline": "json", "kconfig": "Kconfig"}[case.kind]
     digest = hashlib.sha256(case.data).hexdigest()[:10]
+    if case.recipe and len(case.data) > BIG_INPUT_BYTES:
+        ext = "gen"
+        body = json.dumps({**case.recipe, "sha256": hashlib.sha256(case.data).hexdigest(), "kind": case.kind},
+                          indent=2, sort_keys=True).encode() + b"\n"
+    else:
+        body = case.data
     name = f"{case.command}-{digest}.{ext}"
-    (REGRESSIONS / name).write_bytes(case.data)
+    (REGRESSIONS / name).write_bytes(body)
     index_path = REGRESSIONS / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {"regressions": []}
     if not any(e["file"] == name for e in index["regressions"]):
@@ -1306,7 +1325,8 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
                     continue  # one minimized input per distinct failure
                 seen.add(known_key(res))
                 case = case_of(res.index)
-                small = minimize(runner, case, res)
+                # a big hostile input (a bomb, a million lines) is saved as its recipe, not minimized
+                small = case if case.cls and len(case.data) > BIG_INPUT_BYTES else minimize(runner, case, res)
                 res.saved = save_regression(small, res, args.seed)
     finally:
         shutil.rmtree(root, ignore_errors=True)
