@@ -969,7 +969,12 @@ def known_key(res: Result) -> str:
     detail = re.sub(r"/\S*?/(case-\d+-[\w]+|in|work)/", "<case>/", res.detail)
     detail = re.sub(r"(?<![\w.])/[\w./-]+", "<path>", detail)   # other absolute paths
     detail = re.sub(r"(?<!\w)'[^']*'(?!\w)", "'…'", detail)      # quoted names and values
-    return f"{res.failure}: " + re.sub(r"\d+", "N", detail)[:100]
+    key = f"{res.failure}: " + re.sub(r"\d+", "N", detail)[:100]
+    if res.extra.get("class") and res.mutations:
+        # a hostile case: its class and variant belong to the failure ("timeout" alone would
+        # make one open entry hide every other hang)
+        key += " [" + re.sub(r"\d+", "N", res.mutations[0])[:80] + "]"
+    return key
 
 
 def load_known(path: str | None) -> dict[str, str]:
@@ -982,6 +987,20 @@ def load_known(path: str | None) -> dict[str, str]:
             out[e["signature"]] = e["file"]
     return out
 
+
+# Who fixes a hostile class (issue 17's branches), the default owner of a saved entry.
+CLASS_OWNER = {
+    "kconfig-macro": "cpualloc_cli/adapters/kconfig.py (seckconfig)",
+    "kconfig-tree": "cpualloc_cli/adapters/kconfig.py, adapters/securecache.py (seckconfig)",
+    "planted-policy": "cpualloc_cli/adapters/policy.py (secio)",
+    "numbers": "cpualloc_cli/model/measures.py, adapters/policy.py, adapters/baseline.py, cli/check_cmd.py (secio)",
+    "output-path": "cpualloc_cli/cli/common.py write_atomic (secio)",
+    "nonregular": "cpualloc_cli/adapters/decompress.py, elf.py (secbounds); config/policy/baseline readers (secio)",
+    "bombs": "cpualloc_cli/adapters/decompress.py, elf.py (secbounds); .config reader (seckconfig)",
+    "dwarf": "cpualloc_cli/adapters/dwarf.py (secbounds)",
+    "many-sections": "cpualloc_cli/adapters/elf.py (secbounds)",
+    "markup": "cpualloc_cli/render/* (formats)",
+}
 
 # A hostile input bigger than this is saved as the recipe that makes it (a `.gen` file).
 BIG_INPUT_BYTES = 256 << 10
@@ -1017,6 +1036,8 @@ def save_regression(case: Case, res: Result, seed: int) -> str:
             "was": f"{res.failure}: {res.detail}",
             "signature": known_key(res),
             "status": "open",
+            "owner": CLASS_OWNER.get(case.cls or "", "unassigned (see 'was')"),
+            "note": f"found by the fuzzer{' (hostile class ' + case.cls + ')' if case.cls else ''}; open until fixed",
         })
         index["regressions"].sort(key=lambda e: e["file"])
         index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
