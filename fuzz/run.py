@@ -1120,6 +1120,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--self-test-classes", action="store_true",
                     help="run every variant of every hostile generator against the unfixed code (a git archive "
                          f"of {UNFIXED_COMMIT[:7]}) and succeed only if each shows its class")
+    ap.add_argument("--variants", action="store_true",
+                    help="every variant of every hostile class once, against this checkout: succeed only if none fails")
     ap.add_argument("--variant-cases", type=int, default=1,
                     help="with --self-test-classes: cases per variant (default 1)")
     ap.add_argument("--no-fork", action="store_true",
@@ -1145,6 +1147,8 @@ def main(argv: list[str] | None = None) -> int:
         return self_test(args, corpus)
     if args.self_test_classes:
         return self_test_classes(args, corpus)
+    if args.variants:
+        return variants_pass(args, corpus)
     else:
         commands = [c.strip() for c in args.commands.split(",") if c.strip()]
         bad = [c for c in commands if c not in COMMANDS + EXTRA_COMMANDS]
@@ -1227,6 +1231,64 @@ def _run_variant(job: tuple[str, str, int]) -> tuple[str, str, Result, tuple[str
     return cls, variant, _worker_runner.run(case), case.expect
 
 
+def _run_variants(args: argparse.Namespace, corpus: dict[str, list[Seed]], classes: list[str], code_root: Path,
+                  root: Path) -> list[tuple[str, str, Result, tuple[str, ...]]]:
+    """One case (--variant-cases) of every variant of `classes`, run against `code_root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = [(cls, v, i) for cls in classes for v in H.VARIANTS[cls] for i in range(args.variant_cases)]
+    cli = [sys.executable, "-m", "cpualloc_cli"]
+    plan: RunPlan = (args.seed, corpus, [], False, 1.0, None)
+    init = (str(root), cli, False, dict(ORIG_CACHE), not args.no_fork, plan, str(code_root))
+    jobs_n = max(args.jobs, 3)  # hangs (FIFOs) mostly sleep: a third job overlaps them with the quick cases
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(jobs_n, initializer=_init_worker, initargs=init) as pool:
+        return list(pool.imap_unordered(_run_variant, jobs, chunksize=1))
+
+
+def variants_pass(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
+    """--variants: every variant of every hostile class once against this checkout's code; pass
+    only if none fails (timeouts, memory and wrote-outside confirmed by a sequential re-run, as
+    in a campaign; failures matching an 'open' regressions entry counted as known). The fast,
+    complete guard CI runs: each class of issue 17 is tried on every run."""
+    classes = args.class_list or sorted(H.VARIANTS)
+    tmp = Path(tempfile.mkdtemp(prefix="cpualloc-variants-"))
+    t0 = time.monotonic()
+    try:
+        results = _run_variants(args, corpus, classes, REPO, tmp / "cases")
+        runner = Runner(tmp / "again", [sys.executable, "-m", "cpualloc_cli"], False, False)
+        (tmp / "again").mkdir()
+        for cls, variant, res, _expect in results:
+            if res.failure in CONFIRM:
+                again = runner.run(make_hostile_case(res.index, args.seed, corpus, [cls], variant))
+                if again.failure != res.failure:
+                    res.extra["unconfirmed"] = f"{res.failure}: {res.detail}"
+                    res.failure, res.detail = None, ""
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    known = load_known(getattr(args, "known", None))
+    out: dict[str, Any] = {}
+    for cls, variant, res, _expect in sorted(results, key=lambda r: (r[0], r[1])):
+        status = "ok"
+        if res.failure and known_key(res) in known:
+            status = f"known open: {known[known_key(res)]}"
+        elif res.failure:
+            status = f"FAIL {res.failure}: {res.detail[:200]}"
+        out[f"{cls}/{variant}"] = {"status": status, "rc": res.rc, "wall_s": res.wall_s, "cpu_s": res.cpu_s,
+                                   "maxrss_mib": round(res.maxrss_bytes / (1 << 20), 1), "mutations": res.mutations,
+                                   "signature": known_key(res) if res.failure else None}
+    failed = sorted(k for k, v in out.items() if v["status"].startswith("FAIL"))
+    verdict = {"variants": "FAIL" if failed else "pass", "failed": failed, "elapsed_s": round(time.monotonic() - t0, 1),
+               "cases": out}
+    if not args.quiet:
+        for k, v in out.items():
+            print(f"{k:40s} {v['status'][:150]}", file=sys.stderr)
+    print(json.dumps({k: v for k, v in verdict.items() if k != "cases"}, indent=2), file=sys.stderr)
+    if args.report:
+        Path(args.report).write_text(json.dumps(verdict, indent=2, sort_keys=True) + "\n")
+    return 1 if failed else 0
+
+
 def self_test_classes(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
     """Every variant of every hostile generator, run through `python -m cpualloc_cli` of the
     unfixed code (UNFIXED_COMMIT, exported with git archive; the harness, its checks and the
@@ -1250,23 +1312,7 @@ def self_test_classes(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -
                 if args.report:
                     Path(args.report).write_text(json.dumps(verdict, indent=2, sort_keys=True) + "\n")
                 return 0
-        root = tmp / "cases"
-        root.mkdir()
-        jobs = [(cls, v, i) for cls in classes for v in H.VARIANTS[cls] for i in range(args.variant_cases)]
-        cli = [sys.executable, "-m", "cpualloc_cli"]
-        plan: RunPlan = (args.seed, corpus, [], False, 1.0, None)
-        results: list[tuple[str, str, Result, tuple[str, ...]]] = []
-        init = (str(root), cli, False, dict(ORIG_CACHE), not args.no_fork, plan, str(code_root))
-        # hangs (FIFOs) mostly sleep: a third job overlaps them with the quick cases
-        args.jobs = max(args.jobs, 3)
-        if args.jobs > 1:
-            import multiprocessing as mp
-
-            with mp.get_context("fork").Pool(args.jobs, initializer=_init_worker, initargs=init) as pool:
-                results = list(pool.imap_unordered(_run_variant, jobs, chunksize=1))
-        else:
-            _init_worker(*init)
-            results = [_run_variant(j) for j in jobs]
+        results = _run_variants(args, corpus, classes, code_root, tmp / "cases")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     found: dict[str, dict[str, Any]] = {}
@@ -1386,6 +1432,10 @@ def summarize(results: list[Result], elapsed: float, args: argparse.Namespace) -
         by_cmd[r.command] = by_cmd.get(r.command, 0) + 1
         key = str(r.rc) if r.rc is not None else f"signal {r.signal}"
         by_rc[key] = by_rc.get(key, 0) + 1
+    classes: dict[str, int] = {}
+    for r in results:
+        if r.extra.get("class"):
+            classes[r.extra["class"]] = classes.get(r.extra["class"], 0) + 1
     kinds: dict[str, int] = {}
     for r in failures:
         kinds[r.failure or ""] = kinds.get(r.failure or "", 0) + 1
@@ -1395,6 +1445,7 @@ def summarize(results: list[Result], elapsed: float, args: argparse.Namespace) -
         "elapsed_s": round(elapsed, 1),
         "commands": by_cmd,
         "exit_codes": by_rc,
+        "hostile_cases": classes,
         "failures": len(failures),
         "failure_kinds": kinds,
         "escapes": kinds.get("escape", 0),
