@@ -1264,9 +1264,15 @@ def variants_pass(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> in
                 if again.failure != res.failure:
                     res.extra["unconfirmed"] = f"{res.failure}: {res.detail}"
                     res.failure, res.detail = None, ""
+        known = load_known(getattr(args, "known", None))
+        if not args.no_save:  # each new failure saved as an open regression entry
+            for cls, variant, res, _expect in results:
+                if res.failure and known_key(res) not in known:
+                    case = make_hostile_case(res.index, args.seed, corpus, [cls], variant)
+                    small = case if len(case.data) > BIG_INPUT_BYTES else minimize(runner, case, res)
+                    res.saved = save_regression(small, res, args.seed)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    known = load_known(getattr(args, "known", None))
     out: dict[str, Any] = {}
     for cls, variant, res, _expect in sorted(results, key=lambda r: (r[0], r[1])):
         status = "ok"
@@ -1274,7 +1280,7 @@ def variants_pass(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> in
             status = f"known open: {known[known_key(res)]}"
         elif res.failure:
             status = f"FAIL {res.failure}: {res.detail[:200]}"
-        out[f"{cls}/{variant}"] = {"status": status, "rc": res.rc, "wall_s": res.wall_s, "cpu_s": res.cpu_s,
+        out[f"{cls}/{variant}"] = {"status": status, "rc": res.rc, "saved": res.saved, "wall_s": res.wall_s, "cpu_s": res.cpu_s,
                                    "maxrss_mib": round(res.maxrss_bytes / (1 << 20), 1), "mutations": res.mutations,
                                    "signature": known_key(res) if res.failure else None}
     failed = sorted(k for k, v in out.items() if v["status"].startswith("FAIL"))
