@@ -814,7 +814,12 @@ def _fork_cli(argv: list[str], work: Path, env: dict[str, str], stdout_p: Path, 
     code = 70
     try:  # the child: become one CLI run, then _exit
         os.chdir(work)
-        sys.path.insert(0, os.getcwd())  # as `python -m cpualloc_cli` does: a planted module there is seen
+        # as `python -m cpualloc_cli` does: the cwd first on sys.path, then the package's
+        # __main__ module runs (its top level, without the main() call: it may drop that entry)
+        sys.path.insert(0, os.getcwd())
+        import runpy
+
+        runpy.run_module("cpualloc_cli.__main__", run_name="cpualloc_fuzz_main")
         os.environ.clear()
         os.environ.update(env)
         tempfile.tempdir = None
