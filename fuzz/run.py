@@ -1134,6 +1134,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="with --self-test-classes: exec `python -m cpualloc_cli` per case (default: --fork)")
     ap.add_argument("--unfixed", metavar="DIR", help="with --self-test-classes: the unfixed tree to use instead "
                                                      "of exporting it from git")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop starting cases after this many seconds, then confirm and summarize the cases run "
+                         "(the summary's `cases` says how many)")
     ap.add_argument("--confirm-alone", action="store_true",
                     help="confirm timeouts/memory/wrote-outside suspects one at a time (default: --jobs at a time)")
     ap.add_argument("--quiet", action="store_true")
@@ -1364,6 +1367,10 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
     root = Path(tempfile.mkdtemp(prefix="cpualloc-fuzz-"))
     watch = not args.no_watch_repo
     t0 = time.monotonic()
+    max_seconds = getattr(args, "max_seconds", None)
+
+    def out_of_time() -> bool:
+        return max_seconds is not None and time.monotonic() - t0 > max_seconds
     results: list[Result] = []
     try:
         if args.jobs > 1:
@@ -1375,12 +1382,19 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
                 for res in pool.imap_unordered(_run_index, indices, chunksize=1):
                     results.append(res)
                     _progress(res, len(results), len(indices), args.quiet)
+                    if out_of_time():
+                        pool.terminate()  # the cases under way are dropped; the summary counts the rest
+                        break
         else:
             _init_worker(str(root), cli, watch, dict(ORIG_CACHE), args.fork, plan)
             for index in indices:
                 res = _run_index(index)
                 results.append(res)
                 _progress(res, len(results), len(indices), args.quiet)
+                if out_of_time():
+                    break
+        if len(results) < len(indices):
+            print(f"fuzz: --max-seconds reached: {len(results)} of {len(indices)} cases run", file=sys.stderr)
         runner = Runner(root, cli, watch, args.fork)
         if args.fork:
             preload_cli()
@@ -1467,6 +1481,7 @@ def summarize(results: list[Result], elapsed: float, args: argparse.Namespace) -
     return {
         "seed": args.seed,
         "cases": len(results),
+        "cases_asked": len(args.only or range(args.cases)),
         "elapsed_s": round(elapsed, 1),
         "commands": by_cmd,
         "exit_codes": by_rc,
