@@ -18,8 +18,22 @@ What it adds to the released kconfiglib 14.1.0 (a subclass, :class:`_Kconfig`):
   *probe symbols*, whose value is replayed from the given ``.config`` when it records one,
   and otherwise "not available" (their other defaults apply). Every probe not run is
   reported;
-* ``KCONFIG_FUNCTIONS`` is never imported (kconfiglib would import a Python module by that
-  name from ``sys.path``).
+* no module is imported on behalf of a tree: kconfiglib imports ``$KCONFIG_FUNCTIONS`` (default
+  ``kconfigfunctions``) from ``sys.path``, which holds the working directory under
+  ``python -m``; while parsing, ``KCONFIG_FUNCTIONS`` names this module (already imported, so
+  ``import_module`` returns it from ``sys.modules`` without a path search) and its empty
+  :data:`functions` table is ignored anyway;
+* a tree stays a tree: every file read for it (the top ``Kconfig`` included, each ``source``
+  glob match, the top ``Makefile``) must resolve inside ``--srctree`` (checked on the opened
+  descriptor) and be a regular file (FIFOs, devices, sockets refused before opening); nothing
+  outside it is read, so no error can quote it;
+* the tree sees only the environment Kbuild defines (:func:`derive_environment`) plus the
+  variables the user names (``ConfigRequest.env_names``, ``--env VAR``);
+* ``$(info,...)`` and anything else kconfiglib prints go to the report as warnings, never to
+  stdout;
+* work budgets (:data:`BUDGETS`): ``.config`` size and lines, Kconfig file size, file count,
+  line and continuation length, macro expansions and their output; past one, exit 3 naming
+  the budget.
 
 Exceptions from kconfiglib (``KconfigError``), I/O (``OSError``), decoding
 (``UnicodeDecodeError``) and deep recursion (``RecursionError``) are translated into
@@ -31,9 +45,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import gc
+import glob as _glob
 import gzip
 import hashlib
 import io
+import json
 import os
 import pickle
 import re
@@ -50,6 +66,7 @@ from typing import Any, TypeVar
 import kconfiglib
 
 from cpualloc_cli import __version__
+from cpualloc_cli.adapters import securecache
 from cpualloc_cli.errors import ConfigError, InternalError, UsageError
 from cpualloc_cli.model.config import Origin, Probe, ResolvedConfig, SymbolValue
 from cpualloc_cli.model.findings import Finding, Severity
@@ -107,10 +124,35 @@ _CONFIG_ARCH_HINTS: tuple[tuple[str, str], ...] = (
     ("MIPS", "mips"), ("S390", "s390"), ("LOONGARCH", "loongarch"), ("ARM", "arm"),
 )
 
-CONFIG_READ_CAP_BYTES = 64 << 20  # a .config bigger than this is not a .config
+CONFIG_READ_CAP_BYTES = 16 << 20  # a .config bigger than this is not a .config (Debian's: 0.3 MB)
+CONFIG_MAX_LINES = 50_000  # Debian's amd64 6.1 .config has 10,644 lines
+MAX_FINDINGS_PER_CODE = 100  # findings of one kind kept; the rest are counted in one more finding
+KCONFIG_FILE_CAP_BYTES = 4 << 20  # one Kconfig file (Linux 6.12's biggest, arch/x86/Kconfig: 0.1 MB)
+KCONFIG_TOTAL_CAP_BYTES = 64 << 20  # all Kconfig files of a tree together (6.12: 5.7 MB)
+KCONFIG_MAX_FILES = 20_000  # 6.12 reads 1,606 Kconfig files
+KCONFIG_MAX_LINE_CHARS = 64 << 10  # one logical line, continuations joined
+KCONFIG_MAX_CONTINUATIONS = 1_000  # physical lines joined into one logical line
+MACRO_MAX_EXPANSIONS = 50_000  # macro/variable/function calls in one parse (6.1: 483, 6.12: 612)
+MACRO_MAX_OUTPUT_CHARS = 64 << 10  # the value of one call
+MACRO_MAX_TOTAL_CHARS = 4 << 20  # the values of all calls together (6.12: 7,387 characters)
+#: The work budgets, named in the exit-3 message when one is exceeded.
+BUDGETS: dict[str, int] = {
+    ".config bytes": CONFIG_READ_CAP_BYTES, ".config lines": CONFIG_MAX_LINES,
+    "Kconfig file bytes": KCONFIG_FILE_CAP_BYTES, "Kconfig bytes in all": KCONFIG_TOTAL_CAP_BYTES,
+    "Kconfig files": KCONFIG_MAX_FILES, "Kconfig line characters": KCONFIG_MAX_LINE_CHARS,
+    "Kconfig continuation lines": KCONFIG_MAX_CONTINUATIONS, "macro expansions": MACRO_MAX_EXPANSIONS,
+    "macro value characters": MACRO_MAX_OUTPUT_CHARS, "macro characters in all": MACRO_MAX_TOTAL_CHARS,
+}
 CACHE_MAGIC = b"cpualloc-kconfig-cache\n"
 CACHE_MAX_ENTRIES = 8  # parsed trees kept (about 11 MB each for a full Linux tree)
-CACHE_FORMAT = 3  # bump when what _parse stores on the object changes
+CACHE_ENTRY_CAP_BYTES = 256 << 20  # a bigger entry is not ours
+CACHE_FORMAT = 4  # bump when what _parse stores on the object changes
+CACHE_STORE_NAME = "kconfig"  # <cache base>/cpualloc/kconfig (a securecache store)
+
+#: What kconfiglib imports as "$KCONFIG_FUNCTIONS".functions while parsing: this module, with
+#: an empty table (see the module docstring).
+functions: dict[str, Any] = {}
+_FUNCTIONS_MODULE = __name__
 _SET_RE = re.compile(r"CONFIG_([A-Za-z0-9_]+)=(.*)")
 _UNSET_RE = re.compile(r"# CONFIG_([A-Za-z0-9_]+) is not set")
 _ERR_LOC_RE = re.compile(r"^(?P<path>[^\n:]+):(?P<line>\d+): (?P<msg>.*)$", re.S)
@@ -154,9 +196,11 @@ def decode_config_bytes(data: bytes, display: str) -> str:
         except (OSError, EOFError) as exc:
             raise ConfigError(f"gzip data cannot be decompressed: {exc}", path=display) from None
         if len(data) > CONFIG_READ_CAP_BYTES:
-            raise ConfigError("decompressed configuration exceeds 64 MiB", path=display)
+            raise ConfigError(f"decompressed configuration exceeds {CONFIG_READ_CAP_BYTES >> 20} MiB",
+                              path=display)
     if data[:6] == b"\xfd7zXZ\x00":
         raise ConfigError("xz-compressed: not a text .config", path=display, hint="decompress it first (xz -d)")
+    _check_config_lines(data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0), display)
     nul = data.find(b"\x00")
     if nul >= 0:
         raise ConfigError("NUL byte: this is not a text .config", path=display,
@@ -166,6 +210,12 @@ def decode_config_bytes(data: bytes, display: str) -> str:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"invalid UTF-8 ({exc.reason})", path=display,
                           line=data.count(b"\n", 0, exc.start) + 1) from None
+
+
+def _check_config_lines(n: int, display: str) -> None:
+    if n > CONFIG_MAX_LINES:
+        raise ConfigError(f"{n} lines: more than the {CONFIG_MAX_LINES} lines a .config may have (work budget)",
+                          path=display, hint="a real .config has about 11,000 lines")
 
 
 def read_config_text(path: str) -> str:
@@ -182,16 +232,109 @@ def read_config_text(path: str) -> str:
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror or exc}", path=path) from None
     if len(data) > CONFIG_READ_CAP_BYTES:
-        raise ConfigError("larger than 64 MiB: not a .config", path=path)
+        raise ConfigError(f"larger than {CONFIG_READ_CAP_BYTES >> 20} MiB: not a .config", path=path)
     return decode_config_bytes(data, path)
+
+
+class _TreeRefusal(Exception):
+    """A file read for a tree is outside it or not a regular file (`why` says which; never its
+    content)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+_KIND_NAMES = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def _not_regular(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    for test, name in _KIND_NAMES:
+        if test(mode):
+            return f"is {name}, not a regular file; refused"
+    return "is not a regular file; refused"
+
+
+def _inside(root_real: str, real: str) -> bool:
+    return real == root_real or real.startswith(root_real.rstrip(os.sep) + os.sep)
+
+
+def _fd_real_path(fd: int, fallback: str) -> str:
+    """The path the kernel has for an open descriptor (Linux /proc), else realpath()."""
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return os.path.realpath(fallback)
+
+
+def open_tree_file(path: str, root_real: str) -> int:
+    """A descriptor for `path`, which must resolve inside `root_real` (a realpath) and be a
+    regular file. Non-regular files are refused before opening (no FIFO open can block, no
+    device is opened); the checks are made again on the opened descriptor, so a file swapped
+    between the two is caught. Raises _TreeRefusal or OSError."""
+    st = os.stat(path)
+    why = _not_regular(st.st_mode)
+    if why is None and not _inside(root_real, os.path.realpath(path)):
+        why = "resolves outside the --srctree tree; refused"
+    if why:
+        raise _TreeRefusal(why)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
+    try:
+        why = _not_regular(os.fstat(fd).st_mode)
+        if why is None and not _inside(root_real, _fd_real_path(fd, path)):
+            why = "resolves outside the --srctree tree; refused"
+        if why:
+            raise _TreeRefusal(why)
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_tree_file(path: str, root_real: str, cap: int) -> bytes:
+    """At most `cap` bytes of a file of the tree (see open_tree_file)."""
+    fd = open_tree_file(path, root_real)
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read(cap)
+
+
+def _tree_file_budget(data: bytes, relname: str) -> None:
+    """Line length and continuation budgets of one Kconfig file (kconfiglib joins continued
+    lines by repeated concatenation: quadratic in the run length)."""
+    if len(data) > KCONFIG_FILE_CAP_BYTES:
+        raise kconfiglib.KconfigError(
+            f"{relname}:1: error: larger than {KCONFIG_FILE_CAP_BYTES >> 20} MiB, the size a Kconfig file may have "
+            "(work budget); refused")
+    if len(data) <= KCONFIG_MAX_LINE_CHARS and data.count(b"\\\n") <= KCONFIG_MAX_CONTINUATIONS:
+        return  # cannot exceed either budget
+    run = joined = 0
+    for lineno, line in enumerate(data.split(b"\n"), 1):
+        joined += len(line)
+        if joined > KCONFIG_MAX_LINE_CHARS:
+            raise kconfiglib.KconfigError(
+                f"{relname}:{lineno}: error: a line (continuations joined) longer than {KCONFIG_MAX_LINE_CHARS} "
+                "characters (work budget); refused")
+        if line.endswith(b"\\") or line.endswith(b"\\\r"):
+            run += 1
+            if run > KCONFIG_MAX_CONTINUATIONS:
+                raise kconfiglib.KconfigError(
+                    f"{relname}:{lineno}: error: more than {KCONFIG_MAX_CONTINUATIONS} continued lines in a row "
+                    "(work budget); refused")
+        else:
+            run = joined = 0
 
 
 def read_srctree_version(srctree: str) -> str:
     """`VERSION.PATCHLEVEL.SUBLEVEL[EXTRAVERSION]` from a tree's top Makefile."""
     path = os.path.join(srctree, "Makefile")
     try:
-        with open(path, "rb") as fh:
-            head = fh.read(4096).decode("utf-8", "replace")
+        head = read_tree_file(path, os.path.realpath(srctree), 4096).decode("utf-8", "replace")
+    except _TreeRefusal as exc:
+        raise ConfigError(f"the top Makefile {exc.why}", path=path,
+                          hint="--srctree must be the top of a Linux source tree") from None
     except OSError as exc:
         raise ConfigError(f"cannot read the top Makefile: {exc.strerror or exc}", path=path,
                           hint="--srctree must be the top of a Linux source tree") from None
@@ -247,12 +390,20 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
 
     No __slots__ here, so our own attributes live in the instance __dict__."""
 
-    def __init__(self, filename: str, *, allow_shell: bool, shell_cwd: str | None) -> None:
+    def __init__(self, filename: str, *, allow_shell: bool, shell_cwd: str | None, root: str,
+                 shell_env: Mapping[str, str] | None = None) -> None:
         self.cpa_allow_shell = allow_shell
         self.cpa_shell_cwd = shell_cwd
+        self.cpa_shell_env = dict(shell_env) if shell_env is not None else None
         self.cpa_probes: dict[str, _ProbeCall] = {}
         self.cpa_transitional: set[str] = set()
         self.cpa_cur_node: Any = None
+        self.cpa_root_real = os.path.realpath(root)
+        self.cpa_files = 0
+        self.cpa_bytes = 0
+        self.cpa_expansions = 0
+        self.cpa_expanded_chars = 0
+        self.cpa_globs: list[tuple[str, tuple[str, ...]]] = []  # (pattern, sorted matches) per `source`
         try:
             super().__init__(filename, warn=True, warn_to_stderr=False, encoding="utf-8",
                              suppress_traceback=False)
@@ -275,6 +426,51 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
                 f"({root}); refused")
         return super()._enter_file(filename)
 
+    def _open(self, filename: str, mode: str) -> Any:
+        """Every Kconfig file kconfiglib reads while parsing: inside the tree, regular, within
+        the size budgets; read whole, so the budget checks see what will be parsed."""
+        if not self._parsing_kconfigs or "r" not in mode:
+            return super()._open(filename, mode)
+        shown = os.path.relpath(filename, self.cpa_root_real) if os.path.isabs(filename) else filename
+        # the top Kconfig is opened before any line is read: no location (the fence names it)
+        where = f"{self.filename}:{self.linenr}: error:" if self._filestack or self.linenr else ""
+        self.cpa_files += 1
+        if self.cpa_files > KCONFIG_MAX_FILES:
+            raise kconfiglib.KconfigError(f"{where} more than {KCONFIG_MAX_FILES} Kconfig files "
+                                          "(work budget); refused")
+        try:
+            fd = open_tree_file(filename, self.cpa_root_real)
+        except _TreeRefusal as exc:
+            raise kconfiglib.KconfigError(f"{where} '{shown}' {exc.why}") from None
+        with os.fdopen(fd, "rb") as fh:
+            data = fh.read(KCONFIG_FILE_CAP_BYTES + 1)
+        self.cpa_bytes += len(data)
+        if self.cpa_bytes > KCONFIG_TOTAL_CAP_BYTES:
+            raise kconfiglib.KconfigError(f"{where} more than {KCONFIG_TOTAL_CAP_BYTES >> 20} MiB of Kconfig "
+                                          "files (work budget); refused")
+        _tree_file_budget(data, shown)
+        return io.TextIOWrapper(io.BytesIO(data), encoding=self._encoding, newline=None)
+
+    def _fn_val(self, args: list[str]) -> str:
+        self.cpa_expansions += 1
+        if self.cpa_expansions > MACRO_MAX_EXPANSIONS:
+            raise kconfiglib.KconfigError(f"{self.filename}:{self.linenr}: error: more than {MACRO_MAX_EXPANSIONS} "
+                                          "macro expansions (work budget); refused")
+        res: str = super()._fn_val(args)
+        self.cpa_expanded_chars += len(res)
+        if len(res) > MACRO_MAX_OUTPUT_CHARS:
+            raise kconfiglib.KconfigError(f"{self.filename}:{self.linenr}: error: a macro value longer than "
+                                          f"{MACRO_MAX_OUTPUT_CHARS} characters (work budget); refused")
+        if self.cpa_expanded_chars > MACRO_MAX_TOTAL_CHARS:
+            raise kconfiglib.KconfigError(f"{self.filename}:{self.linenr}: error: more than {MACRO_MAX_TOTAL_CHARS} "
+                                          "characters of macro values (work budget); refused")
+        return res
+
+    def _cpa_info(self, _name: str, msg: str) -> str:
+        # kconfiglib prints $(info,...) on stdout: a warning in the report instead
+        self._warn(f"$(info): {msg}", self.filename, self.linenr)
+        return ""
+
     # kconfiglib keeps its preprocessor functions in a slot; a property here takes
     # precedence, so the table kconfiglib builds gets our "shell" and nothing imported.
     @property
@@ -286,6 +482,7 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
     def _functions(self, value: dict[str, Any]) -> None:
         table = _FunctionTable(value)
         table["shell"] = (_Kconfig._cpa_shell, 1, 1)
+        table["info"] = (_Kconfig._cpa_info, 1, 1)
         self.__dict__["cpa_functions"] = table
 
     def _cpa_shell(self, _name: str, command: str) -> str:
@@ -300,7 +497,7 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
 
     def _cpa_run(self, command: str) -> str:
         proc = subprocess.run(command, shell=True, capture_output=True, cwd=self.cpa_shell_cwd,
-                              timeout=120, check=False)
+                              env=self.cpa_shell_env, timeout=120, check=False)
         try:
             out = proc.stdout.decode("utf-8")
             err = proc.stderr.decode("utf-8")
@@ -352,8 +549,8 @@ class _LocatedRecursion(Exception):
 
 
 class _FunctionTable(dict[str, Any]):
-    """kconfiglib calls .update() with functions imported from $KCONFIG_FUNCTIONS (a module
-    looked up on sys.path): ignore them, nothing outside cpualloc is imported."""
+    """kconfiglib calls .update() with the table of $KCONFIG_FUNCTIONS (set to this module
+    while parsing, so nothing is imported): ignore it whatever it holds."""
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -405,11 +602,12 @@ def _decoding_location(msg: str, root: str | None) -> tuple[str | None, int | No
         return None, None
     path = _under(m.group(1), root)
     try:
-        data = Path(path).read_bytes()
+        # read as the parse read it: inside the tree, a regular file, within the size budget
+        data = read_tree_file(path, os.path.realpath(root or os.path.dirname(path)), KCONFIG_FILE_CAP_BYTES + 1)
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return path, data.count(b"\n", 0, exc.start) + 1
-    except OSError:
+    except (OSError, _TreeRefusal):
         return path, None
     return path, None
 
@@ -457,22 +655,29 @@ def _fence(what: str, fn: Callable[[], T], root: str | None = None) -> T:
 
 @contextlib.contextmanager
 def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    """kconfiglib reads os.environ while parsing ($(VAR), srctree): set exactly `env`."""
+    """kconfiglib reads os.environ while parsing and evaluating ($(VAR), `option env`,
+    srctree, KCONFIG_*, CONFIG_): the tree sees exactly `env` (what Kbuild defines plus the
+    variables the user named), never the rest of the user's environment (a $(TOKEN) in a
+    hostile tree would print a secret). KCONFIG_FUNCTIONS names this module so that
+    kconfiglib's import of it finds it in sys.modules and searches no path."""
     saved = dict(os.environ)
     try:
-        for key in list(os.environ):
-            if key.startswith("KCONFIG_") or key in _ENV_KEYS:
-                del os.environ[key]
+        os.environ.clear()
         os.environ.update(env)
+        os.environ["KCONFIG_FUNCTIONS"] = _FUNCTIONS_MODULE
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
 
 
-_ENV_KEYS = ("srctree", "ARCH", "SRCARCH", "SUBARCH", "CROSS_COMPILE", "CC", "LD", "AR", "NM", "OBJCOPY",
-             "OBJDUMP", "CLANG_FLAGS", "CC_VERSION_TEXT", "KERNELVERSION", "HOSTCC", "HOSTCXX", "RUSTC",
-             "BINDGEN", "PAHOLE", "CROSS_COMPILE_COMPAT", "USERCFLAGS", "USERLDFLAGS", "LLVM")
+def _tree_environment(derived: Mapping[str, str], names: Sequence[str]) -> dict[str, str]:
+    """What a tree may read: Kbuild's variables (`derived`) plus the user's named ones."""
+    env = dict(derived)
+    for name in names:
+        if name in os.environ and name != "KCONFIG_FUNCTIONS":
+            env[name] = os.environ[name]
+    return env
 
 
 def derive_environment(*, srctree: str, arch: str, kernelversion: str, cross_compile: str | None,
@@ -529,30 +734,52 @@ def run_cc_version_text(cc: str) -> str:
 # caching the parsed tree
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "cpualloc" / "kconfig"
-
-
-def _safe_dir(path: Path) -> bool:
-    try:
-        path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        st = path.stat()
-    except OSError:
-        return False
-    return st.st_uid == os.getuid() and not (st.st_mode & 0o022)
+def _cache_base() -> Path:
+    """Where the parse cache lives (`<XDG_CACHE_HOME or ~/.cache>/cpualloc`): read before the
+    tree's environment replaces os.environ."""
+    return securecache.default_base()
 
 
 def _hash_files(names: Sequence[str], root: str) -> str | None:
+    """sha256 over every Kconfig file the parse read (each read as the parse reads it:
+    inside the tree and regular, else None)."""
     h = hashlib.sha256()
+    root_real = os.path.realpath(root)
     for name in names:
         full = name if os.path.isabs(name) else os.path.join(root, name)
         try:
-            with open(full, "rb") as fh:
-                h.update(name.encode() + b"\0" + hashlib.sha256(fh.read()).digest())
-        except OSError:
+            data = read_tree_file(full, root_real, KCONFIG_FILE_CAP_BYTES + 1)
+        except (OSError, _TreeRefusal):
             return None
+        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
     return h.hexdigest()
+
+
+def _globs_match(globs: Sequence[Sequence[Any]]) -> bool:
+    """Every `source` pattern of the parse still expands to the files it expanded to (a file
+    added that matches `source "sub/*"`, or an `osource` target that appeared, invalidates)."""
+    for pattern, matches in globs:
+        if not isinstance(pattern, str) or sorted(_glob.iglob(pattern)) != list(matches):
+            return False
+    return True
+
+
+@contextlib.contextmanager
+def _recording_globs(record: list[tuple[str, tuple[str, ...]]]) -> Iterator[None]:
+    """kconfiglib expands each `source` with its module-level `iglob`: record the patterns
+    and their matches (for the cache's validity check) while parsing."""
+    original = kconfiglib.iglob
+
+    def recorder(pattern: str, *args: Any, **kwargs: Any) -> Iterator[str]:
+        matches = tuple(sorted(original(pattern, *args, **kwargs)))
+        record.append((pattern, matches))
+        return iter(matches)
+
+    kconfiglib.iglob = recorder
+    try:
+        yield
+    finally:
+        kconfiglib.iglob = original
 
 
 def _cache_key(top: str, root: str, env: Mapping[str, str], allow_shell: bool) -> str:
@@ -597,33 +824,32 @@ def _with_big_stack(fn: Callable[[], T]) -> T:
     return result[0]
 
 
-def _cache_load(key: str, root: str) -> _Kconfig | None:
-    directory = _cache_dir()
-    path = directory / f"{key}.pickle"
-    if not path.is_file() or not _safe_dir(directory):
+def _cache_load(key: str, root: str, base: Path) -> _Kconfig | None:
+    """The cached parse of this tree, or None. The entry is a pickle, so it is only unpickled
+    once the secure store has authenticated it (HMAC with the store's private key: only this
+    user's cpualloc can have written it) and the tree's files and globs still hash the same."""
+    store = securecache.open_store(CACHE_STORE_NAME, base)
+    if store is None:
         return None
+    with store:
+        body = store.get(f"{key}.pickle", CACHE_ENTRY_CAP_BYTES)
+    if body is None:
+        return None
+    # layout: key line, files-hash line, metadata length line, metadata (JSON), payload
+    parts = body.split(b"\n", 3)
+    if len(parts) != 4 or parts[0].decode(errors="replace") != key:
+        return None
+    files_hash, meta_len, rest = parts[1].decode(errors="replace"), parts[2], parts[3]
     try:
-        st = path.stat()
-        if st.st_uid != os.getuid() or st.st_mode & 0o077:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        n = int(meta_len)
+        meta = json.loads(rest[:n])
+        names, globs = meta["names"], meta["globs"]
+    except (ValueError, KeyError, TypeError):
         return None
-    # layout: MAGIC, key line, files-hash line, sha256(payload) line, payload
-    parts = data.split(b"\n", 4)
-    if len(parts) != 5 or parts[0] + b"\n" != CACHE_MAGIC or parts[1].decode(errors="replace") != key:
+    payload = rest[n:]
+    if not isinstance(names, list) or not all(isinstance(x, str) for x in names) or not isinstance(globs, list):
         return None
-    files_hash, payload_hash, rest = parts[2].decode(errors="replace"), parts[3].decode(errors="replace"), parts[4]
-    names_len, _, body = rest.partition(b"\n")
-    try:
-        n = int(names_len)
-    except ValueError:
-        return None
-    names_blob, payload = body[:n], body[n:]
-    if hashlib.sha256(names_blob + payload).hexdigest() != payload_hash:
-        return None
-    names = names_blob.decode("utf-8", "replace").split("\0") if names_blob else []
-    if _hash_files(names, root) != files_hash:
+    if _hash_files(names, root) != files_hash or not _globs_match(globs):
         return None
     try:
         obj = _with_big_stack(lambda: pickle.loads(payload))
@@ -633,10 +859,7 @@ def _cache_load(key: str, root: str) -> _Kconfig | None:
     return obj if isinstance(obj, _Kconfig) and hasattr(obj, "cpa_probe_syms") else None
 
 
-def _cache_store(key: str, root: str, kconf: _Kconfig) -> None:
-    directory = _cache_dir()
-    if not _safe_dir(directory):
-        return
+def _cache_store(key: str, root: str, kconf: _Kconfig, base: Path) -> None:
     names = sorted(set(kconf.kconfig_filenames))
     files_hash = _hash_files(names, root)
     if files_hash is None:
@@ -645,22 +868,15 @@ def _cache_store(key: str, root: str, kconf: _Kconfig) -> None:
         payload = _with_big_stack(lambda: pickle.dumps(kconf, protocol=pickle.HIGHEST_PROTOCOL))
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError, MemoryError, RuntimeError):
         return
-    names_blob = "\0".join(names).encode()
-    digest = hashlib.sha256(names_blob + payload).hexdigest()
-    blob = b"".join([CACHE_MAGIC, key.encode(), b"\n", files_hash.encode(), b"\n", digest.encode(), b"\n",
-                     str(len(names_blob)).encode(), b"\n", names_blob, payload])
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, directory / f"{key}.pickle")
-        entries = sorted(directory.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[CACHE_MAX_ENTRIES:]:
-            old.unlink()
-    except OSError:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
+    meta = json.dumps({"names": names, "globs": [[p, list(m)] for p, m in kconf.cpa_globs]}).encode()
+    body = b"".join([key.encode(), b"\n", files_hash.encode(), b"\n", str(len(meta)).encode(), b"\n", meta,
+                     payload])
+    store = securecache.open_store(CACHE_STORE_NAME, base)
+    if store is None:
+        return
+    with store:
+        if store.put(f"{key}.pickle", body):
+            store.prune(".pickle", CACHE_MAX_ENTRIES)
 
 
 # ------------------------------------------------------------------------------------------
@@ -683,6 +899,9 @@ class ConfigRequest:
     env_overrides: tuple[tuple[str, str], ...] = ()
     show: tuple[str, ...] = ()
     use_cache: bool = True
+    # --env VAR: environment variables the tree may read besides Kbuild's own (values taken
+    # from os.environ when the tree is loaded)
+    env_names: tuple[str, ...] = ()
 
 
 @dataclass
@@ -737,8 +956,9 @@ def _load_srctree(req: ConfigRequest) -> LoadedConfig:
     elif req.config_text is not None:
         m = re.search(r'^CONFIG_CC_VERSION_TEXT="(.*)"\s*$', req.config_text, re.M)
         cc_text = kconfiglib.unescape(m.group(1)) if m else None
-    env = derive_environment(srctree=srctree, arch=arch, kernelversion=version, cross_compile=cross,
-                             cc_version_text=cc_text, overrides=overrides)
+    env = _tree_environment(derive_environment(srctree=srctree, arch=arch, kernelversion=version,
+                                               cross_compile=cross, cc_version_text=cc_text, overrides=overrides),
+                            req.env_names)
     with tempfile.TemporaryDirectory(prefix="cpualloc-kconfig-") as scratch:
         kconf, cached = _parse(srctree, "Kconfig", env, allow_shell=req.allow_shell, use_cache=req.use_cache,
                                shell_cwd=scratch)
@@ -752,24 +972,38 @@ def _parse(root: str, top: str, env: Mapping[str, str], *, allow_shell: bool, us
     # binutils features), which no key can see: parse afresh, never cache.
     use_cache = use_cache and not allow_shell
     key = _cache_key(top, root, env, allow_shell)
+    base = _cache_base()
     if use_cache:
-        with _environment(env):
-            hit = _cache_load(key, root)
+        hit = _cache_load(key, root, base)
         if hit is not None:
             return hit, True
+    # $(shell,...) under --allow-shell runs as make would run it: the user's environment
+    # with Kbuild's variables exported
+    shell_env = {**os.environ, **env} if allow_shell else None
+    globs: list[tuple[str, tuple[str, ...]]] = []
 
     def parse() -> _Kconfig:
-        with _environment(env):
-            return _Kconfig(top, allow_shell=allow_shell, shell_cwd=shell_cwd)
+        printed = io.StringIO()
+        with _environment(env), contextlib.redirect_stdout(printed), _recording_globs(globs):
+            kconf = _Kconfig(top, allow_shell=allow_shell, shell_cwd=shell_cwd, root=root, shell_env=shell_env)
+        kconf.warnings.extend(_printed_warnings(printed.getvalue()))
+        return kconf
 
     kconf = _fence("cannot parse Kconfig", parse, root)
+    kconf.cpa_globs = globs
     # parse-time state that pins the last file open and cannot be pickled
     kconf._readline = None
     kconf.cpa_cur_node = None
+    kconf.cpa_shell_env = None
     kconf.cpa_probe_syms = _probe_syms(kconf)
     if use_cache:
-        _cache_store(key, root, kconf)
+        _cache_store(key, root, kconf, base)
     return kconf, False
+
+
+def _printed_warnings(text: str) -> list[str]:
+    """Whatever kconfiglib printed on stdout (it should print nothing now), as warnings."""
+    return [f"warning: kconfiglib printed: {line}" for line in text.splitlines()[:100] if line.strip()]
 
 
 # ------------------------------------------------------------------------------------------
@@ -1012,9 +1246,16 @@ def _resolve(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, source: s
     root = env["srctree"]
 
     def run() -> LoadedConfig:
-        with _environment(env):
-            return _resolve_inner(kconf, req, arch=arch, source=source, env=env, cached=cached, bundled=bundled,
-                                  tree_version=tree_version, root=root)
+        printed = io.StringIO()
+        with _environment(env), contextlib.redirect_stdout(printed):
+            loaded = _resolve_inner(kconf, req, arch=arch, source=source, env=env, cached=cached,
+                                    bundled=bundled, tree_version=tree_version, root=root)
+        extra = tuple(Finding("config.kconfiglib-warning", Severity.WARNING,
+                              _clip(w.removeprefix("warning: "), MAX_MESSAGE_CHARS))
+                      for w in _printed_warnings(printed.getvalue()))
+        if extra:
+            loaded.resolved = dataclasses.replace(loaded.resolved, findings=loaded.resolved.findings + extra)
+        return loaded
 
     return _fence("cannot evaluate the configuration", run, root)
 
@@ -1026,6 +1267,8 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
     parse_warnings: list[str] = []  # raised while loading the .config and --set
     kconf.warnings = []
     display = req.config_display or "(config)"
+    if req.config_text is not None:
+        _check_config_lines(req.config_text.count("\n") + (0 if req.config_text.endswith("\n") else 1), display)
 
     # probes: replay from the .config, or "not available"
     recorded = _recorded_values(req.config_text)
@@ -1290,7 +1533,8 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
         kernel_version_source=version_source,
         values=values,
         details=details,
-        findings=tuple(dataclasses.replace(f, message=_clip(f.message, MAX_MESSAGE_CHARS)) for f in findings),
+        findings=tuple(dataclasses.replace(f, message=_clip(f.message, MAX_MESSAGE_CHARS))
+                       for f in _cap_findings(findings)),
         source=source,
         config_path=req.config_display,
         probes=tuple(probes),
@@ -1305,6 +1549,26 @@ def _resolve_inner(kconf: _Kconfig, req: ConfigRequest, *, arch: str | None, sou
         text = "".join(line for line in text.splitlines(keepends=True)
                        if not any(line.startswith(d) for d in drop))
     return LoadedConfig(resolved=resolved, config_text=text, parse_from_cache=cached, env=dict(env))
+
+
+def _cap_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """At most MAX_FINDINGS_PER_CODE findings of each rule (a .config of 50,000 malformed
+    lines would otherwise make 100,000 findings, and every renderer slow); one more finding
+    per rule says how many were left out."""
+    kept: list[Finding] = []
+    dropped: dict[str, tuple[int, Severity]] = {}
+    counts: dict[str, int] = {}
+    for f in findings:
+        n = counts[f.rule] = counts.get(f.rule, 0) + 1
+        if n <= MAX_FINDINGS_PER_CODE:
+            kept.append(f)
+        else:
+            prev = dropped.get(f.rule, (0, f.severity))
+            dropped[f.rule] = (prev[0] + 1, prev[1])
+    for rule, (n, severity) in dropped.items():
+        kept.append(Finding(rule, severity, f"{n} more {rule} finding(s) not shown (the first "
+                                            f"{MAX_FINDINGS_PER_CODE} are)"))
+    return kept
 
 
 def _write_implied_like_conf(kconf: _Kconfig) -> None:

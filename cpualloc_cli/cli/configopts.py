@@ -18,7 +18,10 @@ applied after the file as ``scripts/config`` would), ``--config-from IMAGE`` (th
 embedded in an image), ``--srctree DIR`` (a real Linux tree; otherwise the bundled model),
 ``--allow-shell`` (run Kconfig ``$(shell,...)`` probes), ``--kernel-version V`` and
 ``--strict``. Click passes them as the keyword arguments ``arch, config, set_, config_from,
-srctree, allow_shell, kernel_version, strict``.
+srctree, allow_shell, kernel_version, strict``. It also adds ``--env VAR`` (repeatable: an
+environment variable a ``--srctree`` tree may read besides the ones Kbuild defines), which is
+not passed to the command: it is kept on the click context and read by
+``load_config_and_text``.
 
 ``load_config_from_options(...) -> ResolvedConfig | None``: see its docstring. Reading the
 design: ``resolved.values["PERCPU_DESIGN"]`` is ``"cpu_alloc_static"``,
@@ -46,9 +49,30 @@ ARCH_CHOICES = ("sparc64", "sparc32", "x86_64", "i386", "ia64", "arm64", "arm", 
                 "mips", "s390", "loongarch")
 
 
+_ENV_META_KEY = "cpualloc.env_names"
+
+
+def _keep_env_names(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
+    for name in value:
+        if not name or not all(c.isalnum() or c == "_" for c in name) or name[0].isdigit():
+            raise click.BadParameter(f"{name!r} is not an environment variable name", param_hint="--env")
+    ctx.meta[_ENV_META_KEY] = tuple(value)
+    return tuple(value)
+
+
+def _env_names_from_context() -> tuple[str, ...]:
+    ctx = click.get_current_context(silent=True)
+    return tuple(ctx.meta.get(_ENV_META_KEY, ())) if ctx is not None else ()
+
+
 def config_options(fn: F) -> F:
     """Add the config input options (see the module docstring for the parameter names)."""
     opts = [
+        click.option("--env", "env_names", metavar="VAR", multiple=True, expose_value=False,
+                     callback=_keep_env_names,
+                     help="Let a --srctree tree read this environment variable (repeatable). By default "
+                          "a tree sees only the variables Kbuild defines (srctree, ARCH, SRCARCH, CC, LD, "
+                          "KERNELVERSION, CC_VERSION_TEXT, ...)."),
         click.option("--strict", "strict", is_flag=True,
                      help="Config findings (out of range, did not take, unknown symbol, malformed line, "
                           "kconfiglib warnings) exit 1 instead of warning."),
@@ -144,7 +168,8 @@ def load_config_from_options(*, arch: str | None, config: str | None, set_: Sequ
 
 def load_config_and_text(*, arch: str | None, config: str | None, set_: Sequence[str], config_from: str | None,
                          srctree: str | None, allow_shell: bool, kernel_version: str | None,
-                         show: Sequence[str] = (), use_cache: bool = True, require_input: bool = False) -> Any:
+                         show: Sequence[str] = (), use_cache: bool = True, require_input: bool = False,
+                         env_names: Sequence[str] | None = None) -> Any:
     """Like load_config_from_options, returning the adapter's LoadedConfig (with the full
     resolved .config text for --write-config)."""
     from cpualloc_cli.adapters import kconfig as kadapter
@@ -167,6 +192,7 @@ def load_config_and_text(*, arch: str | None, config: str | None, set_: Sequence
         arch=arch, config_text=text, config_display=display, sets=sets, srctree=srctree, allow_shell=allow_shell,
         kernel_version=kernel_version, image_kernel_version=image_version,
         cross_compile=os.environ.get("CROSS_COMPILE"), show=tuple(show), use_cache=use_cache,
+        env_names=tuple(env_names) if env_names is not None else _env_names_from_context(),
     )
     return kadapter.load_resolved_config(req)
 
