@@ -70,7 +70,7 @@ def main() -> int:
         cache = work / "cache"
         env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
         cmd = [sys.executable, "-m", "cpualloc_cli", "config", "--srctree", args.srctree, "--arch", args.arch,
-               "--write-config", str(work / "out.config"), "--format", "json", "-o", os.devnull]
+               "--write-config", str(work / "out.config"), "--format", "json"]  # (stdout goes to DEVNULL)
         if args.config:
             cmd += ["--config", str(cfg)]
         cold = []

@@ -14,7 +14,7 @@ from typing import Any
 from cpualloc_cli.errors import PolicyError
 from cpualloc_cli.model.findings import Severity
 from cpualloc_cli.model.limits import BOUND_PARAMS, FIXES, LIMIT_MEASURES, BoundCase, Limit, LimitKind
-from cpualloc_cli.model.measures import parse_size
+from cpualloc_cli.model.measures import check_number, parse_fraction, parse_size
 
 DATABASE_NAME = "limits.toml"
 _LINE_RE = re.compile(r"at line (\d+)")
@@ -37,6 +37,11 @@ def decode_toml(data: bytes, path: str) -> dict[str, Any]:
         m = _LINE_RE.search(str(exc))
         raise PolicyError(f"malformed TOML: {exc}", path=path, line=int(m.group(1)) if m else None,
                           hint="see the [[limit]] schema at the top of cpualloc_cli/data/limits.toml") from None
+    except ValueError:
+        # tomllib converts integers with int(), which refuses more than 4,300 digits: say where
+        m = re.search(r"[0-9_]{1000,}", text)
+        line = text.count("\n", 0, m.start()) + 1 if m else None
+        raise PolicyError("malformed TOML: a number with thousands of digits", path=path, line=line) from None
     except RecursionError:
         # tomllib recurses on nested arrays and inline tables
         raise PolicyError("malformed TOML: arrays or tables nested too deeply", path=path) from None
@@ -68,16 +73,17 @@ def load_database() -> tuple[Limit, ...]:
 def _bound_value(value: Any, where: str, path: str, fraction: bool) -> float:
     if isinstance(value, bool):
         raise PolicyError(f"{where}: expected a size or a percentage, got a boolean", path=path)
-    if isinstance(value, int | float):
-        return float(value)
-    if not isinstance(value, str):
-        raise PolicyError(f"{where}: expected a string like \"8MiB\" or \"50%\"", path=path)
-    text = value.strip()
     try:
+        if isinstance(value, int | float):  # inf, nan, 1e400, 5,000 digits, negative: refused
+            number = check_number(value)
+            if fraction and number > 1.0:
+                raise ValueError(f"fraction {value} is more than 1 (100%)")
+            return number
+        if not isinstance(value, str):
+            raise PolicyError(f"{where}: expected a string like \"8MiB\" or \"50%\"", path=path)
+        text = value.strip()
         if fraction or text.endswith("%"):
-            if text.endswith("%"):
-                return float(text[:-1]) / 100.0
-            return float(text)
+            return parse_fraction(text)
         return float(parse_size(text))
     except ValueError as exc:
         raise PolicyError(f"{where}: {exc}", path=path) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -56,12 +57,19 @@ def output_options(formats: Sequence[str] = ("text", "json")) -> Callable[[F], F
 def make_output(format_: str, output: str | None, no_color: bool, traceback_: bool) -> OutputOptions:
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root().obj if ctx is not None and ctx.find_root().obj else {}
+    check_output_name(output)
     return OutputOptions(
         format=format_,
         output=output,
         no_color=no_color or bool(root.get("no_color")),
         traceback=traceback_ or bool(root.get("traceback")),
     )
+
+
+def check_output_name(output: str | None, option: str = "-o/--output") -> None:
+    """Refuse `-o ''` at once (exit 2), before any work, with a message that says so."""
+    if output is not None and not output:
+        raise UsageError(f"{option}: empty file name", hint=f"give a file name, or leave out {option}")
 
 
 def size_option(value: str | None, name: str) -> int | None:
@@ -103,65 +111,148 @@ def render_rich(opts: OutputOptions, draw: Callable[[Any], None]) -> str:
     return buf.getvalue()
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Write to a temporary file beside `path` and rename it: a failed run leaves no
-    partial file and never truncates an existing one."""
-    if os.path.isdir(path):
-        raise UsageError(f"{path} is a directory", hint="give a file name to --output")
-    target = _atomic_target(path)
-    if target is None:
-        # A device or a pipe (/dev/null, /dev/stdout, a FIFO): write straight to it. Renaming a
-        # temporary over it would replace the device node itself.
+_O_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def write_atomic(path: str, data: bytes, *, option: str = "-o/--output") -> None:
+    """Write `data` to the regular file `path` atomically: a temporary file beside it (created
+    with O_EXCL|O_NOFOLLOW), fsync, rename. A failed or killed run leaves no partial file, no
+    temporary file (SIGTERM and SIGINT clean it up) and never truncates an existing one.
+
+    Refused with exit 3, before anything is opened: a `path` that is a symbolic link (renaming
+    over its target would let a planted link replace any file the user can write), a directory,
+    a FIFO (opening it would hang), a device or a socket. All steps go through one descriptor of
+    the parent directory, so no path is looked up twice."""
+    check_output_name(path, option)
+    directory, name = os.path.split(path)
+    if name in ("", ".", ".."):
+        raise InputError("names a directory", path=path, hint=f"give a file name to {option}")
+    try:
+        dfd = os.open(directory or ".", os.O_RDONLY | _O_DIRECTORY | _O_CLOEXEC)
+    except OSError as exc:
+        raise InputError(f"cannot write output: directory {directory or '.'}: {exc.strerror or exc}",
+                         path=path) from None
+    try:
         try:
-            with open(path, "wb") as fh:
-                fh.write(data)
+            st: os.stat_result | None = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
         except OSError as exc:
             raise InputError(f"cannot write output: {exc.strerror or exc}", path=path) from None
-        return
-    path = target
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    try:
-        import tempfile  # (only when writing a file: keeps it off every run's import time)
-
-        fd, tmp = tempfile.mkstemp(prefix=".cpualloc-", dir=directory)
-    except OSError as exc:
-        raise InputError(f"cannot write output: {exc.strerror}", path=path) from None
-    try:
-        # mkstemp makes the file 0600: give it the mode a plain open() would (an existing
-        # file keeps its own mode).
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except OSError:
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise InputError(f"cannot write output: {_not_regular(st.st_mode)}", path=path,
+                             hint=_not_regular_hint(st.st_mode, option))
+        if st is not None:
+            mode = stat.S_IMODE(st.st_mode)  # an existing file keeps its mode
+        else:
             umask = os.umask(0)
             os.umask(umask)
-            mode = 0o666 & ~umask
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException as exc:
+            mode = 0o666 & ~umask  # the mode a plain open() would give
+        _write_replace(dfd, name, path, data, mode)
+    finally:
+        os.close(dfd)
+
+
+def _not_regular(mode: int) -> str:
+    for test, what in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return f"is {what}, not a regular file"
+    return "not a regular file"
+
+
+def _not_regular_hint(mode: int, option: str) -> str:
+    if stat.S_ISLNK(mode):
+        return "cpualloc does not write through a symbolic link; give the file it points to, or remove the link"
+    if stat.S_ISDIR(mode):
+        return f"give a file name to {option}, not a directory"
+    return f"to write into a pipe or a device, leave out {option} and redirect stdout"
+
+
+def _write_replace(dfd: int, name: str, path: str, data: bytes, mode: int) -> None:
+    """Create a temporary file in `dfd`, write, fsync and rename it to `name`; unlink it on any
+    failure and on SIGTERM/SIGINT (handlers installed for the duration, restored after)."""
+    import secrets
+    import signal
+    import threading
+
+    tmp: list[str] = []  # the temporary's name once it exists (read by the signal handler)
+
+    def cleanup() -> None:
+        while tmp:
+            try:
+                os.unlink(tmp.pop(), dir_fd=dfd)
+            except OSError:
+                pass
+
+    previous: dict[int, Any] = {}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        previous.clear()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        cleanup()
+        old = previous.get(signum, signal.SIG_DFL)
+        restore()
+        if callable(old):
+            old(signum, frame)  # Python's SIGINT handler raises KeyboardInterrupt
+        else:
+            os.kill(os.getpid(), signum)  # SIG_DFL: die of the signal, as without us
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            old = signal.getsignal(signum)
+            if old is signal.SIG_IGN or old is None:
+                continue  # ignored (e.g. nohup): it cannot interrupt us
+            previous[signum] = old
+            signal.signal(signum, on_signal)
+    try:
+        fd = -1
+        for _ in range(100):
+            candidate = f".cpualloc-{secrets.token_hex(6)}.tmp"
+            # Signals held while the file is created and recorded: a handler then never misses
+            # our temporary nor unlinks a name it did not create.
+            masked = previous and hasattr(signal, "pthread_sigmask")
+            if masked:
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, set(previous))
+            try:
+                fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_NOFOLLOW | _O_CLOEXEC, 0o600,
+                             dir_fd=dfd)
+                tmp.append(candidate)
+                break
+            except FileExistsError:
+                continue
+            finally:
+                if masked:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        else:
+            raise InputError("cannot write output: no free temporary name", path=path)
         try:
-            os.unlink(tmp)
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp[0], name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        tmp.clear()
+        try:
+            os.fsync(dfd)  # the rename itself reaches the disk
         except OSError:
             pass
+    except BaseException as exc:
+        cleanup()
         if isinstance(exc, OSError):  # disk full, read-only directory, ...: exit 3, not a bug
             raise InputError(f"cannot write output: {exc.strerror or exc}", path=path) from None
         raise
-
-
-def _atomic_target(path: str) -> str | None:
-    """The regular file to replace atomically for `path`, or None when `path` is (or links to)
-    something that is not a regular file, or lives under /dev or /proc."""
-    import stat
-
-    real = os.path.realpath(path)
-    if real.startswith(("/dev/", "/proc/")):
-        return None
-    try:
-        st = os.stat(real)
-    except OSError:
-        return real  # does not exist yet: create it
-    return real if stat.S_ISREG(st.st_mode) else None
+    finally:
+        restore()
 
 
 def emit(opts: OutputOptions, text: str) -> None:

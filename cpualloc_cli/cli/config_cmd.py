@@ -33,7 +33,7 @@ def config(arch: str | None, config: str | None, set_: tuple[str, ...], config_f
                                   use_cache=not no_cache)
     rc = loaded.resolved
     if write_config is not None:
-        write_atomic(write_config, loaded.config_text.encode("utf-8"))
+        write_atomic(write_config, loaded.config_text.encode("utf-8"), option="--write-config")
     if opts.format == "json":
         from cpualloc_cli.render.config_json import render_config_json
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from cpualloc_cli.cli.common import OutputOptions, emit, make_output, note, progress, write_atomic
+from cpualloc_cli.cli.common import OutputOptions, check_output_name, emit, make_output, note, progress, write_atomic
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.payload import KIND_ELF, Payload
 
@@ -108,6 +108,7 @@ def extract(image: str, output: str, ikconfig: bool, max_size: str | None, forma
     /proc/config.gz copy) instead.
     """
     opts = make_output(format_, None, no_color, traceback_)
+    check_output_name(output)
     from cpualloc_cli.adapters.decompress import MAX_RATIO
 
     cap = _parse_cap(max_size)

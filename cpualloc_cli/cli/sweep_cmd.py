@@ -191,6 +191,6 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
             data = render_plot(result, chart_m or Measure.ADDRESS_SPACE, limit_pairs, plot_fmt)
         except ImportError:
             raise InputError("matplotlib could not be imported", hint="pip install 'cpualloc[plot]'") from None
-        write_atomic(plot, data)
+        write_atomic(plot, data, option="--plot")
     emit(opts, text)
     return config_exit(config, cfg_kwargs)

@@ -96,6 +96,9 @@ class Policy:
     budgets: tuple[Budget, ...] = ()
     fail_on: str | None = None  # "warning" or "error"
     params: dict[str, int] = field(default_factory=dict)  # crashkernel / load_window defaults
+    # Which file discovery used or skipped and why ("skipped /tmp/cpualloc.toml: ..."): warnings
+    # for stderr and the report.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
