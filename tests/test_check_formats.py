@@ -71,7 +71,7 @@ def test_sarif_matches_the_official_schema(name: str, args: list[str], waiver_po
     jsonschema.validate(doc, schema, cls=jsonschema.Draft4Validator)
     runs = doc["runs"]
     assert doc["version"] == "2.1.0" and len(runs) == 1
-    assert runs[0]["invocations"][0]["executionSuccessful"] is True
+    assert runs[0]["invocations"][0]["executionSuccessful"] is True  # the tool ran (SARIF 3.20.14), even with findings
     rules = [r["id"] for r in runs[0]["tool"]["driver"]["rules"]]
     for res in runs[0]["results"]:
         assert rules[res["ruleIndex"]] == res["ruleId"]
@@ -158,3 +158,58 @@ def test_text_report_has_the_arithmetic_and_the_fix() -> None:
     assert "fix: NR_CPUS <= 63 or CPU_AREA_VIRTUAL=y" in out
     assert "lkml-2007-11-cpu-alloc-thread.txt:176-179" in out
     assert "\x1b[" not in out  # not a terminal: plain
+
+
+# End to end: the process's exit code and what each format says agree, --strict and --fail-on
+# included (issue 11.5; the model-level matrix is in test_formats_status.py).
+STRICT = ["--strict", "--arch", "sparc64", "--set", "SMP=y", "--set", "NR_CPUS=99999"]  # outside 2..1024
+VERDICT_CASES = [
+    ("seed", SEED, [], 1),                                  # the 8 MiB error
+    ("i386", I386, [], None),                               # whatever it is, every format must agree
+    ("strict", STRICT, [], 1),                              # a --strict config finding alone
+    ("not-strict", STRICT[1:], [], 0),                      # the same without --strict: a warning on stderr
+    ("fail-on-warning", I386, ["--fail-on", "warning"], None),
+    ("fail-on-inconclusive", SEED, ["--fail-on", "inconclusive", "--fail-on", "error"], 1),
+]
+
+
+def verdict_of(fmt: str, out: str) -> int:
+    """The exit code a format states, read back from its own output."""
+    if fmt == "json":
+        doc = json.loads(out)
+        assert bool(doc["summary"]["failure_reasons"]) == bool(doc["summary"]["exit_code"])
+        return int(doc["summary"]["exit_code"])
+    if fmt == "sarif":
+        inv = json.loads(out)["runs"][0]["invocations"][0]
+        assert inv["executionSuccessful"] is True
+        return int(inv["exitCode"])
+    if fmt == "junit":
+        suite = ET.fromstring(out).find("testsuite")
+        assert suite is not None
+        return 1 if int(suite.get("failures", "0")) else 0
+    if fmt == "github":
+        errors = [line for line in out.splitlines() if line.startswith("::error ")]
+        m = re.search(r"(PASS|FAIL) \(exit (\d)\)", out.splitlines()[-1])
+        assert m is not None and int(m.group(2)) == (1 if errors else 0)
+        return int(m.group(2))
+    if fmt == "markdown":
+        m = re.search(r"(PASS|FAIL) \\\(exit (\d)\\\)", out)
+        assert m is not None
+        return int(m.group(2))
+    m = re.search(r"(PASS|FAIL) \(exit (\d)\)", out.rstrip().splitlines()[-1])
+    assert m is not None, out
+    return int(m.group(2))
+
+
+@pytest.mark.parametrize(("name", "args", "extra", "want"), VERDICT_CASES, ids=[c[0] for c in VERDICT_CASES])
+def test_every_format_states_the_process_exit_code(name: str, args: list[str], extra: list[str],
+                                                   want: int | None) -> None:
+    codes = set()
+    for fmt in ("text", "json", "sarif", "github", "markdown", "junit"):
+        code, out, err = run_cli(["check", "--format", fmt, *extra, *args])
+        assert code in (0, 1), err
+        assert verdict_of(fmt, out) == code, (fmt, out)
+        codes.add(code)
+    assert len(codes) == 1
+    if want is not None:
+        assert codes == {want}

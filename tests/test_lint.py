@@ -4,7 +4,7 @@ the core layers import no edge library (PRODUCT.md, "Architecture")."""
 from __future__ import annotations
 
 import ast
-import shutil
+import importlib.util
 import subprocess
 import sys
 
@@ -14,21 +14,22 @@ from conftest import REPO
 EDGE = {"click", "rich", "elftools", "kconfiglib"}
 
 
-def _tool(name: str) -> list[str]:
-    exe = shutil.which(name, path=str(REPO / ".venv" / "bin")) or shutil.which(name)
-    if exe is None:
-        pytest.fail(f"{name} is not installed (it is in the test extras)")
-    return [exe]
+def _module(name: str) -> list[str]:
+    """The tool as installed beside this Python (the venv's, from the test extras), never the one
+    that happens to be first on PATH."""
+    if importlib.util.find_spec(name) is None:
+        pytest.fail(f"{name} is not installed for {sys.executable} (it is in the test extras: pip install -e '.[test]')")
+    return [sys.executable, "-m", name]
 
 
 def test_ruff_clean() -> None:
-    proc = subprocess.run([*_tool("ruff"), "check", "cpualloc_cli", "tests", "bench", "fuzz"], cwd=REPO,
+    proc = subprocess.run([*_module("ruff"), "check", "cpualloc_cli", "tests", "bench", "fuzz"], cwd=REPO,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_mypy_strict_clean() -> None:
-    proc = subprocess.run([sys.executable, "-m", "mypy"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([*_module("mypy")], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -28,8 +28,8 @@ trailer is (bzImage). A stream that would exceed its limit raises DecompressionL
 before the output grows past the limit by more than one bounded step (at most ~16 MiB).
 
 Codec exceptions are translated at one fence, :func:`_decode`, which names them: zlib.error,
-lzma.LZMAError, OSError/EOFError (bz2), zstandard.ZstdError, lz4.block.LZ4BlockError and
-lzo.error. Everything else escaping from here is a bug (exit 4).
+lzma.LZMAError, OSError/EOFError (bz2), zstandard.ZstdError, lz4.block.LZ4BlockError, and
+lzokay.LzokayError or lzo.error (in _decode_lzo). Everything else escaping from here is a bug (exit 4).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ LZ4_MAX_BLOCK = LZ4_LEGACY_CHUNK + LZ4_LEGACY_CHUNK // 255 + 16  # LZ4_compressB
 LZO_MAX_BLOCK = 64 * 1024 * 1024  # lzop's MAX_BLOCK_SIZE
 XZ_MEMLIMIT = 1 << 28
 
-LZO_HINT = "this image is LZO-compressed; pip install 'cpualloc[lzo]'"
+LZO_HINT = "reinstall cpualloc (it depends on lzokay), or pip install lzokay"
 
 
 class _Corrupt(Exception):
@@ -268,12 +268,28 @@ _F_H_FILTER = 0x800
 
 
 def _decode_lzo(view: memoryview, start: int, end: int, limit: int, probe: bool) -> _Decoded:
-    """The kernel's lzo payload is an lzop file (`lzop -9`): parse its header and decompress each
-    block with python-lzo (lib/decompress_unlzo.c does the same)."""
+    """The kernel's lzo payload is an lzop file (`lzop -9`, scripts/Makefile.lib cmd_lzo): parse its
+    header and decompress each LZO1X block (lib/decompress_unlzo.c does the same).
+
+    The block decoder is lzokay (a core dependency with wheels on PyPI), else python-lzo (the
+    `lzo` extra, which needs liblzo2 to build). Both decode LZO1X-1 and LZO1X-999 streams."""
+    block_decoder: Callable[[bytes, int], bytes]
+    decoder_errors: tuple[type[BaseException], ...]
     try:
-        import lzo
+        import lzokay
+
+        block_decoder, decoder_errors = lzokay.decompress, (lzokay.LzokayError,)
     except ImportError:
-        raise CompressedImageError("python-lzo is not installed", hint=LZO_HINT) from None
+        try:
+            import lzo
+        except ImportError:
+            raise CompressedImageError("no LZO decoder is installed (lzokay, or python-lzo) for this LZO-compressed "
+                                       "image", hint=LZO_HINT) from None
+
+        def block_decoder(block: bytes, dst_len: int) -> bytes:
+            return bytes(lzo.decompress(block, False, dst_len))
+
+        decoder_errors = (lzo.error,)
 
     def need(pos: int, n: int) -> None:
         if pos + n > end:
@@ -351,9 +367,9 @@ def _decode_lzo(view: memoryview, start: int, end: int, limit: int, probe: bool)
             piece = block
         else:
             try:
-                piece = lzo.decompress(block, False, dst_len)
-            except lzo.error as exc:
-                raise _Corrupt(f"lzo.error: {exc}") from None
+                piece = block_decoder(block, dst_len)
+            except decoder_errors as exc:
+                raise _Corrupt(f"{type(exc).__name__}: {exc}") from None
         if len(piece) != dst_len:
             raise _Corrupt(f"lzop block decodes to {len(piece)} bytes, its header says {dst_len}")
         if d_adler is not None and zlib.adler32(piece) != d_adler:
@@ -644,6 +660,15 @@ def read_image_payload(path: str, *, cap_bytes: int = DEFAULT_CAP_BYTES, max_rat
 
     Output is bounded by `cap_bytes`, and by `max_ratio` times the compressed input once past
     RATIO_FLOOR_BYTES (max_ratio=None: the cap alone, for `--max-size`)."""
+    try:
+        return _read_image_payload(path, cap_bytes, max_ratio)
+    except CompressedImageError as exc:
+        if exc.path is None:  # raised below the functions that know the path (a missing decoder)
+            exc.path = path
+        raise
+
+
+def _read_image_payload(path: str, cap_bytes: int, max_ratio: int | None) -> Payload:
     head, size = read_head(path)
     if head[:4] == ELF_MAGIC:
         return Payload(path=path, kind=KIND_ELF, codec=None, file_size_bytes=size, compressed_size_bytes=size,

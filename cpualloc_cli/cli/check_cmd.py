@@ -173,14 +173,15 @@ DESIGN_MEASURES = ("image_extent", "bss", "cpu_area", "address_space", "vmalloc_
               help="An earlier `check --format json`, for --budget.")
 @click.option("--budget", "budgets", multiple=True, metavar="MEASURE=+N%",
               help="Growth budget against --baseline, e.g. bss=+1% or image_extent=+64KiB (repeatable).")
-@click.option("--fail-on", "fail_on", type=click.Choice(["warning", "error"]), default=None,
-              help="Lowest severity that gives exit 1 (default: error, or the policy's fail_on).")
+@click.option("--fail-on", "fail_on", type=click.Choice(["warning", "error", "inconclusive"]), multiple=True,
+              help="Lowest severity that gives exit 1 (default: error, or the policy's fail_on); "
+                   "`inconclusive` (repeatable with the others): an inconclusive limit gives exit 1 too.")
 @click.option("--crashkernel", default=None, metavar="SIZE", help="crashkernel= reservation to fit (kdump).")
 @click.option("--load-window", "load_window", default=None, metavar="SIZE",
               help="Boot loader load window for the compressed image (OpenBoot: about 10 MB).")
 @output_options(FORMATS)
 def check(image: str | None, design: str | None, build_dir: str | None, policy_path: str | None,
-          baseline_path: str | None, budgets: tuple[str, ...], fail_on: str | None, crashkernel: str | None,
+          baseline_path: str | None, budgets: tuple[str, ...], fail_on: tuple[str, ...], crashkernel: str | None,
           load_window: str | None, format_: str, output: str | None, no_color: bool, traceback_: bool,
           arch: str | None, config: str | None, set_: tuple[str, ...], config_from: str | None,
           srctree: str | None, allow_shell: bool, kernel_version: str | None, strict: bool) -> int:
@@ -228,7 +229,8 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     given = {b.measure for b in budget_list}
     budget_list += [b for b in policy.budgets if b.measure not in given]
     baseline, baseline_syms = read_baseline(baseline_path) if baseline_path is not None else (None, {})
-    fail_threshold = fail_on or policy.fail_on or "error"
+    fail_threshold = ("warning" if "warning" in fail_on else "error" if "error" in fail_on else None) \
+        or policy.fail_on or "error"
 
     resolved: ResolvedConfig | None = load_config_from_options(
         arch=arch, config=config, set_=set_, config_from=config_from, srctree=srctree, allow_shell=allow_shell,
@@ -343,7 +345,10 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
                            config_path=resolved.config_path if resolved is not None else None, image_path=image,
                            boot_image_path=boot_image, baseline_path=baseline_path, policy_path=policy.path,
                            basis=basis, measures=measures, measure_sources=sources, symbol_sizes=symbol_sizes),
-        outcomes=outcomes, budgets=budget_out, not_applicable=not_applicable, fail_on=fail_threshold)
+        outcomes=outcomes, budgets=budget_out, not_applicable=not_applicable, fail_on=fail_threshold,
+        fail_on_inconclusive="inconclusive" in fail_on,
+        strict_findings=tuple(f"{f.path or 'config'}{':' + str(f.line) if f.line else ''}: {f.message} [{f.rule}]"
+                              for f in resolved.findings if f.severity.rank >= 1) if strict and resolved is not None else ())
     if resolved is not None:
         shown = [f for f in resolved.findings if f.severity.rank >= 1]
         for f in shown[:MAX_CONFIG_WARNINGS]:
@@ -351,12 +356,7 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
         if len(shown) > MAX_CONFIG_WARNINGS:
             warn(f"{len(shown) - MAX_CONFIG_WARNINGS} more config finding(s); `cpualloc config` lists them all")
     emit(opts, render_check(opts, report))
-    code = report.exit_code
-    if strict and resolved is not None:
-        from cpualloc_cli.cli.configopts import config_findings_exit
-
-        code = max(code, config_findings_exit(resolved, strict))
-    return code
+    return report.exit_code  # the one rule every format states (CheckReport.failure_reasons)
 
 
 def _projector(inp: Any, chosen: Design, functions: Mapping[Design, Any]) -> Callable[[str | None, int], Mapping[str, float]]:

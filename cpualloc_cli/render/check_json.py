@@ -9,8 +9,9 @@ from cpualloc_cli.render.check_common import counts, json_number
 from cpualloc_cli.render.jsonout import dumps, envelope
 
 
-def _outcome(o: LimitOutcome) -> dict[str, Any]:
+def _outcome(report: CheckReport, o: LimitOutcome) -> dict[str, Any]:
     return {
+        "counts": report.counts_against(o),
         "rule": o.rule,
         "title": o.title,
         "status": o.status.value,
@@ -49,9 +50,12 @@ def _budget(b: BudgetOutcome) -> dict[str, Any]:
 def check_document(report: CheckReport) -> dict[str, Any]:
     i = report.inputs
     measures = {k: json_number(v, "fraction" if k == "vmalloc_share" else "bytes") for k, v in i.measures.items()}
-    summary: dict[str, int | str] = dict(counts(report))
+    summary: dict[str, Any] = dict(counts(report))
     summary["exit_code"] = report.exit_code
     summary["fail_on"] = report.fail_on
+    summary["fail_on_inconclusive"] = report.fail_on_inconclusive
+    summary["failure_reasons"] = list(report.failure_reasons())
+    summary["strict_findings"] = list(report.strict_findings)
     return envelope("check", {
         "inputs": {
             "arch": i.arch, "kernel_version": i.kernel_version, "kernel_version_source": i.kernel_version_source,
@@ -60,7 +64,7 @@ def check_document(report: CheckReport) -> dict[str, Any]:
         },
         "measures": measures,
         "measure_sources": dict(i.measure_sources),
-        "results": [_outcome(o) for o in report.outcomes],
+        "results": [_outcome(report, o) for o in report.outcomes],
         "budgets": [_budget(b) for b in report.budgets],
         "not_applicable": list(report.not_applicable),
         "summary": summary,

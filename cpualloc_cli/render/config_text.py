@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from cpualloc_cli.model.config import ResolvedConfig, SymbolValue
+from cpualloc_cli.render import safe
+from cpualloc_cli.render.tables import Col, print_table
 
 PROBES_LISTED = 40  # the text report lists at most this many probes (JSON has them all)
 
@@ -30,45 +32,38 @@ def _note(sv: SymbolValue) -> str:
 
 
 def draw_config(console: Any, rc: ResolvedConfig) -> None:
-    from rich.table import Table
-    from rich.text import Text
+    """Every value from the .config or the Kconfig tree goes through render.safe; tables never cut
+    a number, a rule id or a range (render.tables)."""
+    def say(line: str) -> None:
+        console.print(safe.text(line), soft_wrap=True)
 
-    console.print(Text(f"arch {rc.arch}, Linux {rc.kernel_version} ({rc.kernel_version_source})"))
-    console.print(Text(f"Kconfig: {rc.source}" + (f"; config: {rc.config_path}" if rc.config_path else "")))
+    say(f"arch {rc.arch}, Linux {rc.kernel_version} ({rc.kernel_version_source})")
+    say(f"Kconfig: {rc.source}" + (f"; config: {rc.config_path}" if rc.config_path else ""))
     design = rc.values.get("PERCPU_DESIGN")
     if design:
-        console.print(Text(f"per-cpu design: {design}"))
-    table = Table(title="Footprint-relevant symbols", title_justify="left")
-    table.add_column("symbol", no_wrap=True)
-    table.add_column("value", overflow="fold", max_width=24)
-    table.add_column("origin", overflow="fold", max_width=22)
-    table.add_column("range", no_wrap=True)
-    table.add_column("defined at", no_wrap=True)
-    table.add_column("note", overflow="fold", ratio=1)
+        say(f"per-cpu design: {design}")
+    rows = []
     for sv in rc.details.values():
         where = f"{sv.defined_at[0]}:{sv.defined_at[1]}" if sv.defined_at else ""
-        table.add_row(sv.name, sv.value if sv.value != "" else "(unset)", str(sv.origin), _range(sv), where,
-                      _note(sv))
-    console.print(table)
+        rows.append((sv.name, sv.value if sv.value != "" else "(unset)", str(sv.origin), _range(sv), where, _note(sv)))
+    print_table(console, (Col("symbol", "num"), Col("value", "name"), Col("origin", "name"), Col("range", "num"),
+                          Col("defined at", "num", drop=True), Col("note", "name")), rows,
+                title="Footprint-relevant symbols")
     if rc.findings:
-        ft = Table(title=f"Findings ({len(rc.findings)})", title_justify="left")
-        for col in ("severity", "rule", "where", "message"):
-            ft.add_column(col, overflow="fold")
+        frows = []
         for f in rc.findings:
             where = f.path or ""
             if f.line is not None:
                 where += f":{f.line}"
-            ft.add_row(str(f.severity), f.rule, where, f.message + (f"; {f.hint}" if f.hint else ""))
-        console.print(ft)
+            frows.append((str(f.severity), f.rule, where, f.message + (f"; {f.hint}" if f.hint else "")))
+        print_table(console, (Col("severity", "name"), Col("rule", "num"), Col("where", "name"), Col("message", "text")),
+                    frows, title=f"Findings ({len(rc.findings)})")
     if rc.probes:
-        pt = Table(title=f"Kconfig $(shell,...) probes ({len(rc.probes)})", title_justify="left")
-        for col in ("status", "symbol", "value", "at", "command"):
-            pt.add_column(col, overflow="fold")
-        for p in rc.probes[:PROBES_LISTED]:
-            pt.add_row(p.status, p.symbol or "", p.value or "", f"{p.defined_at[0]}:{p.defined_at[1]}",
-                       p.command[:100])
-        console.print(pt)
+        prows = [(p.status, p.symbol or "", p.value or "", f"{p.defined_at[0]}:{p.defined_at[1]}", p.command[:100])
+                 for p in rc.probes[:PROBES_LISTED]]
+        print_table(console, (Col("status", "name"), Col("symbol", "name"), Col("value", "name"), Col("at", "name"),
+                              Col("command", "text")), prows, title=f"Kconfig $(shell,...) probes ({len(rc.probes)})")
         if len(rc.probes) > PROBES_LISTED:
-            console.print(Text(f"... {len(rc.probes) - PROBES_LISTED} more probes (--format json lists them all)"))
+            say(f"... {len(rc.probes) - PROBES_LISTED} more probes (--format json lists them all)")
     for u in rc.unsupported:
-        console.print(Text(f"note: not fully supported: {u}"))
+        say(f"note: not fully supported: {u}")

@@ -8,6 +8,8 @@ from typing import Any
 from cpualloc_cli.model.findings import Finding
 from cpualloc_cli.model.footprint import DESIGN_TITLES, FootprintReport, InputFact
 from cpualloc_cli.model.measures import FRACTION_MEASURES, Measure
+from cpualloc_cli.render import safe
+from cpualloc_cli.render.tables import Col, print_table
 
 COLUMNS: tuple[tuple[Measure, str], ...] = (
     (Measure.BSS, "BSS"),
@@ -39,65 +41,57 @@ def fmt_fact(f: InputFact) -> str:
 
 
 def draw_findings(console: Any, findings: tuple[Finding, ...] | list[Finding]) -> None:
-    from rich.markup import escape
-
     for f in findings:
         colour = {"error": "red", "warning": "yellow"}.get(f.severity.value, "cyan")
         where = f"{f.path}: " if f.path else ""
         hint = f"; {f.hint}" if f.hint else ""
-        text = escape(f"{where}{f.message}{hint} [{f.rule}]")
-        console.print(f"[{colour}]{f.severity.value}[/{colour}]: {text}", soft_wrap=True)
+        line = safe.text(f.severity.value, style=colour)
+        line.append_text(safe.text(f": {where}{f.message}{hint} [{f.rule}]"))
+        console.print(line, soft_wrap=True)
 
 
 def draw_inputs(console: Any, facts: tuple[InputFact, ...]) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    t = Table(title="inputs", title_justify="left", box=None, pad_edge=False)
-    t.add_column("input")
-    t.add_column("value", justify="right")
-    t.add_column("from")
-    t.add_column("note", overflow="fold")
-    for f in facts:
-        t.add_row(f.name, fmt_fact(f), f.provenance.value, escape(f.note))
-    console.print(t)
+    rows = [(f.name, fmt_fact(f), f.provenance.value, f.note) for f in facts]
+    print_table(console, (Col("input", "name"), Col("value", "num", "right"), Col("from", "name"),
+                          Col("note", "text")), rows, title="inputs", boxed=False)
 
 
 def draw_footprint(console: Any, report: FootprintReport, explain: bool = False) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+    def say(line: str, style: str = "") -> None:
+        console.print(safe.text(line, style=style), soft_wrap=True)
 
     inp = report.inputs
-    console.print(f"[bold]footprint[/bold]: {inp.arch}, kernel {'.'.join(map(str, inp.kernel_version))}, "
-                  f"NR_CPUS={inp.nr_cpus}, possible CPUs {inp.possible_cpus}, PAGE_SIZE {inp.page_size}")
-    t = Table(title="per design (bytes)", title_justify="left", box=None, pad_edge=False)
-    t.add_column("design")
-    for _, label in COLUMNS:
-        t.add_column(label, justify="right")
+    head = safe.text("footprint", style="bold")
+    head.append_text(safe.text(f": {inp.arch}, kernel {'.'.join(map(str, inp.kernel_version))}, "
+                               f"NR_CPUS={inp.nr_cpus}, possible CPUs {inp.possible_cpus}, PAGE_SIZE {inp.page_size}"))
+    console.print(head, soft_wrap=True)
+    cols = [Col("design", "name"), *(Col(label, "num", "right") for _, label in COLUMNS)]
+    rows = []
     for d in report.designs:
         mark = "*" if d.design == report.chosen else " "
-        t.add_row(f"{mark} {d.design.value}", *(fmt_value(m, d.measures.get(m)) for m, _ in COLUMNS))
-    console.print(t)
-    console.print(f"design used: {report.chosen.value} ({DESIGN_TITLES[report.chosen]}), because: "
-                  f"{escape(report.chosen_reason)}")
+        rows.append((f"{mark} {d.design.value}", *(fmt_value(m, d.measures.get(m)) for m, _ in COLUMNS)))
+    print_table(console, cols, rows, title="per design (bytes)", boxed=False)
+    say(f"design used: {report.chosen.value} ({DESIGN_TITLES[report.chosen]}), because: {report.chosen_reason}")
     for d in report.designs:
         if d.percpu is not None:
-            console.print(f"percpu first chunk: {d.percpu.embedded_line()}; {d.percpu.nr_units} units in "
-                          f"{d.percpu.nr_allocs} allocation(s) of {d.percpu.alloc_size:,}")
+            say(f"percpu first chunk: {d.percpu.embedded_line()}; {d.percpu.nr_units} units in "
+                f"{d.percpu.nr_allocs} allocation(s) of {d.percpu.alloc_size:,}")
     if report.packing is not None:
         p = report.packing
-        console.print(f"packing (cpu_alloc bitmap, {p.unit_bytes}-byte units): {p.objects} objects, "
-                      f"{p.units_allocated:,} units allocated, {p.units_used:,} units used = {p.used_bytes:,} B "
-                      f"(linker: {p.linker_bytes:,} B), fragmentation {p.fragmentation:.2%}, "
-                      f"{p.gaps_filled} placed in gaps")
+        say(f"packing (cpu_alloc bitmap, {p.unit_bytes}-byte units): {p.objects} objects, "
+            f"{p.units_allocated:,} units allocated, {p.units_used:,} units used = {p.used_bytes:,} B "
+            f"(linker: {p.linker_bytes:,} B), fragmentation {p.fragmentation:.2%}, "
+            f"{p.gaps_filled} placed in gaps")
     console.print()
     draw_inputs(console, inp.facts)
     if explain:
         for d in report.designs:
             console.print()
-            console.print(f"[bold]{d.design.value}[/bold]: {DESIGN_TITLES[d.design]}")
-            for line in d.explain:
-                console.print(f"  {escape(line)}", soft_wrap=True)
+            line = safe.text(d.design.value, style="bold")
+            line.append_text(safe.text(f": {DESIGN_TITLES[d.design]}"))
+            console.print(line, soft_wrap=True)
+            for e in d.explain:
+                say(f"  {e}")
     all_findings = list(report.findings)
     for d in report.designs:
         all_findings.extend(d.findings)

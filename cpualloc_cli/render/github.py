@@ -1,17 +1,25 @@
 """`check --format github`: GitHub Actions workflow commands, one per finding.
 
 `::error file=PATH,line=N,title=RULE::message` (line only when the finding points at one, e.g.
-CONFIG_NR_CPUS in the .config). Property values and messages are escaped as the runner expects.
+CONFIG_NR_CPUS in the .config). The command follows counting (report.counts_against, the rule of
+the exit code): `::error` for what makes the run fail (whatever its severity), `::warning` for a
+failure or an inconclusive limit that does not count, `::notice` for info, waived and skipped.
+The last line states the verdict and the exit code.
+
+Input strings are made safe first (control characters shown as `\\x1b`, `\\x0a`...: no input can
+start a line, so no `::command` can be injected), then escaped as the runner expects: `%`, CR and
+LF in data; also `:` and `,` in properties.
 """
 
 from __future__ import annotations
 
 from cpualloc_cli.model.limits import CheckReport, Status
-from cpualloc_cli.render.check_common import counts, message
+from cpualloc_cli.render import safe
+from cpualloc_cli.render.check_common import message, summary_line
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return safe.clean(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
@@ -21,8 +29,10 @@ def _escape_property(text: str) -> str:
 def render_github(report: CheckReport) -> str:
     lines: list[str] = []
     for o in report.outcomes:
-        if o.status is Status.FAIL:
-            cmd = "error" if o.severity.value == "error" else "warning"
+        if report.counts_against(o):
+            cmd = "error"
+        elif o.status in (Status.FAIL, Status.INCONCLUSIVE):
+            cmd = "warning"
         elif o.status in (Status.INFO, Status.WAIVED, Status.SKIPPED):
             cmd = "notice"
         else:
@@ -38,7 +48,8 @@ def render_github(report: CheckReport) -> str:
     for b in report.budgets:
         if b.status is Status.FAIL:
             lines.append(f"::error title={_escape_property(b.rule)}::{_escape_data('; '.join(b.arithmetic))}")
-    c = counts(report)
-    lines.append(f"cpualloc check: {c['errors']} error(s), {c['warnings']} warning(s), {c['passed']} passed, "
-                 f"{c['skipped']} skipped, {c['waived']} waived, {c['budget_failures']} budget overrun(s)")
+    for f in report.strict_findings:
+        where = f"file={_escape_property(report.inputs.config_path)}," if report.inputs.config_path else ""
+        lines.append(f"::error {where}title=config.strict::{_escape_data('--strict: ' + f)}")
+    lines.append(_escape_data(f"cpualloc check: {summary_line(report)}"))
     return "\n".join(lines) + "\n"

@@ -8,7 +8,9 @@ from typing import Any
 
 from cpualloc_cli.model.footprint import DESIGN_TITLES, Design, SweepResult
 from cpualloc_cli.model.measures import FRACTION_MEASURES, Measure, format_bytes
+from cpualloc_cli.render import safe
 from cpualloc_cli.render.footprint_text import COLUMNS, draw_findings, draw_inputs, fmt_value
+from cpualloc_cli.render.tables import Col, print_table
 
 BAR = "#"
 LIMIT_MARK = "|"
@@ -45,35 +47,30 @@ def chart_lines(points: Sequence[int], values: Sequence[int | float], measure: M
 
 def draw_sweep(console: Any, result: SweepResult, limits: Sequence[tuple[Measure, float]],
                chart_measure: Measure | None, chart_width: int = 60) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    console.print(f"[bold]sweep[/bold] {result.symbol} over {result.range_lo}..{result.range_hi} "
-                  f"({result.evaluated:,} values evaluated, {len(result.points)} shown)")
+    head = safe.text("sweep", style="bold")
+    head.append_text(safe.text(f" {result.symbol} over {result.range_lo}..{result.range_hi} "
+                               f"({result.evaluated:,} values evaluated, {len(result.points)} shown)"))
+    console.print(head, soft_wrap=True)
     for d, per in result.series.items():
-        t = Table(title=f"{d.value}: {DESIGN_TITLES[d]}", title_justify="left", box=None, pad_edge=False)
-        t.add_column(result.symbol, justify="right")
         cols = [(m, label) for m, label in COLUMNS if m in per]
-        for _, label in cols:
-            t.add_column(label, justify="right")
-        for i, p in enumerate(result.points):
-            t.add_row(str(p), *(fmt_value(m, per[m][i]) for m, _ in cols))
-        console.print(t)
+        rows = [(str(p), *(fmt_value(m, per[m][i]) for m, _ in cols)) for i, p in enumerate(result.points)]
+        print_table(console, [Col(result.symbol, "num", "right"), *(Col(label, "num", "right") for _, label in cols)],
+                    rows, title=f"{d.value}: {DESIGN_TITLES[d]}", boxed=False)
         console.print()
     if result.fits:
-        t = Table(title=f"largest {result.symbol} that fits (every value in the range evaluated)",
-                  title_justify="left", box=None, pad_edge=False)
-        for col in ("design", "measure", "limit", "largest fitting", "smallest failing", "note"):
-            t.add_column(col, justify="left" if col in ("design", "measure", "note") else "right")
+        rows = []
         for f in result.fits:
-            limit = fmt_value(f.measure, f.bound)
             note = "non-monotonic: fails below the largest fitting value" if f.non_monotonic else ""
-            t.add_row(f.design.value, f.measure.value, limit,
-                      "none" if f.largest_fitting is None else str(f.largest_fitting),
-                      "none" if f.smallest_failing is None else str(f.smallest_failing), note)
-        console.print(t)
+            rows.append((f.design.value, f.measure.value, fmt_value(f.measure, f.bound),
+                         "none" if f.largest_fitting is None else str(f.largest_fitting),
+                         "none" if f.smallest_failing is None else str(f.smallest_failing), note))
+        print_table(console, (Col("design", "name"), Col("measure", "name"), Col("limit", "num", "right"),
+                              Col("largest fitting", "num", "right"), Col("smallest failing", "num", "right"),
+                              Col("note", "text")), rows,
+                    title=f"largest {result.symbol} that fits (every value in the range evaluated)", boxed=False)
     elif not limits:
-        console.print("no limits given (use --limit MEASURE=SIZE, e.g. --limit image_extent=8MiB)")
+        console.print(safe.text("no limits given (use --limit MEASURE=SIZE, e.g. --limit image_extent=8MiB)"),
+                      soft_wrap=True)
     if chart_measure is not None:
         bounds = [b for m, b in limits if m == chart_measure]
         for d, per in result.series.items():
@@ -82,7 +79,7 @@ def draw_sweep(console: Any, result: SweepResult, limits: Sequence[tuple[Measure
             console.print()
             for line in chart_lines(result.points, per[chart_measure], chart_measure, bounds, chart_width,
                                     f"{d.value}: {chart_measure.value} against {result.symbol}"):
-                console.print(escape(line), soft_wrap=True)
+                console.print(safe.text(line), soft_wrap=True)
     if result.facts:
         console.print()
         draw_inputs(console, result.facts)
