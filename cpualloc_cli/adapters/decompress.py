@@ -36,12 +36,16 @@ from __future__ import annotations
 
 import bz2
 import lzma
+import mmap
 import os
 import struct
+import tempfile
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO
 
+from cpualloc_cli.adapters.elf import open_regular
 from cpualloc_cli.errors import CompressedImageError, DecompressionLimitError, InputError
 from cpualloc_cli.model.payload import (
     KIND_ARM64_IMAGE,
@@ -81,6 +85,11 @@ MAGICS: tuple[tuple[str, bytes], ...] = (
 
 MAX_SCAN_CANDIDATES = 256        # bounded work on hostile files full of magic bytes
 PROBE_BYTES = 64                 # output needed to recognise an ELF or an arm64 Image header
+# A probe that has consumed this much input without PROBE_BYTES of output is not a kernel
+# stream (a gzip FNAME/FCOMMENT field with no NUL would otherwise be scanned to the end of
+# the file, once per candidate). A bzip2 block needs up to ~900 KB of input before any output.
+PROBE_INPUT_BYTES = 2 << 20
+SPILL_BYTES = 64 << 20           # decoded output past this goes to an unlinked, mapped temporary file
 IN_CHUNK = 64 * 1024             # input fed per step to zlib/lzma/bz2
 OUT_STEP = 8 * 1024 * 1024       # output asked for per step
 ZSTD_IN_CHUNK = 512              # zstd cannot limit output per call: feed it little at a time
@@ -101,9 +110,62 @@ class _TooBig(Exception):
     """Output would pass the limit (internal; becomes DecompressionLimitError)."""
 
 
+class _Sink:
+    """Decoder output: held in memory up to SPILL_BYTES, then moved to an unlinked temporary
+    file (tempfile.TemporaryFile, in TMPDIR) that is mapped read-only when the stream ends,
+    so a large payload costs page cache, not heap (only the pages read later are resident).
+    Probes (spill=False) stay in memory: they stop after PROBE_BYTES."""
+
+    def __init__(self, *, spill: bool) -> None:
+        self._mem = bytearray()
+        self._file: IO[bytes] | None = None
+        self._spill = spill
+        self.size = 0
+
+    def add(self, piece: bytes) -> None:
+        if not piece:
+            return
+        self.size += len(piece)
+        if self._file is not None:
+            self._write(piece)
+            return
+        self._mem += piece
+        if self._spill and len(self._mem) > SPILL_BYTES:
+            try:
+                self._file = tempfile.TemporaryFile(prefix="cpualloc-payload-")
+            except OSError as exc:
+                raise self._spill_error(exc) from None
+            self._write(self._mem)
+            self._mem = bytearray()
+
+    def _write(self, piece: bytes | bytearray) -> None:
+        assert self._file is not None
+        try:
+            self._file.write(piece)
+        except OSError as exc:
+            raise self._spill_error(exc) from None
+
+    @staticmethod
+    def _spill_error(exc: OSError) -> CompressedImageError:
+        # A CpuallocError, not an OSError: _decode's fence would take an OSError for bz2 data.
+        return CompressedImageError(f"cannot spill the decompressed payload to a temporary file: "
+                                    f"{exc.strerror or exc}", hint="set TMPDIR to a directory with free space")
+
+    def result(self) -> bytes | mmap.mmap:
+        if self._file is None:
+            return bytes(self._mem)
+        try:
+            self._file.flush()
+            return mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise self._spill_error(exc if isinstance(exc, OSError) else OSError(str(exc))) from None
+        finally:
+            self._file.close()  # the map keeps the (already unlinked) file alive
+
+
 @dataclass(frozen=True)
 class _Decoded:
-    data: bytes
+    data: bytes | mmap.mmap
     end: int          # offset just past the compressed stream
     complete: bool    # False when a probe stopped early
 
@@ -122,24 +184,27 @@ def _open_error(path: str, exc: OSError) -> InputError:
 
 
 def read_head(path: str, n: int = 4096) -> tuple[bytes, int]:
-    """The first `n` bytes of the file and the file's size."""
+    """The first `n` bytes of the file and the file's size. Only regular files are read: a
+    FIFO, device or socket is refused (exit 3) before anything is read (open_regular)."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             size = os.fstat(fh.fileno()).st_size
-            head = fh.read(n)
+            head = fh.read(min(n, size))
     except OSError as exc:
         raise _open_error(path, exc) from None
     return head, max(size, len(head))
 
 
 def read_bounded(path: str, cap_bytes: int) -> bytes:
-    """The whole file, refusing files larger than `cap_bytes` (never reads past it)."""
+    """The whole regular file, refusing files larger than `cap_bytes`. The file's real size is
+    checked first and only that much is read: nothing is allocated for the cap itself."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(cap_bytes + 1)
+        with open_regular(path) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            data = b"" if size > cap_bytes else fh.read(size + 1)
     except OSError as exc:
         raise _open_error(path, exc) from None
-    if len(data) > cap_bytes:
+    if size > cap_bytes or len(data) > cap_bytes:
         raise DecompressionLimitError(f"file is larger than the {cap_bytes}-byte cap", path=path,
                                       hint="raise --max-size if this is a genuine image")
     return data
@@ -163,47 +228,54 @@ def _check_room(out_len: int, limit: int) -> None:
         raise _TooBig()
 
 
+def _check_probe_input(probe: bool, consumed: int) -> None:
+    if probe and consumed >= PROBE_INPUT_BYTES:
+        raise _Corrupt(f"no output from the first {consumed} bytes of input")
+
+
 def _decode_zlib(view: memoryview, start: int, end: int, limit: int, probe: bool) -> _Decoded:
     d = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
-    out = bytearray()
+    out = _Sink(spill=not probe)
     pos = start
     tail: bytes = b""
     while not d.eof:
         if not tail:
             if pos >= end:
                 raise _Corrupt("stream is truncated")
+            _check_probe_input(probe, pos - start)
             tail = bytes(view[pos:min(end, pos + IN_CHUNK)])
             pos += len(tail)
-        room = min(limit + 1 - len(out), PROBE_BYTES if probe else OUT_STEP)
-        out += d.decompress(tail, room)
+        room = min(limit + 1 - out.size, PROBE_BYTES if probe else OUT_STEP)
+        out.add(d.decompress(tail, room))
         tail = d.unconsumed_tail
-        _check_room(len(out), limit)
-        if probe and len(out) >= PROBE_BYTES:
-            return _Decoded(bytes(out), pos, False)
+        _check_room(out.size, limit)
+        if probe and out.size >= PROBE_BYTES:
+            return _Decoded(out.result(), pos, False)
     stream_end = pos - len(tail) - len(d.unused_data)
-    return _Decoded(bytes(out), stream_end, True)
+    return _Decoded(out.result(), stream_end, True)
 
 
 def _decode_lzma_like(dec: lzma.LZMADecompressor | bz2.BZ2Decompressor, view: memoryview, start: int, end: int,
                       limit: int, probe: bool) -> _Decoded:
-    out = bytearray()
+    out = _Sink(spill=not probe)
     pos = start
     while not dec.eof:
         chunk = b""
         if dec.needs_input:
             if pos >= end:
                 raise _Corrupt("stream is truncated")
+            _check_probe_input(probe, pos - start)
             chunk = bytes(view[pos:min(end, pos + IN_CHUNK)])
             pos += len(chunk)
-        room = min(limit + 1 - len(out), PROBE_BYTES if probe else OUT_STEP)
+        room = min(limit + 1 - out.size, PROBE_BYTES if probe else OUT_STEP)
         piece = dec.decompress(chunk, room)
         if not piece and not chunk and not dec.eof and not dec.needs_input:
             raise _Corrupt("decoder made no progress")
-        out += piece
-        _check_room(len(out), limit)
-        if probe and len(out) >= PROBE_BYTES:
-            return _Decoded(bytes(out), pos, False)
-    return _Decoded(bytes(out), pos - len(dec.unused_data), True)
+        out.add(piece)
+        _check_room(out.size, limit)
+        if probe and out.size >= PROBE_BYTES:
+            return _Decoded(out.result(), pos, False)
+    return _Decoded(out.result(), pos - len(dec.unused_data), True)
 
 
 def _decode_zstd(view: memoryview, start: int, end: int, limit: int, probe: bool) -> _Decoded:
@@ -212,18 +284,19 @@ def _decode_zstd(view: memoryview, start: int, end: int, limit: int, probe: bool
     # A zstd block (>= 4 input bytes) yields at most 128 KiB, so 512 input bytes yield at most
     # ~16 MiB per call: the output limit is enforced within one bounded step.
     d = zstandard.ZstdDecompressor(max_window_size=1 << 27).decompressobj()
-    out = bytearray()
+    out = _Sink(spill=not probe)
     pos = start
     while not d.eof:
         if pos >= end:
             raise _Corrupt("stream is truncated")
+        _check_probe_input(probe, pos - start)
         chunk = bytes(view[pos:min(end, pos + ZSTD_IN_CHUNK)])
         pos += len(chunk)
-        out += d.decompress(chunk)
-        _check_room(len(out), limit)
-        if probe and len(out) >= PROBE_BYTES:
-            return _Decoded(bytes(out), pos, False)
-    return _Decoded(bytes(out), pos - len(d.unused_data), True)
+        out.add(d.decompress(chunk))
+        _check_room(out.size, limit)
+        if probe and out.size >= PROBE_BYTES:
+            return _Decoded(out.result(), pos, False)
+    return _Decoded(out.result(), pos - len(d.unused_data), True)
 
 
 def _decode_lz4(view: memoryview, start: int, end: int, limit: int, probe: bool) -> _Decoded:
@@ -234,7 +307,7 @@ def _decode_lz4(view: memoryview, start: int, end: int, limit: int, probe: bool)
     if bytes(view[start:start + 4]) != struct.pack("<I", LZ4_LEGACY_MAGIC):
         raise _Corrupt("not an lz4 legacy stream")
     pos = start + 4
-    out = bytearray()
+    out = _Sink(spill=not probe)
     while True:
         remaining = end - pos
         if remaining <= 4:
@@ -248,14 +321,14 @@ def _decode_lz4(view: memoryview, start: int, end: int, limit: int, probe: bool)
         if chunk_len > remaining - 4:
             raise _Corrupt(f"chunk of {chunk_len} bytes at offset {pos} runs past the end of the data")
         block = bytes(view[pos + 4:pos + 4 + chunk_len])
-        out += lz4.block.decompress(block, uncompressed_size=LZ4_LEGACY_CHUNK)
+        out.add(lz4.block.decompress(block, uncompressed_size=LZ4_LEGACY_CHUNK))
         pos += 4 + chunk_len
-        _check_room(len(out), limit)
-        if probe and len(out) >= PROBE_BYTES:
-            return _Decoded(bytes(out), pos, False)
-    if not out:
+        _check_room(out.size, limit)
+        if probe and out.size >= PROBE_BYTES:
+            return _Decoded(out.result(), pos, False)
+    if not out.size:
         raise _Corrupt("lz4 stream holds no data")
-    return _Decoded(bytes(out), pos, True)
+    return _Decoded(out.result(), pos, True)
 
 
 _LZOP_MAGIC = b"\x89LZO\x00\r\n\x1a\n"
@@ -334,7 +407,7 @@ def _decode_lzo(view: memoryview, start: int, end: int, limit: int, probe: bool)
         extra_len = u32(pos)
         pos += 4 + extra_len + 4
     need(pos, 0)
-    out = bytearray()
+    out = _Sink(spill=not probe)
     while True:
         dst_len = u32(pos)
         pos += 4
@@ -342,7 +415,7 @@ def _decode_lzo(view: memoryview, start: int, end: int, limit: int, probe: bool)
             break
         if dst_len > LZO_MAX_BLOCK:
             raise _Corrupt(f"lzop block of {dst_len} bytes is larger than lzop allows")
-        if len(out) + dst_len > limit:
+        if out.size + dst_len > limit:
             raise _TooBig()
         src_len = u32(pos)
         pos += 4
@@ -376,10 +449,10 @@ def _decode_lzo(view: memoryview, start: int, end: int, limit: int, probe: bool)
             raise _Corrupt("lzop block checksum (adler32) mismatch")
         if d_crc is not None and zlib.crc32(piece) != d_crc:
             raise _Corrupt("lzop block checksum (crc32) mismatch")
-        out += piece
-        if probe and len(out) >= PROBE_BYTES:
-            return _Decoded(bytes(out), pos, False)
-    return _Decoded(bytes(out), pos, True)
+        out.add(piece)
+        if probe and out.size >= PROBE_BYTES:
+            return _Decoded(out.result(), pos, False)
+    return _Decoded(out.result(), pos, True)
 
 
 def _decode(codec: str, view: memoryview, start: int, end: int, limit: int, probe: bool = False) -> _Decoded:
@@ -428,9 +501,22 @@ def ratio_limit(input_bytes: int, max_ratio: int | None) -> int | None:
 
 def decode_stream(path: str, codec: str, buf: bytes, start: int, end: int, limit: int, *,
                   limit_reason: str | None = None, max_ratio: int | None = None) -> tuple[bytes, int]:
+    """:func:`decode_stream_mapped`, with the output as bytes (for small outputs: a .config)."""
+    data, stream_end = decode_stream_mapped(path, codec, buf, start, end, limit, limit_reason=limit_reason,
+                                            max_ratio=max_ratio)
+    if isinstance(data, mmap.mmap):
+        with data:
+            return data[:], stream_end
+    return data, stream_end
+
+
+def decode_stream_mapped(path: str, codec: str, buf: bytes, start: int, end: int, limit: int, *,
+                         limit_reason: str | None = None,
+                         max_ratio: int | None = None) -> tuple[bytes | mmap.mmap, int]:
     """Decode the `codec` stream at buf[start:end] (at most `limit` bytes of output, and at most
     `max_ratio` times the input past RATIO_FLOOR_BYTES) and return (output, offset just past the
-    stream). Raises CompressedImageError/DecompressionLimitError."""
+    stream). Output past SPILL_BYTES comes back as a read-only map of an unlinked temporary
+    file (see _Sink). Raises CompressedImageError/DecompressionLimitError."""
     by_ratio = ratio_limit(end - start, max_ratio)
     if by_ratio is not None and by_ratio < limit:
         limit = by_ratio
@@ -457,7 +543,8 @@ def _probe_or_error(codec: str, buf: bytes, start: int, limit: int) -> tuple[byt
     """The first bytes a candidate stream decodes to, or (None, why) if it does not decode."""
     view = memoryview(buf)
     try:
-        return _decode(codec, view, start, len(buf), limit, probe=True).data, ""
+        data = _decode(codec, view, start, len(buf), limit, probe=True).data
+        return (data if isinstance(data, bytes) else data[:]), ""
     except _Corrupt as exc:
         return None, str(exc)
     except _TooBig:
@@ -473,7 +560,7 @@ def _probe(codec: str, buf: bytes, start: int, limit: int) -> bytes | None:
 # --------------------------------------------------------------------------- containers
 
 
-def _is_arm64_image(data: bytes | memoryview) -> bool:
+def _is_arm64_image(data: bytes | mmap.mmap | memoryview) -> bool:
     return bytes(data[ARM64_MAGIC_OFFSET:ARM64_MAGIC_OFFSET + 4]) == ARM64_MAGIC
 
 
@@ -491,7 +578,7 @@ def _zimage_endian(data: bytes) -> str | None:
     return None
 
 
-def arm64_header(data: bytes) -> tuple[tuple[str, HeaderValue], ...]:
+def arm64_header(data: bytes | mmap.mmap) -> tuple[tuple[str, HeaderValue], ...]:
     """Documentation/arm64/booting.rst: text_offset @0x08, image_size @0x10, flags @0x18 (LE)."""
     text_offset, image_size, flags = struct.unpack_from("<QQQ", data, 0x08)
     endian = "big" if flags & 1 else "little"
@@ -582,7 +669,7 @@ def _read_bzimage(path: str, buf: bytes, cap_bytes: int, max_ratio: int | None) 
             f"payload size trailer claims {trailer} bytes from {payload_length} compressed bytes, more than "
             f"{max_ratio} times as many (a decompression bomb?)", path=path,
             hint="pass --max-size to allow it if the image is genuine")
-    data, _ = decode_stream(path, codec, buf, start, end, trailer,
+    data, _ = decode_stream_mapped(path, codec, buf, start, end, trailer,
                             limit_reason=f"the {trailer} bytes its size trailer states")
     if len(data) != trailer:
         raise CompressedImageError(
@@ -608,7 +695,7 @@ def _candidates(buf: bytes, start: int) -> list[tuple[int, str]]:
 
 
 def _scan(path: str, buf: bytes, start: int, cap_bytes: int, max_ratio: int | None,
-          accept: Callable[[bytes], bool] | None = None) -> tuple[str, int, bytes, int, int | None] | None:
+          accept: Callable[[bytes], bool] | None = None) -> tuple[str, int, bytes | mmap.mmap, int, int | None] | None:
     """The first stream from `start` on whose output `accept` likes (default: an ELF or an arm64
     Image). Returns (codec, offset, output, stream end, size trailer) or None."""
     def default_accept(prefix: bytes) -> bool:
@@ -621,7 +708,7 @@ def _scan(path: str, buf: bytes, start: int, cap_bytes: int, max_ratio: int | No
         if prefix is None or not ok(prefix):
             continue
         try:
-            data, end = decode_stream(path, codec, buf, offset, len(buf), cap_bytes, max_ratio=max_ratio)
+            data, end = decode_stream_mapped(path, codec, buf, offset, len(buf), cap_bytes, max_ratio=max_ratio)
         except CompressedImageError as exc:  # DecompressionLimitError included
             if accept is None:
                 raise  # it began as an ELF: this is the payload, and it is corrupt (or a bomb)
@@ -695,7 +782,7 @@ def _read_image_payload(path: str, cap_bytes: int, max_ratio: int | None) -> Pay
                 raise CompressedImageError(f"corrupt {codec} payload at offset 0: {why}", path=path)
             return _vmlinuz(path, buf, found)
         # A compressed file as a whole: vmlinux.xz, Image.gz, vmlinux.bin.zst + trailer ...
-        data, end = decode_stream(path, codec, buf, 0, len(buf), cap_bytes, max_ratio=max_ratio)
+        data, end = decode_stream_mapped(path, codec, buf, 0, len(buf), cap_bytes, max_ratio=max_ratio)
         trailer = _trailer_after(buf, end, len(data), True, path)
         compressed = end + (4 if trailer is not None else 0)
         if data[:4] == ELF_MAGIC:
@@ -715,7 +802,7 @@ def _read_image_payload(path: str, cap_bytes: int, max_ratio: int | None) -> Pay
     return _vmlinuz(path, buf, found)
 
 
-def _vmlinuz(path: str, buf: bytes, found: tuple[str, int, bytes, int, int | None]) -> Payload:
+def _vmlinuz(path: str, buf: bytes, found: tuple[str, int, bytes | mmap.mmap, int, int | None]) -> Payload:
     codec, offset, data, end, trailer = found
     is_elf = data[:4] == ELF_MAGIC
     kind = KIND_VMLINUZ if is_elf else KIND_ARM64_IMAGE

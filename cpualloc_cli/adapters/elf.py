@@ -17,13 +17,14 @@ import heapq
 import mmap
 import operator
 import os
+import stat
 import struct
 import sys
 from array import array
 from collections.abc import Callable, Hashable, Iterator, Sequence, Set
 from contextlib import contextmanager
 from itertools import compress
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 
 from cpualloc_cli.errors import ElfFormatError, InputError
 from cpualloc_cli.model.arches import arch_for_elf
@@ -48,6 +49,9 @@ SHN_LORESERVE = 0xFF00
 SHN_ABS = 0xFFF1
 SHN_COMMON = 0xFFF2
 SHN_XINDEX = 0xFFFF
+# BFD keeps reserved indices as 32-bit values (include/elf/common.h: SHN_ABS is 0xFFFFFFF1):
+# a 16-bit st_shndx >= SHN_LORESERVE plus this, unless it was SHN_XINDEX (elfcode.h).
+WIDE_RESERVED = 0xFFFF0000
 PN_XNUM = 0xFFFF
 SHF_COMPRESSED = 0x800
 
@@ -57,6 +61,11 @@ STB_LOCAL, STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE = 0, 1, 2, 10
 # The most section headers a file could hold is bounded by its size; this is the absolute
 # ceiling on top of that (ELF allows 2^32).
 MAX_SECTIONS = 1 << 22
+# Work budgets (exit 3 past them): kernels have tens of sections, modules and objects up to tens
+# of thousands (tests/fixtures/elf/x86_64-manysections-o has 66,008). No toolchain writes more than
+# a few SHT_NULL headers past [0]: a file of them is only work for the reader.
+SECTION_BUDGET = 1 << 17
+NULL_SECTION_BUDGET = 4096
 
 # readelf -h's spelling of the machines kernels are built for (binutils readelf.c get_machine_name).
 READELF_MACHINES = {
@@ -94,30 +103,52 @@ def _fenced(path: str, what: str) -> Iterator[None]:
                              hint="the file is corrupt or truncated") from exc
 
 
-def _open_buffer(path: str) -> tuple[Any, int, Callable[[], None]]:
-    """Map the file read-only. Errors are bad input (exit 3)."""
+def _describe_mode(mode: int) -> str:
+    for test, name in ((stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISFIFO, "FIFO (named pipe)"), (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open `path` for reading only if it is a regular file. FIFOs, devices and sockets are
+    refused (exit 3) before anything is read or allocated: /dev/zero would otherwise be read
+    up to the cap, and opening a FIFO blocks, so the open itself is non-blocking (O_NONBLOCK)
+    and the type comes from fstat on the opened descriptor. Raises OSError for a missing or
+    unreadable file (callers word it), InputError for anything that is not a regular file."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     try:
-        st = os.stat(path)
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputError("is a directory, not a kernel image", path=path)
+        if not stat.S_ISREG(mode):
+            raise InputError(f"is a {_describe_mode(mode)}, not a regular file", path=path,
+                             hint="give the image file itself; devices and pipes are not read")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_buffer(path: str) -> tuple[Any, int, Callable[[], None]]:
+    """Map the (regular) file read-only. Errors are bad input (exit 3)."""
+    try:
+        fh = open_regular(path)  # noqa: SIM115 - closed by the returned closer
     except FileNotFoundError:
         raise InputError("no such file", path=path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
-    if os.path.isdir(path):
-        raise InputError("is a directory, not a kernel image", path=path)
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed by the returned closer
     except OSError as exc:
         raise InputError(f"cannot read: {exc.strerror}", path=path) from None
     size = os.fstat(fh.fileno()).st_size
     if size == 0:
         fh.close()
         raise ElfFormatError("empty file, not an ELF image", path=path)
-    del st
     try:
         mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):
-        # Not mappable (a pipe, a special file): read it, bounded.
-        data = fh.read()
+        # Not mappable (rare for a regular file): read it, no more than its size.
+        data = fh.read(size)
         fh.close()
         return data, len(data), lambda: None
 
@@ -135,9 +166,9 @@ def _open_buffer(path: str) -> tuple[Any, int, Callable[[], None]]:
 
 def is_elf_file(path: str) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             return fh.read(4) == ELF_MAGIC
-    except OSError:
+    except (OSError, InputError):
         return False
 
 
@@ -150,8 +181,8 @@ def read_elf(path: str) -> ElfImage:
         close()
 
 
-def read_elf_bytes(data: bytes, name: str) -> ElfImage:
-    """Read an ELF held in memory (e.g. a decompressed bzImage payload)."""
+def read_elf_bytes(data: bytes | mmap.mmap, name: str) -> ElfImage:
+    """Read an ELF held in memory or mapped (e.g. a decompressed bzImage payload)."""
     if not data:
         raise ElfFormatError("empty payload, not an ELF image", path=name)
     return _read(data, len(data), name)
@@ -220,9 +251,19 @@ def _section_counts(buf: Any, size: int, ident: _Ident, h: dict[str, int], path:
     if shnum > MAX_SECTIONS or shoff + shnum * want > size:
         raise ElfFormatError(f"{shnum} section headers at offset {shoff} do not fit in the file "
                              f"({size} bytes)", path=path, hint="e_shnum or e_shoff is corrupt")
+    if shnum > SECTION_BUDGET:
+        raise ElfFormatError(f"{shnum} section headers, more than cpualloc's work budget of {SECTION_BUDGET}",
+                             path=path, hint="not a kernel image or module; e_shnum may be corrupt")
     if shnum and shstrndx >= shnum:
         raise ElfFormatError(f"section name table index {shstrndx} is out of range ({shnum} sections)",
                              path=path, hint="e_shstrndx is corrupt")
+    if shnum > NULL_SECTION_BUDGET:
+        with memoryview(buf) as whole, whole[shoff:shoff + shnum * want] as table, table.cast("I") as words:
+            nulls = words[1::want // 4].tolist().count(0) - 1  # sh_type == 0, in either byte order
+        if nulls > NULL_SECTION_BUDGET:
+            raise ElfFormatError(f"{nulls} SHT_NULL section headers besides [0], more than cpualloc's work budget "
+                                 f"of {NULL_SECTION_BUDGET}", path=path,
+                                 hint="no toolchain writes these; the file is corrupt or hostile")
     return shnum, shstrndx
 
 
@@ -286,24 +327,28 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
     # import pulls in the DWARF and EHABI readers, a tenth of an inspect run).
     from elftools.elf.structs import ELFStructs
 
+    # Only the pyelftools calls are fenced (here and in _read_sections/_read_segments): an
+    # exception from cpualloc's own code is a bug and reaches the CLI as one (exit 4).
     with _fenced(path, "headers"):
         structs = ELFStructs(little_endian=ident.endian == "little", elfclass=ident.bits)
         structs.create_basic_structs()
         ehdr = structs.Elf_Ehdr.parse(bytes(buf[:structs.Elf_Ehdr.sizeof()]))
         structs.create_advanced_structs(ehdr["e_type"], ehdr["e_machine"], ehdr["e_ident"]["EI_OSABI"])
-        file_type = str(ehdr["e_type"]).removeprefix("ET_")
-        machine_code = raw["e_machine"]
-        machine = READELF_MACHINES.get(machine_code) or _describe_machine(ehdr["e_machine"])
-        if machine.startswith("<unknown"):
-            machine = f"<unknown>: {machine_code:#x}"
-        sections = _read_sections(buf, structs, raw["e_shoff"], shnum, shstrndx, size, path)
-        phnum = raw["e_phnum"]
-        if phnum == PN_XNUM and sections:
-            phnum = sections[0].info  # the real count, as pyelftools and readelf take it
-            if raw["e_phoff"] + phnum * structs.Elf_Phdr.sizeof() > size:
-                raise ElfFormatError(f"{phnum} program headers at offset {raw['e_phoff']} do not fit in the "
-                                     f"file ({size} bytes)", path=path, hint="e_phnum or e_phoff is corrupt")
-        segments = _read_segments(buf, structs, raw["e_phoff"], phnum, machine_code)
+        e_type, e_machine = ehdr["e_type"], ehdr["e_machine"]
+        phdr_size = structs.Elf_Phdr.sizeof()
+    file_type = str(e_type).removeprefix("ET_")
+    machine_code = raw["e_machine"]
+    machine = READELF_MACHINES.get(machine_code) or _describe_machine(e_machine, path)
+    if machine.startswith("<unknown"):
+        machine = f"<unknown>: {machine_code:#x}"
+    sections = _read_sections(buf, structs, raw["e_shoff"], shnum, shstrndx, size, path, ident.fmt)
+    phnum = raw["e_phnum"]
+    if phnum == PN_XNUM and sections:
+        phnum = sections[0].info  # the real count, as pyelftools and readelf take it
+        if raw["e_phoff"] + phnum * phdr_size > size:
+            raise ElfFormatError(f"{phnum} program headers at offset {raw['e_phoff']} do not fit in the "
+                                 f"file ({size} bytes)", path=path, hint="e_phnum or e_phoff is corrupt")
+    segments = _read_segments(buf, structs, raw["e_phoff"], phnum, machine_code, path, ident.fmt)
 
     header = ElfHeader(
         elf_class=ident.bits,
@@ -327,8 +372,8 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
         notes.append("no .symtab (stripped image): symbol figures and _text/_end are unavailable; "
                      "extent derived from PT_LOAD segments and SHF_ALLOC sections")
     else:
-        with _fenced(path, "symbol table"):
-            symbols = _read_symbols(buf, size, ident, sections, symtab_sec, path)
+        # cpualloc's own decoder (no library call): every extent was checked in _read_sections
+        symbols = _read_symbols(buf, size, ident, sections, symtab_sec, path)
         common = _common_bytes(symbols)
     return ElfImage(
         path=path,
@@ -343,54 +388,72 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
     )
 
 
-def _describe_machine(name: Any) -> str:
+def _describe_machine(name: Any, path: str) -> str:
     from elftools.elf.descriptions import describe_e_machine
 
-    return str(describe_e_machine(name))
+    with _fenced(path, "headers"):
+        return str(describe_e_machine(name))
+
+
+# Elf32_Shdr / Elf64_Shdr (gABI): name, type, flags, addr, offset, size, link, info, addralign, entsize
+_SHDR_FORMATS = {32: "IIIIIIIIII", 64: "IIQQQQIIQQ"}
 
 
 def _read_sections(buf: Any, structs: Any, shoff: int, shnum: int, shstrndx: int, size: int,
-                   path: str) -> list[Section]:
+                   path: str, fmt: str) -> list[Section]:
+    """Section headers, decoded in bulk with struct (a construct parse per header took ~0.2 ms:
+    a file of many null sections made that minutes); pyelftools names each distinct sh_type once."""
     from elftools.elf.descriptions import describe_sh_type
 
-    shdr = structs.Elf_Shdr
-    want = shdr.sizeof()
-    headers = [shdr.parse(bytes(buf[shoff + i * want:shoff + (i + 1) * want])) for i in range(shnum)]
+    with _fenced(path, "section headers"):
+        shdr = structs.Elf_Shdr
+        want = shdr.sizeof()
+    bits = 32 if want == 40 else 64
+    with memoryview(buf) as whole, whole[shoff:shoff + shnum * want] as table:
+        headers = list(struct.iter_unpack(fmt + _SHDR_FORMATS[bits], table))
+    type_names: dict[int, str] = {}
+    for i, h in enumerate(headers):
+        type_code = h[1]
+        if type_code in type_names:
+            continue
+        type_name = READELF_SH_TYPES.get(type_code)
+        if type_name is None:
+            with _fenced(path, "section headers"):
+                sh_type = shdr.parse(bytes(buf[shoff + i * want:shoff + (i + 1) * want]))["sh_type"]
+                type_name = str(describe_sh_type(sh_type))
+            if isinstance(sh_type, int) or type_name.startswith("<unknown"):
+                type_name = _unknown_sh_type(type_code)
+        type_names[type_code] = type_name
     if shnum and shstrndx:
-        names_at, names_end = headers[shstrndx]["sh_offset"], headers[shstrndx]["sh_offset"] + headers[shstrndx]["sh_size"]
+        names_at, names_end = headers[shstrndx][4], headers[shstrndx][4] + headers[shstrndx][5]
     else:
         names_at = names_end = 0
     out: list[Section] = []
-    for i, h in enumerate(headers):
+    for i, (sh_name, type_code, flags, addr, sh_offset, sh_size, link, info, align, entsize) in enumerate(headers):
         name = ""
-        if names_end and h["sh_name"]:
+        if names_end and sh_name:
             # (sh_name and the name table were checked against the file in _check_section_names)
-            start = names_at + h["sh_name"]
+            start = names_at + sh_name
             stop = buf.find(b"\0", start, names_end)
             raw_name = bytes(buf[start:stop if stop >= 0 else names_end])
             name = raw_name.decode("utf-8", errors="replace")
-        type_code = _type_code(h["sh_type"], "SHT")
-        sh_size, sh_offset = int(h["sh_size"]), int(h["sh_offset"])
         if type_code != SHT_NOBITS and i != 0 and sh_size and (sh_offset > size or sh_offset + sh_size > size):
             raise ElfFormatError(
                 f"section [{i}] {name or '?'} (offset {sh_offset}, size {sh_size}) extends beyond the "
                 f"end of the file ({size} bytes)", path=path, hint="the file is truncated or corrupt")
-        type_name = READELF_SH_TYPES.get(type_code) or describe_sh_type(h["sh_type"])
-        if isinstance(h["sh_type"], int) or type_name.startswith("<unknown"):
-            type_name = _unknown_sh_type(type_code)
         out.append(Section(
             index=i,
             name=name,
-            type=type_name,
+            type=type_names[type_code],
             type_code=type_code,
-            flags=int(h["sh_flags"]),
-            address=int(h["sh_addr"]),
+            flags=flags,
+            address=addr,
             offset=sh_offset,
             size_bytes=sh_size,
-            entsize=int(h["sh_entsize"]),
-            link=int(h["sh_link"]),
-            info=int(h["sh_info"]),
-            alignment=int(h["sh_addralign"]),
+            entsize=entsize,
+            link=link,
+            info=info,
+            alignment=align,
         ))
     return out
 
@@ -403,25 +466,6 @@ def _unknown_sh_type(code: int) -> str:
     return f"{code:#010x}"
 
 
-def _type_code(value: Any, prefix: str) -> int:
-    """pyelftools gives enum names for known values and ints otherwise."""
-    if isinstance(value, int):
-        return value
-    from elftools.elf import enums
-
-    table = {"SHT": enums.ENUM_SH_TYPE_BASE, "PT": enums.ENUM_P_TYPE_BASE}[prefix]
-    code = table.get(value)
-    if code is None:
-        for extra in ("ENUM_SH_TYPE_SPARC", "ENUM_SH_TYPE_MIPS", "ENUM_SH_TYPE_ARM", "ENUM_SH_TYPE_AARCH64",
-                      "ENUM_SH_TYPE_RISCV", "ENUM_SH_TYPE_AMD64", "ENUM_P_TYPE_ARM", "ENUM_P_TYPE_AARCH64",
-                      "ENUM_P_TYPE_MIPS", "ENUM_P_TYPE_RISCV"):
-            t = getattr(enums, extra, None)
-            if t and value in t:
-                return int(t[value])
-        raise KeyError(f"unknown {prefix} value {value}")
-    return int(code)
-
-
 # readelf's names for processor-specific segment types pyelftools leaves as numbers.
 _PT_PROC = {
     8: {0x70000000: "REGINFO", 0x70000001: "RTPROC", 0x70000002: "OPTIONS", 0x70000003: "ABIFLAGS"},
@@ -430,16 +474,18 @@ _PT_PROC = {
 }
 
 
-def _read_segments(buf: Any, structs: Any, phoff: int, phnum: int, machine_code: int = 0) -> list[Segment]:
+def _read_segments(buf: Any, structs: Any, phoff: int, phnum: int, machine_code: int, path: str,
+                   fmt: str) -> list[Segment]:
     out: list[Segment] = []
     if phnum == 0 or phoff == 0:
         return out
-    phdr = structs.Elf_Phdr
-    want = phdr.sizeof()
-    for i in range(phnum):
-        h = phdr.parse(bytes(buf[phoff + i * want:phoff + (i + 1) * want]))
+    with _fenced(path, "program headers"):
+        phdr = structs.Elf_Phdr
+        want = phdr.sizeof()
+        headers = [phdr.parse(bytes(buf[phoff + i * want:phoff + (i + 1) * want])) for i in range(phnum)]
+    for i, h in enumerate(headers):
         ptype = h["p_type"]
-        type_code = _type_code(ptype, "PT")
+        type_code = struct.unpack_from(fmt + "I", buf, phoff + i * want)[0]  # p_type, as the file has it
         # readelf's spelling: PT_ prefix dropped, and MIPS/ARM ones without the arch prefix.
         if isinstance(ptype, str):
             name = ptype.removeprefix("PT_").removeprefix("MIPS_").removeprefix("ARM_")
@@ -529,10 +575,15 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
             raise ElfFormatError("symbols use SHN_XINDEX but there is no usable .symtab_shndx", path=path)
         with memoryview(buf) as whole, whole[shndx_sec.offset:shndx_sec.offset + count * 4] as raw:
             ext = _column(raw, "I", 0, 1, swap)
+        # bfd/elfcode.h elf_swap_symbol_in: SHN_XINDEX takes the index from .symtab_shndx, and
+        # every other reserved 16-bit value is moved up to BFD's 32-bit range (SHN_ABS becomes
+        # 0xfffffff1), so that extended indices 0xff00..0xffff name real sections.
         wide = array("I", shndx)
         for i, v in enumerate(shndx):
             if v == SHN_XINDEX:
                 wide[i] = ext[i]
+            elif v >= SHN_LORESERVE:
+                wide[i] = v + WIDE_RESERVED
         shndx = wide
         letters = _nm_letters(sections, list(zip(info, shndx, strict=True)), lambda key: key)
     else:
@@ -543,14 +594,15 @@ def _read_symbols(buf: Any, size: int, ident: _Ident, sections: list[Section], s
 def _letter(stt: int, stb: int, ndx: int, table: str) -> str:
     """GNU nm's letter for one symbol: bfd/syms.c bfd_decode_symclass over the symbol BFD's
     elf_slurp_symbol_table makes (SHN_UNDEF, SHN_ABS and SHN_COMMON are special; any other
-    index names a section when it is below e_shnum, else BFD takes the absolute section)."""
+    index names a section when it is below e_shnum, else BFD takes the absolute section).
+    `ndx` is BFD's 32-bit index: reserved values (SHN_ABS, SHN_COMMON...) plus WIDE_RESERVED."""
     if ndx == SHN_UNDEF:
         if stb == STB_WEAK:
             return "v" if stt in (STT_OBJECT, STT_COMMON, STT_TLS) else "w"
         return "U"
-    if ndx == SHN_COMMON:
+    if ndx == SHN_COMMON + WIDE_RESERVED:
         return "C"
-    letter = table[ndx] if ndx < len(table) and ndx != SHN_ABS else "a"
+    letter = table[ndx] if ndx < len(table) else "a"  # SHN_ABS (wide) is never below e_shnum
     if stb in (STB_GLOBAL, STB_GNU_UNIQUE) and letter.islower():
         letter = letter.upper()
     if stt == STT_GNU_IFUNC:
@@ -583,7 +635,8 @@ def _raw_key_decoder(endian: str) -> Callable[[int], tuple[int, int]]:
 
     def decode(key: int) -> tuple[int, int]:
         raw = key.to_bytes(4, sys.byteorder)
-        return raw[0], int.from_bytes(raw[2:4], order)
+        ndx = int.from_bytes(raw[2:4], order)
+        return raw[0], ndx + WIDE_RESERVED if ndx >= SHN_LORESERVE else ndx
 
     return decode
 

@@ -225,7 +225,7 @@ def compute_symbol_kinds(image: ElfImage) -> list[Kind]:
     out: list[Kind] = []
     for i in range(len(table)):
         ndx = int(table.shndx[i])
-        if ndx == SHN_COMMON:
+        if table.nm_types[i] == "C":  # COMMON as nm says (an extended index 0xfff2 is a real section)
             out.append(Kind.BSS)
             continue
         kind = sec_kinds.get(ndx, Kind.OTHER)

@@ -76,6 +76,7 @@ def compute_extents(image: ElfImage) -> tuple[ImageExtent, ...]:
     end = _symbol(image, "_end")
     end_name = "_end"
     layout = _layout_sections(image)
+    beyond: list[Section] = []
     if end is None:
         ends = [s.address + s.size_bytes for s in layout]
         ends += [g.vaddr + g.memsz for g in _load_segments(image)]
@@ -83,6 +84,16 @@ def compute_extents(image: ElfImage) -> tuple[ImageExtent, ...]:
             return ()
         end = max(ends)
         end_name = "highest section end"
+        bss_end = _kernel_end_without_symbols(layout)
+        if bss_end is not None:
+            end_of, kernel_end, beyond = bss_end
+            if beyond:
+                if image.header.arch in _END_PAGE_ALIGNED and arch is not None:
+                    page = arch.page_size
+                    kernel_end = (kernel_end + page - 1) // page * page
+                    end_of += " page-aligned"
+                end = kernel_end
+                end_name = f"end of {end_of}"
     out: list[ImageExtent] = []
     if arch is not None and arch.extent_start is not None and end > arch.extent_start:
         start = arch.extent_start
@@ -99,8 +110,51 @@ def compute_extents(image: ElfImage) -> tuple[ImageExtent, ...]:
             out.append(ImageExtent("segments", "lowest section", start, end_name,
                                    end, _bss_between(image, start, end),
                                    "no symbols: derived from PT_LOAD segments and SHF_ALLOC sections; the end is a "
-                                   "lower bound (_end may be aligned above the last section)"))
+                                   "lower bound (_end may be aligned above the last section)"
+                                   + _beyond_note(beyond)))
+    if beyond and out and out[0].label == "loader":
+        first = out[0]
+        out[0] = ImageExtent(first.label, first.start_name, first.start, first.end_name, first.end,
+                             first.bss_bytes, first.note + _beyond_note(beyond))
     return tuple(out)
+
+
+# Arches whose linker script aligns `_end` to PAGE_SIZE after the last NOBITS section.
+# (Elsewhere `_end` follows BSS_SECTION directly, e.g. arch/sparc/kernel/vmlinux.lds.S:185-186.)
+_END_PAGE_ALIGNED = {
+    "x86_64": "arch/x86/kernel/vmlinux.lds.S:417",  # ". = ALIGN(PAGE_SIZE); /* keep VO_INIT_SIZE page aligned */"
+    "i386": "arch/x86/kernel/vmlinux.lds.S:417",
+}
+
+
+def _kernel_end_without_symbols(layout: list[Section]) -> tuple[str, int, list[Section]] | None:
+    """Where the kernel proper ends when there is no `_end` symbol: at the end of its last
+    NOBITS section, with the SHF_ALLOC sections placed at or above it left out.
+
+    The rule, from the linker scripts: `_end` is set right after BSS, so the image a loader
+    reserves ends there (include/asm-generic/vmlinux.lds.h BSS_SECTION; on x86 `.brk`, also
+    NOBITS, follows `.bss` and `_end = .` follows `.brk`, arch/x86/kernel/vmlinux.lds.S:410-418).
+    What a script places after `_end` "lives outside of the kernel proper (_text - _end)"
+    (x86's `.init.scratch`, vmlinux.lds.S:421-443, memory that becomes available after boot);
+    the other sections x86 places there (`.got`, `.plt`, `.rel.dyn`, `.rela.dyn`) are asserted
+    empty (vmlinux.lds.S:456-486). Returns (name of the last NOBITS section, its end, the
+    sections beyond it), or None when the image has no NOBITS section.
+    """
+    nobits = [s for s in layout if s.type_code == SHT_NOBITS and s.size_bytes]
+    if not nobits:
+        return None
+    last = max(nobits, key=lambda s: (s.address + s.size_bytes, s.index))
+    kernel_end = last.address + last.size_bytes
+    beyond = [s for s in layout if s.address >= kernel_end and s.size_bytes]
+    return last.name, kernel_end, beyond
+
+
+def _beyond_note(beyond: list[Section]) -> str:
+    if not beyond:
+        return ""
+    names = ", ".join(s.name or f"[{s.index}]" for s in beyond[:4]) + (", ..." if len(beyond) > 4 else "")
+    return (f"; not counted: {names}, placed past the end of BSS where `_end` lies (outside the kernel proper, "
+            "arch/x86/kernel/vmlinux.lds.S:410-443; x86 page-aligns `_end`, line 417)")
 
 
 def _load_segments(image: ElfImage) -> list[Segment]:

@@ -4,6 +4,7 @@ tracebacks, and writing the report atomically."""
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import stat
 import sys
@@ -116,7 +117,7 @@ _O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def write_atomic(path: str, data: bytes, *, option: str = "-o/--output") -> None:
+def write_atomic(path: str, data: bytes | mmap.mmap, *, option: str = "-o/--output") -> None:
     """Write `data` to the regular file `path` atomically: a temporary file beside it (created
     with O_EXCL|O_NOFOLLOW), fsync, rename. A failed or killed run leaves no partial file, no
     temporary file (SIGTERM and SIGINT clean it up) and never truncates an existing one.
@@ -172,7 +173,7 @@ def _not_regular_hint(mode: int, option: str) -> str:
     return f"to write into a pipe or a device, leave out {option} and redirect stdout"
 
 
-def _write_replace(dfd: int, name: str, path: str, data: bytes, mode: int) -> None:
+def _write_replace(dfd: int, name: str, path: str, data: bytes | mmap.mmap, mode: int) -> None:
     """Create a temporary file in `dfd`, write, fsync and rename it to `name`; unlink it on any
     failure and on SIGTERM/SIGINT (handlers installed for the duration, restored after)."""
     import secrets

@@ -149,7 +149,9 @@ class SymbolTable:
             raise ValueError("SymbolTable needs names or a string table with name offsets")
         self.values = values  # address per symbol (st_value)
         self.sizes = sizes  # st_size
-        self.shndx = shndx  # section index (SHN_* values kept as-is; SHN_XINDEX resolved)
+        # section index: SHN_* values as-is; in a table with SHN_XINDEX, resolved, and the other
+        # reserved values moved up by 0xffff0000 as BFD does (extended indices 0xff00.. are real)
+        self.shndx = shndx
         self.nm_types = nm_types
         self.elf_types = elf_types  # STT_* per symbol
         self.binds = binds  # STB_* per symbol

@@ -5,6 +5,7 @@ Built by :func:`cpualloc_cli.adapters.decompress.read_image_payload`; stdlib onl
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -30,6 +31,8 @@ class Payload:
 
     `data` is the decompressed payload (a vmlinux ELF for bzImage/vmlinuz, a raw binary for
     arm/arm64), or None when the file is itself an ELF (read it with the ELF adapter directly).
+    A payload past 64 MiB is a read-only `mmap` of an unlinked temporary file (it slices,
+    finds and writes like bytes) instead of bytes held in memory.
     `header` holds the container's header fields as (name, value) pairs, in file order.
     """
 
@@ -42,7 +45,7 @@ class Payload:
     compressed_size_bytes: int
     #: where the compressed stream starts in the file (None when nothing is compressed)
     stream_offset: int | None
-    data: bytes | None = field(repr=False)
+    data: bytes | mmap.mmap | None = field(repr=False)
     payload_is_elf: bool
     #: the uncompressed size Kbuild appended after the stream (size_append), when present
     size_trailer_bytes: int | None = None
