@@ -315,3 +315,16 @@ def test_security_checks_pass_a_well_behaved_cli(tmp_path: Path) -> None:
                          setup={"out_kind": "symlink", "plant_kconfigfunctions": True})
     res = fuzz_run.Runner(tmp_path, [sys.executable, "-c", good], watch_repo=False).run(case)
     assert res.failure is None and res.rc == 3, (res.failure, res.detail)
+
+
+def test_every_hostile_variant_passes(tmp_path: Path) -> None:
+    """Every variant of every hostile class (fuzz/hostile.py) once, against this checkout: no
+    failure, except those listed as open in tests/regressions/index.json (strict xfails there).
+    This is what makes CI, not an attacker, catch a regression of issue 17's fixes."""
+    report = tmp_path / "variants.json"
+    proc = subprocess.run([sys.executable, str(FUZZ / "run.py"), "--variants", "--no-save", "--quiet", "--report",
+                           str(report)], capture_output=True, text=True, timeout=900)
+    verdict = json.loads(report.read_text())
+    assert set(verdict["cases"]) == {f"{c}/{v}" for c, vs in H.VARIANTS.items() for v in vs}
+    failed = {k: v["status"] for k, v in verdict["cases"].items() if v["status"].startswith("FAIL")}
+    assert not failed and proc.returncode == 0, (failed, proc.stderr[-2000:])
