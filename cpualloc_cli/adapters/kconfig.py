@@ -273,14 +273,13 @@ def _fd_real_path(fd: int, fallback: str) -> str:
 def open_tree_file(path: str, root_real: str) -> int:
     """A descriptor for `path`, which must resolve inside `root_real` (a realpath) and be a
     regular file. Non-regular files are refused before opening (no FIFO open can block, no
-    device is opened); the checks are made again on the opened descriptor, so a file swapped
-    between the two is caught. Raises _TreeRefusal or OSError."""
-    st = os.stat(path)
-    why = _not_regular(st.st_mode)
-    if why is None and not _inside(root_real, os.path.realpath(path)):
-        why = "resolves outside the --srctree tree; refused"
+    device is opened); both checks are made on the opened descriptor (its kind by fstat, where
+    it resolves by /proc/self/fd), so a file swapped after the first look is caught. Raises
+    _TreeRefusal or OSError."""
+    why = _not_regular(os.stat(path).st_mode)
     if why:
         raise _TreeRefusal(why)
+    # where it resolves is checked on the descriptor (nothing is read before that check)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOCTTY", 0))
     try:
         why = _not_regular(os.fstat(fd).st_mode)
@@ -759,7 +758,13 @@ def _globs_match(globs: Sequence[Sequence[Any]]) -> bool:
     """Every `source` pattern of the parse still expands to the files it expanded to (a file
     added that matches `source "sub/*"`, or an `osource` target that appeared, invalidates)."""
     for pattern, matches in globs:
-        if not isinstance(pattern, str) or sorted(_glob.iglob(pattern)) != list(matches):
+        if not isinstance(pattern, str):
+            return False
+        if not _glob.has_magic(pattern):
+            # what glob() does for a literal (most `source` lines), without its overhead
+            if list(matches) != ([pattern] if os.path.lexists(pattern) else []):
+                return False
+        elif sorted(_glob.iglob(pattern)) != list(matches):
             return False
     return True
 
