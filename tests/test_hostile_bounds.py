@@ -28,7 +28,8 @@ from oracles import read_record
 
 MIB = 1 << 20
 RSS_LIMIT = 512 * MIB
-HANG_S = int(os.environ.get("SECBOUNDS_HANG_S", "120"))  # a hang guard on a shared, loaded machine, not a speed bound
+# a hang guard on a shared, loaded machine, not a speed bound (lower it to run these against old code)
+HANG_S = int(os.environ.get("CPUALLOC_TEST_HANG_S", "120"))
 X86_64 = FIXTURES / "elf" / "x86_64-smp" / "vmlinux"
 
 
@@ -107,7 +108,7 @@ def _gzip_of_zeros(path: Path, head: bytes, total: int) -> None:
 def test_gzip_of_a_gib_that_starts_like_an_elf_is_not_held_in_memory(tmp_path: Path) -> None:
     """Issue 17 class 8: 1 MB of gzip, 1 GiB out, starting with \\x7fELF. It used to be decoded
     into a bytearray and copied to bytes (2-3 GiB RSS); now it spills past 64 MiB to an unlinked
-    temporary file and stops at the bound that 1000:1 sets on ~1 MB of input."""
+    temporary file and stops at the bound that 100:1 sets on ~1 MB of input."""
     bomb = tmp_path / "vmlinux.gz"
     _gzip_of_zeros(bomb, b"\x7fELF\x02\x01\x01", 1 << 30)
     assert bomb.stat().st_size < 2 * MIB
@@ -115,8 +116,8 @@ def test_gzip_of_a_gib_that_starts_like_an_elf_is_not_held_in_memory(tmp_path: P
     bounded(r)
     assert r.rc == 3, r
     line = one_error(r, bomb)
-    # stopped at 1000 times the compressed size (decompress.py MAX_RATIO), below the 1 GiB cap
-    assert f"decodes to more than {1000 * bomb.stat().st_size} bytes from {bomb.stat().st_size} compressed bytes" \
+    # stopped at 100 times the compressed size (decompress.py MAX_RATIO), far below the 1 GiB cap
+    assert f"decodes to more than {100 * bomb.stat().st_size} bytes from {bomb.stat().st_size} compressed bytes" \
         in line, r
     assert r.peak_rss < 256 * MIB, r
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("cpualloc-payload-")]  # unlinked
