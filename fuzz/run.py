@@ -26,6 +26,7 @@ an entry in tests/regressions/index.json (unless --no-save).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import lzma
@@ -47,6 +48,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 
+import hostile as H  # noqa: E402
 import mutators as M  # noqa: E402
 
 # --- the bounds, stated --------------------------------------------------------------------------
@@ -205,6 +207,10 @@ class Case:
     argv: list[str]             # with {in}, {orig}, {tree}, {good}, {out} placeholders
     json_out: bool = False
     tree_file: str | None = None  # for kind == "kconfig": which file of the tree `data` replaces
+    setup: dict[str, Any] = field(default_factory=dict)  # a hostile scenario (fuzz/hostile.py), see Runner
+    cls: str | None = None       # the hostile class (fuzz/hostile.py GENERATORS), None for a mutation case
+    expect: tuple[str, ...] = ()  # failure kinds this hostile case shows on the unfixed code (self-test)
+    recipe: dict[str, Any] | None = None  # hostile: how to make it again ({seed, index, classes})
 
 
 GOOD_CONFIG = REPO / "samples" / "sparc64-nr64-static.config"
@@ -216,8 +222,28 @@ def _fmt(rng: random.Random, choices: tuple[str, ...]) -> list[str]:
     return ["--format", f]
 
 
+# The share of cases in a normal run made by the hostile generators (fuzz/hostile.py).
+HOSTILE_SHARE = 0.2
+
+
+def make_hostile_case(index: int, seed: int, corpus: dict[str, list[Seed]], classes: list[str] | None = None,
+                      variant: str | None = None) -> Case:
+    """A case from one of fuzz/hostile.py's generators (a pure function of seed and index)."""
+    rng = random.Random(f"cpualloc-fuzz-hostile:{seed}:{index}")
+    names = classes or sorted(H.GENERATORS)
+    cls = rng.choice(names)
+    plan = H.GENERATORS[cls](corpus, rng, variant)
+    return Case(index, plan.command, plan.kind, plan.notes[0], plan.data, [f"{cls}: {n}" for n in plan.notes],
+                plan.argv, plan.json_out and "-o" not in plan.argv, tree_file=plan.tree_file, setup=plan.setup,
+                cls=cls, expect=plan.expect, recipe={"seed": seed, "index": index, "classes": classes, "variant": variant})
+
+
 def make_case(index: int, seed: int, corpus: dict[str, list[Seed]], commands: list[str],
-              self_test: bool = False) -> Case:
+              self_test: bool = False, hostile: float = HOSTILE_SHARE, classes: list[str] | None = None) -> Case:
+    """Case `index` of a run: a hostile case (share `hostile`, from its own rng so that the
+    mutation cases keep their numbers) or 1-3 stacked mutations of a corpus seed."""
+    if not self_test and hostile and random.Random(f"cpualloc-fuzz-share:{seed}:{index}").random() < hostile:
+        return make_hostile_case(index, seed, corpus, classes)
     rng = random.Random(f"cpualloc-fuzz:{seed}:{index}")
     command = rng.choice(commands)
     plan: list[tuple[str, int]]
@@ -378,31 +404,43 @@ def diff_snapshots(a: Snapshot, b: Snapshot) -> list[str]:
 
 # /tmp is shared with other users: only names a Python tempfile or cpualloc would create are
 # watched there (anything cpualloc writes through tempfile lands in the case's TMPDIR anyway).
-_TMP_WATCH = re.compile(r"^(tmp[a-z0-9_]{8}$|\.cpualloc|cpualloc(?!-fuzz-))")
+_TMP_WATCH = re.compile(r"^(tmp[a-z0-9_]{8}$|\.cpualloc|cpualloc(?!-fuzz-|-bench-|-unfixed-))")
 
 
 class Runner:
-    def __init__(self, root: Path, cli: list[str], watch_repo: bool = True, fork: bool = False) -> None:
+    def __init__(self, root: Path, cli: list[str], watch_repo: bool = True, fork: bool = False,
+                 code_root: Path | None = None) -> None:
         self.root = root
         self.cli = cli
         self.watch_repo = watch_repo
         self.fork = fork
+        self.code_root = code_root or REPO  # where `python -m cpualloc_cli` imports the package from
+        # a confirmation run: the wall deadline is this many times CASE_SECONDS, and a timeout
+        # is confirmed by a kill at that deadline (a hang) or by CPU time over CASE_SECONDS
+        # (slow on an idle machine too), not by wall time a loaded machine stretched
+        self.confirm_factor = 1.0
         self.env = {k: v for k, v in os.environ.items()
-                    if k not in ("XDG_CACHE_HOME", "COLUMNS", "PYTHONSTARTUP", "CPUALLOC_POLICY")}
+                    if k not in ("XDG_CACHE_HOME", "COLUMNS", "PYTHONSTARTUP", "CPUALLOC_POLICY", "KCONFIG_FUNCTIONS")}
         self.env.update({"NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1", "OPENBLAS_NUM_THREADS": "1",
                          "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
-                         "PYTHONPATH": str(REPO)})
+                         "PYTHONPATH": str(self.code_root), H.SECRET_ENV: H.SECRET_TOKEN})
 
     def materialize(self, case: Case, case_dir: Path) -> tuple[list[str], dict[str, Path], Path]:
-        """Write the case's inputs under case_dir/in, return (argv, input paths, out path)."""
+        """Write the case's inputs under case_dir/in, set up its scenario (case.setup), return
+        (argv, input paths, out path). The folder: in/ (inputs), work/ (cwd, HOME, TMPDIR),
+        markers/ (files a planted module or pickle would create), victim/ (what a planted -o
+        symlink points at), outside/ (what a planted top-level Kconfig symlink points at)."""
         indir = case_dir / "in"
         work = case_dir / "work"
         indir.mkdir(parents=True)
         work.mkdir()
+        (case_dir / "markers").mkdir()
+        setup = case.setup
         inputs: dict[str, Path] = {}
         ext = {"elf": "elf", "compressed": "img", "ikconfig": "img", "config": "config", "policy": "toml",
                "baseline": "json", "kconfig": "Kconfig"}[case.kind]
-        subs: dict[str, str] = {"{out}": str(work / "out.bin")}
+        out_path = work / "out.bin"
+        subs: dict[str, str] = {"{out}": str(out_path)}
         if case.kind == "kconfig":
             tree = indir / "tree"
             tree.mkdir()
@@ -411,16 +449,73 @@ class Runner:
             (tree / "Makefile").write_bytes(SRCTREE_MAKEFILE)
             marker = str(self.root / f"shell-marker-{case_dir.name}").encode()
             (tree / (case.tree_file or "Kconfig")).write_bytes(case.data.replace(b"__MARKER__", marker))
-            for p in tree.iterdir():
+            for rel, content in (setup.get("glob_stale") or {}).items():
+                if rel.endswith("a.Kconfig"):  # the second file appears only after the first run
+                    (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (tree / rel).write_text(content)
+            if setup.get("top_symlink_out"):
+                outside = case_dir / "outside"
+                outside.mkdir()
+                (outside / "Kconfig").write_text(f"{H.OUTSIDE_TOKEN}\nmainmenu ((( \"x\n")
+                (tree / "Kconfig").unlink()
+                (tree / "Kconfig").symlink_to(outside / "Kconfig")
+            for p in tree.rglob("*"):
                 inputs[str(p)] = p
             subs["{tree}"] = str(tree)
         else:
-            p = indir / f"input.{ext}"
-            p.write_bytes(case.data)
-            inputs[str(p)] = p
+            name = "input"
+            if setup.get("input_name"):
+                name = setup["input_name"].replace("/", "_")
+            p = indir / f"{name}.{ext}"
+            kind = setup.get("input_kind")
+            if kind == "fifo":
+                os.mkfifo(p)
+            elif kind == "devzero":
+                p = Path("/dev/zero")
+            else:
+                p.write_bytes(case.data)
+            if kind != "devzero":
+                inputs[str(p)] = p
             subs["{in}"] = str(p)
+        for rel in setup.get("fifo", []):
+            f = indir / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            os.mkfifo(f)
+            inputs[str(f)] = f
+        if setup.get("plant_kconfigfunctions"):
+            (work / "kconfigfunctions.py").write_text(
+                H.KCONFIGFUNCTIONS_PY.format(marker=str(case_dir / "markers" / "kconfigfunctions")))
+        if setup.get("plant_policy"):
+            # a world-writable ancestor of the working directory (like /tmp) holds a policy file
+            fname, body = setup["plant_policy"]
+            proj = work / "proj"
+            proj.mkdir()
+            planted = case_dir / fname
+            planted.write_text(body)
+            os.chmod(planted, 0o666)
+            os.chmod(case_dir, 0o777)
+        out_kind = setup.get("out_kind")
+        if out_kind:
+            victim = case_dir / "victim"
+            victim.mkdir()
+            if out_kind == "symlink":
+                (victim / "target").write_bytes(b"root-only file\n")
+                out_path.symlink_to(victim / "target")
+            elif out_kind == "dangling":
+                out_path.symlink_to(victim / "new")
+            elif out_kind == "fifo":
+                os.mkfifo(out_path)
+            elif out_kind == "directory":
+                out_path.mkdir()
+            elif out_kind == "missing-dir":
+                out_path = work / "missing" / "out.bin"
+            elif out_kind == "device":
+                out_path = Path("/dev/full")
+            subs["{out}"] = "" if out_kind == "empty" else str(out_path)
         if "{orig}" in case.argv:
             corpus_seed = ORIG_CACHE.get(case.seed_name)
+            if corpus_seed is None and case.kind == "elf" and case.cls:
+                corpus_seed = case.data  # a hostile case diffs against itself
             if corpus_seed is not None:
                 o = indir / f"orig.{ext}"
                 o.write_bytes(corpus_seed)
@@ -431,42 +526,70 @@ class Runner:
             shutil.copyfile(GOOD_CONFIG, g)
             inputs[str(g)] = g
             subs["{good}"] = str(g)
-        argv = [subs.get(a, a) for a in case.argv]
-        return argv, inputs, work / "out.bin"
+
+        def sub(a: str) -> str:
+            for k, v in subs.items():
+                if k in a:
+                    a = a.replace(k, v)
+            return a
+
+        argv = [sub(a) for a in case.argv]
+        return argv, inputs, out_path
 
     def run(self, case: Case) -> Result:
         case_dir = Path(tempfile.mkdtemp(prefix=f"case-{case.index:06d}-", dir=self.root))
         try:
             return self._run(case, case_dir)
         finally:
+            _make_removable(case_dir)
             shutil.rmtree(case_dir, ignore_errors=True)
 
-    def _run(self, case: Case, case_dir: Path) -> Result:
+    def _launch(self, argv: list[str], cwd: Path, env: dict[str, str], stdout_p: Path,
+                stderr_p: Path) -> tuple[int, Any, bool, float]:
         import subprocess
 
+        t0 = time.monotonic()
+        if self.fork:
+            pid = _fork_cli(argv, cwd, env, stdout_p, stderr_p)
+            status, ru, killed = _wait(pid, t0 + CASE_SECONDS * self.confirm_factor)
+        else:
+            with open(stdout_p, "wb") as so, open(stderr_p, "wb") as se:
+                proc = subprocess.Popen([*self.cli, *argv], cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=so,
+                                        stderr=se, preexec_fn=_limits)
+                status, ru, killed = _wait(proc.pid, t0 + CASE_SECONDS * self.confirm_factor)
+                proc.returncode = 0  # reaped by os.wait4 above
+        return status, ru, killed, time.monotonic() - t0
+
+    def _run(self, case: Case, case_dir: Path) -> Result:
         argv, inputs, out_path = self.materialize(case, case_dir)
         work = case_dir / "work"
-        before_inputs = {k: (p.stat().st_mtime_ns, p.stat().st_size, hashlib.sha256(p.read_bytes()).digest())
-                         for k, p in inputs.items() if p.is_file()}
-        repo_before = snapshot_tree(REPO) if self.watch_repo else {}
-        root_before = snapshot_listing(self.root)
-        tmp_before = snapshot_listing(Path("/tmp"))
+        setup = case.setup
+        cwd = work / "proj" if setup.get("plant_policy") else work
         env = dict(self.env)
         env.update({"HOME": str(work), "TMPDIR": str(work)})
         stdout_p, stderr_p = case_dir / "stdout", case_dir / "stderr"
-        t0 = time.monotonic()
-        if self.fork:
-            pid = _fork_cli(argv, work, env, stdout_p, stderr_p)
-            status, ru, killed = _wait(pid, t0 + CASE_SECONDS)
-        else:
-            with open(stdout_p, "wb") as so, open(stderr_p, "wb") as se:
-                proc = subprocess.Popen([*self.cli, *argv], cwd=work, env=env, stdin=subprocess.DEVNULL, stdout=so,
-                                        stderr=se, preexec_fn=_limits)
-                status, ru, killed = _wait(proc.pid, t0 + CASE_SECONDS)
-                proc.returncode = 0  # reaped by os.wait4 above
-        wall = time.monotonic() - t0
-        stdout = stdout_p.read_bytes().decode("utf-8", "replace")
-        stderr = stderr_p.read_bytes().decode("utf-8", "replace")
+        if setup.get("poison_cache") or setup.get("glob_stale"):
+            # a first run fills the parse cache; then an attacker poisons it, or the tree changes
+            self._launch(argv, cwd, env, stdout_p, stderr_p)
+            if setup.get("poison_cache"):
+                poison_cache(work / ".cache", str(case_dir / "markers" / "pickle"))
+            for rel, content in (setup.get("glob_stale") or {}).items():
+                p = case_dir / "in" / "tree" / rel
+                if not p.exists():
+                    p.write_text(content)
+                    inputs[str(p)] = p
+        before_inputs = {k: (p.stat().st_mtime_ns, p.stat().st_size, hashlib.sha256(p.read_bytes()).digest())
+                         for k, p in inputs.items() if p.is_file()}
+        victim_before = _victim_state(case_dir)
+        out_existed = os.path.lexists(out_path)
+        repo_before = snapshot_tree(REPO) if self.watch_repo else {}
+        root_before = snapshot_listing(self.root)
+        tmp_before = snapshot_listing(Path("/tmp"))
+        status, ru, killed, wall = self._launch(argv, cwd, env, stdout_p, stderr_p)
+        stdout_b = stdout_p.read_bytes()
+        stderr_b = stderr_p.read_bytes()
+        stdout = stdout_b.decode("utf-8", "replace")
+        stderr = stderr_b.decode("utf-8", "replace")
         rc = os.waitstatus_to_exitcode(status)
         sig = -rc if rc < 0 else None
         res = Result(case.index, case.command, case.kind, case.seed_name, case.mutations, argv,
@@ -476,11 +599,36 @@ class Runner:
         def fail(kind: str, detail: str) -> Result:
             res.failure = res.failure or kind
             res.detail = res.detail or detail
+            res.extra.setdefault("all_failures", []).append(kind)
             return res
 
         res.extra["harness_maxrss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        if case.cls:
+            res.extra["class"] = case.cls
+        # the security effects first: they matter more than how the run ended
+        markers = sorted(p.name for p in (case_dir / "markers").iterdir())
+        if markers:
+            fail("code-exec", f"planted code ran: {', '.join(markers)} (a module from the working directory or "
+                              "a pickle from the cache)")
+        if _victim_state(case_dir) != victim_before:
+            fail("victim-changed", "-o wrote through a planted symlink: a file outside the work folder changed")
+        out_text = b""
+        if case.command != "extract" and out_path.is_file() and not out_path.is_symlink():
+            with contextlib.suppress(OSError):
+                out_text = out_path.read_bytes()[:16 << 20]
+        everything = stdout_b + stderr_b + out_text
+        if H.SECRET_TOKEN.encode() in everything:
+            fail("env-leak", f"the value of ${H.SECRET_ENV} (not named by --env) reached the output")
+        if H.OUTSIDE_TOKEN.encode() in everything:
+            fail("outside-read", "text of a file outside --srctree (the symlinked top Kconfig's target) was printed")
+        if setup.get("plant_policy"):
+            planted = str(case_dir / setup["plant_policy"][0])
+            if rc == 3 and any(ln.startswith(ERROR_PREFIX) and planted in ln for ln in stderr.splitlines()):
+                fail("planted-policy", f"a policy planted in a world-writable ancestor was used: {planted}")
         if killed:
-            fail("timeout", f"killed after {CASE_SECONDS:g} s wall time")
+            fail("timeout", f"killed after {CASE_SECONDS * self.confirm_factor:g} s wall time")
+        elif self.confirm_factor > 1 and res.cpu_s > CASE_SECONDS:
+            fail("timeout", f"{res.cpu_s:.1f} s of CPU, over the {CASE_SECONDS:g} s bound")
         elif sig is not None:
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             fail("signal", f"died of {name}")
@@ -493,17 +641,46 @@ class Runner:
             fail("escape", f"exit 4: {m.group(1)}: {m.group(2)[:160]}" if m else "exit 4")
         elif rc is not None and rc >= 0 and rc not in (0, 1, 2, 3):
             fail("exit-code", f"exit {rc}")
+        raw = _RAW_ESCAPE.search(stdout + stderr + out_text.decode("utf-8", "replace"))
+        if raw:
+            fail("raw-escape", f"a raw terminal control character {raw.group(0)!r} from the input reached the output")
+        out_kind = setup.get("out_kind")
+        if out_kind and not killed and rc is not None:
+            want = 2 if out_kind == "empty" else 3
+            if rc != want:
+                fail("out-not-refused", f"-o naming {OUT_KINDS.get(out_kind, out_kind)}: exit {rc}, want {want} "
+                                        "(refused before anything is written)")
+        if setup.get("glob_stale") and rc is not None:
+            cold = case_dir / "cold"
+            cold.mkdir()
+            cold_env = dict(env, HOME=str(cold), TMPDIR=str(cold))
+            cstatus, _ru, ckilled, _w = self._launch(argv, cwd, cold_env, case_dir / "cold.out", case_dir / "cold.err")
+            crc = os.waitstatus_to_exitcode(cstatus)
+            if not ckilled and crc != rc:
+                fail("stale-cache", f"exit {rc} with the cache, {crc} without it: a file matching a source glob "
+                                    "was added and the cache did not see it")
         if rc == 3:
             problem = message_problem(stderr, [*argv, *inputs])
             if problem:
                 fail("message", problem)
-            if "-o" in argv and out_path.exists():
+            if "-o" in argv and not out_existed and os.path.lexists(out_path) and out_path.is_file():
                 fail("partial-output", "exit 3 but the -o file exists")
         if rc in (0, 1) and case.json_out:
             try:
                 json.loads(stdout)
             except ValueError as exc:
                 fail("bad-json", f"--format json output does not parse: {exc}")
+        if setup.get("expect_symbols") and rc in (0, 1):
+            problem = _nm_mismatch(stdout, setup["expect_symbols"])
+            if problem:
+                fail("nm-mismatch", problem)
+        if rc in (0, 1) and "junit" in argv and "-o" not in argv:
+            import xml.etree.ElementTree as ET
+
+            try:
+                ET.fromstring(stdout_b)
+            except ET.ParseError as exc:
+                fail("bad-xml", f"--format junit output is not XML: {exc}")
         for k, p in inputs.items():
             if k in before_inputs:
                 try:
@@ -517,8 +694,13 @@ class Runner:
             outside += diff_snapshots(repo_before, snapshot_tree(REPO))
         outside += [p for p in diff_snapshots(root_before, snapshot_listing(self.root))
                     if not os.path.basename(p).startswith("case-")]
-        outside += [p for p in diff_snapshots(tmp_before, snapshot_listing(Path("/tmp")))
-                    if _TMP_WATCH.match(os.path.basename(p))]
+        # /tmp is shared with other users, whose cpualloc runs make the very names cpualloc
+        # makes (tests run in-process, without our TMPDIR): what appears there is recorded,
+        # not failed (a case's own TMPDIR is its work folder; victim/ and markers/ judge writes)
+        tmp_after = snapshot_listing(Path("/tmp"))
+        tmp_new = [p for p in tmp_after if p not in tmp_before and _TMP_WATCH.match(os.path.basename(p))]
+        if tmp_new:
+            res.extra["tmp_new"] = tmp_new[:5]
         marker = self.root / f"shell-marker-{case_dir.name}"
         if marker.exists():
             fail("shell", "a $(shell,...) command ran without --allow-shell")
@@ -529,10 +711,93 @@ class Runner:
         return res
 
 
-def preload_cli() -> None:
+# What each -o kind names (out-not-refused): each must be refused with exit 3 (an empty name: 2).
+OUT_KINDS = {"symlink": "a planted symlink", "dangling": "a dangling symlink", "fifo": "a FIFO",
+             "directory": "a directory", "missing-dir": "a file in a missing directory", "device": "/dev/full",
+             "empty": "an empty name"}
+
+# ESC, and the C1 CSI/OSC/DCS introducers as characters: what makes a terminal obey text.
+_RAW_ESCAPE = re.compile("[\x1b\x9b\x9d\x90]")
+
+
+def _nm_mismatch(stdout: str, expect: dict[str, str]) -> str | None:
+    """`inspect --symbols --format json` against the nm letters the generator derived (GNU nm's
+    rules: fuzz/hostile.py many_sections_elf)."""
+    try:
+        doc = json.loads(stdout)
+        rows = doc["images"][0]["symbols"]["rows"]
+        cols = doc["images"][0]["symbols"]["columns"]
+        got = {r[cols.index("name")]: r[cols.index("type")] for r in rows}
+    except (ValueError, KeyError, IndexError, TypeError):
+        return "no symbol table in the JSON output"
+    wrong = [f"{n}: {got.get(n, 'missing')} (nm: {letter})" for n, letter in sorted(expect.items())
+             if got.get(n) != letter]
+    return f"symbols differ from nm: {', '.join(wrong)}" if wrong else None
+
+
+def _victim_state(case_dir: Path) -> list[tuple[str, int, int, bytes]]:
+    """What lies in case_dir/victim (the target of a planted -o symlink): names, inodes, sizes, contents."""
+    victim = case_dir / "victim"
+    out = []
+    if victim.is_dir():
+        for p in sorted(victim.iterdir()):
+            st = p.lstat()
+            out.append((p.name, st.st_ino, st.st_size, p.read_bytes() if p.is_file() else b""))
+    return out
+
+
+def _make_removable(case_dir: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.chmod(case_dir, 0o700)
+
+
+def poison_cache(cache: Path, marker: str) -> list[str]:
+    """Be the attacker who can write one file in the cache directory: every entry the first run
+    left there is rewritten as a well-formed entry of the pickle format of the unfixed code
+    (magic, key, files hash, sha256 of the payload, then the payload) whose payload is a
+    pickle that creates `marker`; an entry in any other format gets such a twin beside it
+    (`<name>.pickle`). A cache that never unpickles, or authenticates what it reads, ignores it."""
+    poisoned = []
+    if not cache.is_dir():
+        return poisoned
+    payload = H.poison_pickle(marker)
+    for p in sorted(cache.rglob("*")):
+        if not p.is_file() or p.is_symlink():
+            continue
+        data = p.read_bytes()
+        magic = b"cpualloc-kconfig-cache\n"
+        key = p.name.split(".", 1)[0]
+        if data.startswith(magic):
+            parts = data.split(b"\n", 4)
+            if len(parts) == 5:
+                n_text, _, body = parts[4].partition(b"\n")
+                try:
+                    n = int(n_text)
+                except ValueError:
+                    n = 0
+                names = body[:n]
+                digest = hashlib.sha256(names + payload).hexdigest().encode()
+                p.write_bytes(b"\n".join([parts[0], parts[1], parts[2], digest, n_text]) + b"\n" + names + payload)
+                poisoned.append(str(p))
+                continue
+        twin = p.with_name(key + ".pickle")
+        if twin == p or twin.exists():
+            continue
+        digest = hashlib.sha256(payload).hexdigest().encode()
+        twin.write_bytes(magic + key.encode() + b"\n" + b"0\n" + digest + b"\n0\n" + payload)
+        os.chmod(twin, 0o600)
+        poisoned.append(str(twin))
+    return poisoned
+
+
+def preload_cli(code_root: Path | None = None) -> None:
     """--fork mode: import the CLI and every command module once, in the worker, so that each
     case's forked process starts warm (a process per case still; only the imports are shared)."""
-    sys.path.insert(0, str(REPO))
+    root = str(code_root or REPO)
+    sys.path.insert(0, root)
+    for name in [m for m in sys.modules if m == "cpualloc_cli" or m.startswith("cpualloc_cli.")]:
+        if not str(getattr(sys.modules[name], "__file__", "") or "").startswith(root):
+            del sys.modules[name]  # imported from another tree: the cases must run `root`'s code
     import importlib
 
     from cpualloc_cli.cli import COMMANDS
@@ -559,6 +824,12 @@ def _fork_cli(argv: list[str], work: Path, env: dict[str, str], stdout_p: Path, 
     code = 70
     try:  # the child: become one CLI run, then _exit
         os.chdir(work)
+        # as `python -m cpualloc_cli` does: the cwd first on sys.path, then the package's
+        # __main__ module runs (its top level, without the main() call: it may drop that entry)
+        sys.path.insert(0, os.getcwd())
+        import runpy
+
+        runpy.run_module("cpualloc_cli.__main__", run_name="cpualloc_fuzz_main")
         os.environ.clear()
         os.environ.update(env)
         tempfile.tempdir = None
@@ -607,6 +878,7 @@ def _wait(pid: int, deadline: float) -> tuple[int, Any, bool]:
 # Noise on a shared machine (other developers' files, load) must not be reported as a bug:
 # these failure kinds are confirmed by one sequential re-run before they count.
 CONFIRM = ("timeout", "wrote-outside", "memory")
+CONFIRM_FACTOR = 3.0  # the confirmation run's wall deadline, in CASE_SECONDS (see Runner.confirm_factor)
 
 ORIG_CACHE: dict[str, bytes] = {}
 
@@ -689,23 +961,37 @@ def minimize(runner: Runner, case: Case, first: Result, seconds: float = 60.0, m
 
 
 def regression_case(entry: dict[str, Any]) -> Case:
-    """The Case an index.json entry describes (its file, command line and kind)."""
+    """The Case an index.json entry describes (its file, command line and kind). A `.gen` file
+    is the recipe of a big hostile input: the input is made again (and checked by its sha256)."""
+    if entry["file"].endswith(".gen"):
+        r = json.loads((REGRESSIONS / entry["file"]).read_text())
+        case = make_hostile_case(r["index"], r["seed"], load_corpus(), r["classes"], r.get("variant"))
+        if hashlib.sha256(case.data).hexdigest() != r["sha256"]:
+            raise ValueError(f"{entry['file']}: the generator now makes another input (sha256 differs); "
+                             "regenerate the entry")
+        return case
     data = (REGRESSIONS / entry["file"]).read_bytes()
     if entry.get("orig") and entry["orig"] not in ORIG_CACHE:
         for seeds in load_corpus().values():
             for s in seeds:
                 ORIG_CACHE.setdefault(s.name, s.data)
     return Case(index=-1, command=entry["argv"][0], kind=entry["kind"], seed_name=entry.get("orig") or "",
-                data=data, mutations=[], argv=list(entry["argv"]), tree_file=entry.get("tree_file"))
+                data=data, mutations=[], argv=list(entry["argv"]), tree_file=entry.get("tree_file"),
+                setup=dict(entry.get("setup") or {}), cls=entry.get("class"))
 
 
 def known_key(res: Result) -> str:
     """The failure with the case's own paths and every number taken out, for de-duplication and
     for matching the 'open' entries of the regressions index."""
-    detail = re.sub(r"/\S*?/(case-\d+-[\w]+|in|work)/", "<case>/", res.detail)
+    detail = re.sub(r"/\S*?/(case-\d+-[\w]+|in|work)/", "<case>/", res.detail.replace(" (on the confirmation run)", ""))
     detail = re.sub(r"(?<![\w.])/[\w./-]+", "<path>", detail)   # other absolute paths
     detail = re.sub(r"(?<!\w)'[^']*'(?!\w)", "'…'", detail)      # quoted names and values
-    return f"{res.failure}: " + re.sub(r"\d+", "N", detail)[:100]
+    key = f"{res.failure}: " + re.sub(r"\d+", "N", detail)[:100]
+    if res.extra.get("class") and res.mutations:
+        # a hostile case: its class and variant belong to the failure ("timeout" alone would
+        # make one open entry hide every other hang)
+        key += " [" + re.sub(r"\d+", "N", res.mutations[0])[:80] + "]"
+    return key
 
 
 def load_known(path: str | None) -> dict[str, str]:
@@ -719,13 +1005,37 @@ def load_known(path: str | None) -> dict[str, str]:
     return out
 
 
+# Who fixes a hostile class (issue 17's branches), the default owner of a saved entry.
+CLASS_OWNER = {
+    "kconfig-macro": "cpualloc_cli/adapters/kconfig.py (seckconfig)",
+    "kconfig-tree": "cpualloc_cli/adapters/kconfig.py, adapters/securecache.py (seckconfig)",
+    "planted-policy": "cpualloc_cli/adapters/policy.py (secio)",
+    "numbers": "cpualloc_cli/model/measures.py, adapters/policy.py, adapters/baseline.py, cli/check_cmd.py (secio)",
+    "output-path": "cpualloc_cli/cli/common.py write_atomic (secio)",
+    "nonregular": "cpualloc_cli/adapters/decompress.py, elf.py (secbounds); config/policy/baseline readers (secio)",
+    "bombs": "cpualloc_cli/adapters/decompress.py, elf.py (secbounds); .config reader (seckconfig)",
+    "dwarf": "cpualloc_cli/adapters/dwarf.py (secbounds)",
+    "many-sections": "cpualloc_cli/adapters/elf.py (secbounds)",
+    "markup": "cpualloc_cli/render/* (formats)",
+}
+
+# A hostile input bigger than this is saved as the recipe that makes it (a `.gen` file).
+BIG_INPUT_BYTES = 256 << 10
+
+
 def save_regression(case: Case, res: Result, seed: int) -> str:
     REGRESSIONS.mkdir(parents=True, exist_ok=True)
     ext = {"elf": "elf", "compressed": "img", "ikconfig": "img", "config": "config", "policy": "toml",
            "baseline": "json", "kconfig": "Kconfig"}[case.kind]
     digest = hashlib.sha256(case.data).hexdigest()[:10]
+    if case.recipe and len(case.data) > BIG_INPUT_BYTES:
+        ext = "gen"
+        body = json.dumps({**case.recipe, "sha256": hashlib.sha256(case.data).hexdigest(), "kind": case.kind},
+                          indent=2, sort_keys=True).encode() + b"\n"
+    else:
+        body = case.data
     name = f"{case.command}-{digest}.{ext}"
-    (REGRESSIONS / name).write_bytes(case.data)
+    (REGRESSIONS / name).write_bytes(body)
     index_path = REGRESSIONS / "index.json"
     index = json.loads(index_path.read_text()) if index_path.exists() else {"regressions": []}
     if not any(e["file"] == name for e in index["regressions"]):
@@ -735,12 +1045,16 @@ def save_regression(case: Case, res: Result, seed: int) -> str:
             "kind": case.kind,
             "orig": case.seed_name if "{orig}" in case.argv else None,
             "tree_file": case.tree_file,
+            "setup": case.setup,
+            "class": case.cls,
             "expect_exit": 3,
             "message": "",
             "found": f"fuzz/run.py --seed {seed}, case {case.index}: {'; '.join(case.mutations)}",
             "was": f"{res.failure}: {res.detail}",
             "signature": known_key(res),
             "status": "open",
+            "owner": CLASS_OWNER.get(case.cls or "", "unassigned (see 'was')"),
+            "note": f"found by the fuzzer{' (hostile class ' + case.cls + ')' if case.cls else ''}; open until fixed",
         })
         index["regressions"].sort(key=lambda e: e["file"])
         index_path.write_text(json.dumps(index, indent=2, sort_keys=True) + "\n")
@@ -753,29 +1067,52 @@ def save_regression(case: Case, res: Result, seed: int) -> str:
 _worker_runner: Runner | None = None
 
 
-_worker_plan: tuple[int, dict[str, list[Seed]], list[str], bool] | None = None
+# (seed, corpus, commands, self_test, hostile share, hostile classes)
+RunPlan = tuple[int, dict[str, list[Seed]], list[str], bool, float, list[str] | None]
+_worker_plan: RunPlan | None = None
 
 
 def _init_worker(root: str, cli: list[str], watch_repo: bool, orig: dict[str, bytes], fork: bool,
-                 plan: tuple[int, dict[str, list[Seed]], list[str], bool]) -> None:
+                 plan: RunPlan, code_root: str | None = None) -> None:
     """Workers make their own cases from (seed, index): the harness stays small, so the
     ru_maxrss of a case (which counts the worker's pages until exec) measures the CLI."""
     global _worker_runner, _worker_plan
-    _worker_runner = Runner(Path(root), cli, watch_repo, fork)
+    _worker_runner = Runner(Path(root), cli, watch_repo, fork, Path(code_root) if code_root else None)
     _worker_plan = plan
     ORIG_CACHE.update(orig)
     if fork:
-        preload_cli()
+        preload_cli(Path(code_root) if code_root else None)
         if any(str(a).endswith("unfenced.py") for a in cli):
             import unfenced  # the same patch fuzz/unfenced.py applies before running the CLI
 
             unfenced.remove_fence("--no-prechecks" in cli, "--keep-fence" not in cli)
 
 
+def _settle(res: Result, again: Result) -> None:
+    """A suspect (timeout, memory, wrote-outside) after its confirmation run `again`: the same
+    failure confirms it (wrote-outside: with a path in common); another failure replaces it
+    (a hang that, given time, ends in exit 4 is an exit 4); no failure clears it."""
+    same_paths = set(again.extra.get("outside", [])) & set(res.extra.get("outside", []))
+    if again.failure == res.failure and (res.failure != "wrote-outside" or same_paths):
+        return
+    res.extra["unconfirmed"] = f"{res.failure}: {res.detail}"
+    if again.failure and again.failure != "wrote-outside":
+        res.failure, res.detail = again.failure, again.detail + " (on the confirmation run)"
+        res.extra["all_failures"] = again.extra.get("all_failures", [])
+    else:
+        res.failure, res.detail = None, ""
+
+
+def _confirm_index(index: int) -> Result:
+    assert _worker_runner is not None
+    _worker_runner.confirm_factor = CONFIRM_FACTOR
+    return _run_index(index)
+
+
 def _run_index(index: int) -> Result:
     assert _worker_runner is not None and _worker_plan is not None
-    seed, corpus, commands, self_test = _worker_plan
-    return _worker_runner.run(make_case(index, seed, corpus, commands, self_test))
+    seed, corpus, commands, self_test, hostile, classes = _worker_plan
+    return _worker_runner.run(make_case(index, seed, corpus, commands, self_test, hostile, classes))
 
 
 def available(command: str) -> bool:
@@ -813,8 +1150,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--known", default=str(REGRESSIONS / "index.json"),
                     help="regressions index: failures matching an entry with status 'open' (a known bug "
                          "in someone else's module, listed there) are counted as known, not as failures")
+    ap.add_argument("--hostile", action="store_true",
+                    help="only the hostile generators (fuzz/hostile.py), no mutation cases")
+    ap.add_argument("--hostile-share", type=float, default=HOSTILE_SHARE,
+                    help=f"share of hostile cases in a normal run (default {HOSTILE_SHARE})")
+    ap.add_argument("--classes", help=f"comma-separated hostile classes, from {', '.join(sorted(H.GENERATORS))}")
+    ap.add_argument("--self-test-classes", action="store_true",
+                    help="run every variant of every hostile generator against the unfixed code (a git archive "
+                         f"of {UNFIXED_COMMIT[:7]}) and succeed only if each shows its class")
+    ap.add_argument("--variants", action="store_true",
+                    help="every variant of every hostile class once, against this checkout: succeed only if none fails")
+    ap.add_argument("--variant-cases", type=int, default=1,
+                    help="with --self-test-classes: cases per variant (default 1)")
+    ap.add_argument("--no-fork", action="store_true",
+                    help="with --self-test-classes: exec `python -m cpualloc_cli` per case (default: --fork)")
+    ap.add_argument("--unfixed", metavar="DIR", help="with --self-test-classes: the unfixed tree to use instead "
+                                                     "of exporting it from git")
+    ap.add_argument("--max-seconds", type=float, default=None,
+                    help="stop starting cases after this many seconds, then confirm and summarize the cases run "
+                         "(the summary's `cases` says how many)")
+    ap.add_argument("--confirm-alone", action="store_true",
+                    help="confirm timeouts/memory/wrote-outside suspects one at a time (default: --jobs at a time)")
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
+    if args.hostile:
+        args.hostile_share = 1.0
+    args.class_list = None
+    if args.classes:
+        args.class_list = [c.strip() for c in args.classes.split(",") if c.strip()]
+        unknown = [c for c in args.class_list if c not in H.GENERATORS]
+        if unknown:
+            ap.error(f"unknown class(es): {', '.join(unknown)}")
 
     corpus = load_corpus(big=args.big)
     for seeds in corpus.values():
@@ -822,6 +1188,10 @@ def main(argv: list[str] | None = None) -> int:
             ORIG_CACHE[s.name] = s.data
     if args.self_test:
         return self_test(args, corpus)
+    if args.self_test_classes:
+        return self_test_classes(args, corpus)
+    if args.variants:
+        return variants_pass(args, corpus)
     else:
         commands = [c.strip() for c in args.commands.split(",") if c.strip()]
         bad = [c for c in commands if c not in COMMANDS + EXTRA_COMMANDS]
@@ -869,17 +1239,169 @@ def self_test(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
     return 0 if ok else 1
 
 
+# The code before issue 17's fixes (main at this commit): what --self-test-classes runs against.
+UNFIXED_COMMIT = "f10b75d"
+
+
+def export_unfixed(dest: Path) -> str | None:
+    """Export the tree of UNFIXED_COMMIT into `dest` with `git archive`; None on success, or why
+    it cannot be done (no git, no history: a shallow or exported checkout)."""
+    import subprocess
+    import tarfile
+
+    git = shutil.which("git")
+    if git is None:
+        return "git is not installed"
+    probe = subprocess.run([git, "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"{UNFIXED_COMMIT}^{{commit}}"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"commit {UNFIXED_COMMIT} is not in this checkout's history (a shallow clone or an export?)"
+    proc = subprocess.run([git, "-C", str(REPO), "archive", "--format=tar", UNFIXED_COMMIT], capture_output=True)
+    if proc.returncode != 0:
+        return f"git archive {UNFIXED_COMMIT} failed: {proc.stderr.decode(errors='replace').strip()[:200]}"
+    import io
+
+    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+        tar.extractall(dest, filter="data")
+    return None
+
+
+def _run_variant(job: tuple[str, str, int]) -> tuple[str, str, Result, tuple[str, ...]]:
+    assert _worker_runner is not None and _worker_plan is not None
+    cls, variant, index = job
+    seed, corpus = _worker_plan[0], _worker_plan[1]
+    case = make_hostile_case(index, seed, corpus, [cls], variant)
+    return cls, variant, _worker_runner.run(case), case.expect
+
+
+def _run_variants(args: argparse.Namespace, corpus: dict[str, list[Seed]], classes: list[str], code_root: Path,
+                  root: Path) -> list[tuple[str, str, Result, tuple[str, ...]]]:
+    """One case (--variant-cases) of every variant of `classes`, run against `code_root`."""
+    root.mkdir(parents=True, exist_ok=True)
+    jobs = [(cls, v, i) for cls in classes for v in H.VARIANTS[cls] for i in range(args.variant_cases)]
+    cli = [sys.executable, "-m", "cpualloc_cli"]
+    plan: RunPlan = (args.seed, corpus, [], False, 1.0, None)
+    init = (str(root), cli, False, dict(ORIG_CACHE), not args.no_fork, plan, str(code_root))
+    jobs_n = max(args.jobs, 3)  # hangs (FIFOs) mostly sleep: a third job overlaps them with the quick cases
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(jobs_n, initializer=_init_worker, initargs=init) as pool:
+        return list(pool.imap_unordered(_run_variant, jobs, chunksize=1))
+
+
+def variants_pass(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
+    """--variants: every variant of every hostile class once against this checkout's code; pass
+    only if none fails (timeouts, memory and wrote-outside confirmed by a sequential re-run, as
+    in a campaign; failures matching an 'open' regressions entry counted as known). The fast,
+    complete guard CI runs: each class of issue 17 is tried on every run."""
+    classes = args.class_list or sorted(H.VARIANTS)
+    tmp = Path(tempfile.mkdtemp(prefix="cpualloc-variants-"))
+    t0 = time.monotonic()
+    try:
+        results = _run_variants(args, corpus, classes, REPO, tmp / "cases")
+        runner = Runner(tmp / "again", [sys.executable, "-m", "cpualloc_cli"], False, False)
+        runner.confirm_factor = CONFIRM_FACTOR
+        (tmp / "again").mkdir()
+        for cls, variant, res, _expect in results:
+            if res.failure in CONFIRM:
+                again = runner.run(make_hostile_case(res.index, args.seed, corpus, [cls], variant))
+                _settle(res, again)
+        known = load_known(getattr(args, "known", None))
+        if not args.no_save:  # each new failure saved as an open regression entry
+            for cls, variant, res, _expect in results:
+                if res.failure and known_key(res) not in known:
+                    case = make_hostile_case(res.index, args.seed, corpus, [cls], variant)
+                    small = case if len(case.data) > BIG_INPUT_BYTES else minimize(runner, case, res)
+                    res.saved = save_regression(small, res, args.seed)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out: dict[str, Any] = {}
+    for cls, variant, res, _expect in sorted(results, key=lambda r: (r[0], r[1])):
+        status = "ok"
+        if res.failure and known_key(res) in known:
+            status = f"known open: {known[known_key(res)]}"
+        elif res.failure:
+            status = f"FAIL {res.failure}: {res.detail[:200]}"
+        out[f"{cls}/{variant}"] = {"status": status, "rc": res.rc, "saved": res.saved, "wall_s": res.wall_s, "cpu_s": res.cpu_s,
+                                   "maxrss_mib": round(res.maxrss_bytes / (1 << 20), 1), "mutations": res.mutations,
+                                   "signature": known_key(res) if res.failure else None}
+    failed = sorted(k for k, v in out.items() if v["status"].startswith("FAIL"))
+    verdict = {"variants": "FAIL" if failed else "pass", "failed": failed, "elapsed_s": round(time.monotonic() - t0, 1),
+               "cases": out}
+    if not args.quiet:
+        for k, v in out.items():
+            print(f"{k:40s} {v['status'][:150]}", file=sys.stderr)
+    print(json.dumps({k: v for k, v in verdict.items() if k != "cases"}, indent=2), file=sys.stderr)
+    if args.report:
+        Path(args.report).write_text(json.dumps(verdict, indent=2, sort_keys=True) + "\n")
+    return 1 if failed else 0
+
+
+def self_test_classes(args: argparse.Namespace, corpus: dict[str, list[Seed]]) -> int:
+    """Every variant of every hostile generator, run through `python -m cpualloc_cli` of the
+    unfixed code (UNFIXED_COMMIT, exported with git archive; the harness, its checks and the
+    libraries are this checkout's): each variant must show one of the failure kinds its class
+    showed there (case.expect). This proves that each generator and each new check finds its
+    class, and keeps proving it after the fixes land. Exit 0 on pass; 0 with "skipped" when
+    there is no history to export (say so, do not pretend)."""
+    classes = args.class_list or sorted(H.VARIANTS)
+    tmp = Path(tempfile.mkdtemp(prefix="cpualloc-unfixed-"))
+    t0 = time.monotonic()
+    try:
+        if args.unfixed:
+            code_root = Path(args.unfixed).resolve()
+        else:
+            code_root = tmp / "src"
+            code_root.mkdir()
+            why = export_unfixed(code_root)
+            if why:
+                verdict: dict[str, Any] = {"self_test_classes": "skipped", "reason": why}
+                print(json.dumps(verdict, indent=2), file=sys.stderr)
+                if args.report:
+                    Path(args.report).write_text(json.dumps(verdict, indent=2, sort_keys=True) + "\n")
+                return 0
+        results = _run_variants(args, corpus, classes, code_root, tmp / "cases")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    found: dict[str, dict[str, Any]] = {}
+    for cls, variant, res, expect in sorted(results, key=lambda r: (r[0], r[1], r[2].index)):
+        kinds = list(dict.fromkeys(res.extra.get("all_failures", [])))
+        entry = found.setdefault(f"{cls}/{variant}", {"expect": list(expect), "found": [], "cases": []})
+        entry["found"] = sorted(set(entry["found"]) | (set(kinds) & set(expect)))
+        entry["cases"].append({"argv": res.argv[:1] + [a for a in res.argv[1:] if a.startswith("-")],
+                               "mutations": res.mutations, "rc": res.rc, "failures": kinds, "detail": res.detail[:200],
+                               "wall_s": res.wall_s})
+    missed = sorted(k for k, v in found.items() if not v["found"])
+    verdict = {"self_test_classes": "FAIL" if missed else "pass", "unfixed": UNFIXED_COMMIT,
+               "variants": len(found), "missed": missed, "elapsed_s": round(time.monotonic() - t0, 1),
+               "classes": found}
+    if not args.quiet:
+        for k, v in sorted(found.items()):
+            print(f"{'ok  ' if v['found'] else 'MISS'} {k:40s} found {v['found'] or '-'} "
+                  f"(case: {[c['failures'] for c in v['cases']]})", file=sys.stderr)
+    print(json.dumps({k: v for k, v in verdict.items() if k != "classes"}, indent=2), file=sys.stderr)
+    if args.report:
+        Path(args.report).write_text(json.dumps(verdict, indent=2, sort_keys=True) + "\n")
+    return 1 if missed else 0
+
+
 def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: list[str], cli: list[str],
              self_test: bool = False, report_suffix: str = "") -> dict[str, Any]:
     indices = args.only or list(range(args.cases))
-    plan = (args.seed, corpus, commands, self_test)
+    hostile = float(getattr(args, "hostile_share", HOSTILE_SHARE))
+    classes = getattr(args, "class_list", None)
+    plan: RunPlan = (args.seed, corpus, commands, self_test, hostile, classes)
 
     def case_of(index: int) -> Case:
-        return make_case(index, args.seed, corpus, commands, self_test)
+        return make_case(index, args.seed, corpus, commands, self_test, hostile, classes)
 
     root = Path(tempfile.mkdtemp(prefix="cpualloc-fuzz-"))
     watch = not args.no_watch_repo
     t0 = time.monotonic()
+    max_seconds = getattr(args, "max_seconds", None)
+
+    def out_of_time() -> bool:
+        return max_seconds is not None and time.monotonic() - t0 > max_seconds
     results: list[Result] = []
     try:
         if args.jobs > 1:
@@ -891,23 +1413,42 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
                 for res in pool.imap_unordered(_run_index, indices, chunksize=1):
                     results.append(res)
                     _progress(res, len(results), len(indices), args.quiet)
+                    if out_of_time():
+                        pool.terminate()  # the cases under way are dropped; the summary counts the rest
+                        break
         else:
             _init_worker(str(root), cli, watch, dict(ORIG_CACHE), args.fork, plan)
             for index in indices:
                 res = _run_index(index)
                 results.append(res)
                 _progress(res, len(results), len(indices), args.quiet)
+                if out_of_time():
+                    break
+        if len(results) < len(indices):
+            print(f"fuzz: --max-seconds reached: {len(results)} of {len(indices)} cases run", file=sys.stderr)
         runner = Runner(root, cli, watch, args.fork)
         if args.fork:
             preload_cli()
+        suspects = [r for r in results if r.failure in CONFIRM]
+        agains: dict[int, Result] = {}
+        if suspects and args.jobs > 1 and not args.confirm_alone:
+            # confirmed by a second run, `jobs` at a time (on a shared machine, one at a time
+            # would take longer than the campaign when there are hundreds of suspects)
+            import multiprocessing as mp
+
+            with mp.get_context("fork").Pool(args.jobs, initializer=_init_worker,
+                                             initargs=(str(root), cli, watch, dict(ORIG_CACHE), args.fork, plan)) as pool:
+                for again in pool.imap_unordered(_confirm_index, [r.index for r in suspects], chunksize=1):
+                    agains[again.index] = again
         for res in results:
             if res.failure in CONFIRM:
-                again = runner.run(case_of(res.index))
+                if res.index not in agains:
+                    runner.confirm_factor = CONFIRM_FACTOR
+                    agains[res.index] = runner.run(case_of(res.index))
+                    runner.confirm_factor = 1.0
+                again = agains[res.index]
                 res.retried = True
-                same_paths = set(again.extra.get("outside", [])) & set(res.extra.get("outside", []))
-                if again.failure != res.failure or (res.failure == "wrote-outside" and not same_paths):
-                    res.extra["unconfirmed"] = f"{res.failure}: {res.detail}"
-                    res.failure, res.detail = None, ""
+                _settle(res, again)
         known = load_known(getattr(args, "known", None))
         for res in results:
             if res.failure and known_key(res) in known:
@@ -922,7 +1463,8 @@ def campaign(args: argparse.Namespace, corpus: dict[str, list[Seed]], commands: 
                     continue  # one minimized input per distinct failure
                 seen.add(known_key(res))
                 case = case_of(res.index)
-                small = minimize(runner, case, res)
+                # a big hostile input (a bomb, a million lines) is saved as its recipe, not minimized
+                small = case if case.cls and len(case.data) > BIG_INPUT_BYTES else minimize(runner, case, res)
                 res.saved = save_regression(small, res, args.seed)
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -961,15 +1503,21 @@ def summarize(results: list[Result], elapsed: float, args: argparse.Namespace) -
         by_cmd[r.command] = by_cmd.get(r.command, 0) + 1
         key = str(r.rc) if r.rc is not None else f"signal {r.signal}"
         by_rc[key] = by_rc.get(key, 0) + 1
+    classes: dict[str, int] = {}
+    for r in results:
+        if r.extra.get("class"):
+            classes[r.extra["class"]] = classes.get(r.extra["class"], 0) + 1
     kinds: dict[str, int] = {}
     for r in failures:
         kinds[r.failure or ""] = kinds.get(r.failure or "", 0) + 1
     return {
         "seed": args.seed,
         "cases": len(results),
+        "cases_asked": len(args.only or range(args.cases)),
         "elapsed_s": round(elapsed, 1),
         "commands": by_cmd,
         "exit_codes": by_rc,
+        "hostile_cases": classes,
         "failures": len(failures),
         "failure_kinds": kinds,
         "escapes": kinds.get("escape", 0),
