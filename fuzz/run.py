@@ -103,7 +103,9 @@ def message_problem(stderr: str, paths: Iterable[str]) -> str | None:
     if others:
         return f"stray stderr line: {others[0][:120]!r}"
     body = errors[0][len(ERROR_PREFIX):]
-    named = [p for p in paths if p and body.startswith(p + ":")]
+    from cpualloc_cli.render.safe import clean  # the CLI shows paths with control characters escaped
+
+    named = [p for p in paths if p and (body.startswith(p + ":") or body.startswith(clean(p) + ":"))]
     if not named:
         return f"the error line does not start with the input's path: [{body[:70]}]"
     rest = body[len(max(named, key=len)) + 1:]

@@ -225,8 +225,21 @@ def read_config_text(path: str) -> str:
         st = os.stat(path)
         if stat.S_ISDIR(st.st_mode):
             raise ConfigError("is a directory, not a .config", path=path)
-        with open(path, "rb") as fh:
-            data = fh.read(CONFIG_READ_CAP_BYTES + 1)
+        if stat.S_ISFIFO(st.st_mode):
+            # a pipe (`--config <(zcat config.gz)`) is read as it is; a FIFO nobody writes to must
+            # not hang: open without blocking, then a read with no writer returns EOF at once
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            os.set_blocking(fd, True)
+            with os.fdopen(fd, "rb") as fh:
+                data = fh.read(CONFIG_READ_CAP_BYTES + 1)
+            if not data:
+                raise ConfigError("a FIFO with nothing written to it, not a .config", path=path,
+                                  hint="give a regular file, or a pipe that writes the configuration")
+        elif not stat.S_ISREG(st.st_mode):
+            raise ConfigError("not a regular file (a device or a socket), not a .config", path=path)
+        else:
+            with open(path, "rb") as fh:
+                data = fh.read(CONFIG_READ_CAP_BYTES + 1)
     except ConfigError:
         raise
     except OSError as exc:
@@ -455,6 +468,16 @@ class _Kconfig(kconfiglib.Kconfig):  # type: ignore[misc]
         if self.cpa_expansions > MACRO_MAX_EXPANSIONS:
             raise kconfiglib.KconfigError(f"{self.filename}:{self.linenr}: error: more than {MACRO_MAX_EXPANSIONS} "
                                           "macro expansions (work budget); refused")
+        # the arguments are expanded before the call: a macro that doubles its argument on each
+        # recursive call grows them past any output budget before its first result returns
+        arg_chars = sum(len(a) for a in args)
+        if arg_chars > MACRO_MAX_OUTPUT_CHARS:
+            raise kconfiglib.KconfigError(f"{self.filename}:{self.linenr}: error: macro arguments longer than "
+                                          f"{MACRO_MAX_OUTPUT_CHARS} characters (work budget); refused")
+        self.cpa_expanded_chars += arg_chars
+        if self.cpa_expanded_chars > MACRO_MAX_TOTAL_CHARS:
+            raise kconfiglib.KconfigError(f"{self.filename}:{self.linenr}: error: more than {MACRO_MAX_TOTAL_CHARS} "
+                                          "characters of macro values (work budget); refused")
         res: str = super()._fn_val(args)
         self.cpa_expanded_chars += len(res)
         if len(res) > MACRO_MAX_OUTPUT_CHARS:

@@ -82,7 +82,9 @@ def cli(ctx: click.Context, traceback: bool, no_color: bool) -> None:
 
 
 def _error_line(text: str) -> None:
-    sys.stderr.write(f"{TOOL_NAME}: error: {text}\n")
+    from cpualloc_cli.render.safe import clean
+
+    sys.stderr.write(f"{TOOL_NAME}: error: {clean(text)}\n")  # paths and input text: never raw escapes
 
 
 def run(argv: list[str] | None = None) -> int:

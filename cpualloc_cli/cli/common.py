@@ -269,11 +269,15 @@ def emit(opts: OutputOptions, text: str) -> None:
 
 def warn(message: str) -> None:
     """A diagnostic on stderr (never on stdout, so `| jq` always works)."""
-    sys.stderr.write(f"cpualloc: warning: {message}\n")
+    from cpualloc_cli.render.safe import clean
+
+    sys.stderr.write(f"cpualloc: warning: {clean(message)}\n")  # input strings reach no terminal raw
 
 
 def note(message: str) -> None:
-    sys.stderr.write(f"cpualloc: {message}\n")
+    from cpualloc_cli.render.safe import clean
+
+    sys.stderr.write(f"cpualloc: {clean(message)}\n")
 
 
 class progress:  # noqa: N801 - used as a context manager, reads like a statement
