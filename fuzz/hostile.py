@@ -321,7 +321,7 @@ def gen_kconfig_macro(corpus: Corpus, rng: random.Random, variant: str | None = 
     expect: tuple[str, ...]
     fmt_json = False
     if variant == "continuation":
-        n = rng.choice([150000, 200000])  # kconfiglib joins them quadratically: 100000 lines took 3 s
+        n = rng.choice([300000, 400000])  # kconfiglib joins them quadratically: 100000 lines took 3 s (so >= 27 s)
         prefix = b"config FUZZ_CONT\n\tbool \"" + b"x \\\n" * n + b"x\"\n"
         expect = ("timeout", "memory")
     elif variant == "recursive":

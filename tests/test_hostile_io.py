@@ -224,10 +224,13 @@ def test_write_is_still_an_atomic_rename(tmp_path: Path) -> None:
 # Runs the CLI with os.replace patched to deliver a signal to the process just before the
 # rename: the temporary is complete, the target not yet replaced.
 KILL_BEFORE_RENAME = """
-import os, signal, sys
+import os, signal, sys, time
 signum = int(sys.argv[1])
 def replace(*args, **kwargs):
     os.kill(os.getpid(), signum)
+    # Python runs the handler between bytecodes, not inside kill(): an interruptible sleep lets
+    # it run here (under load it may otherwise come a few instructions late)
+    time.sleep(10)
     raise AssertionError("the signal did not stop the write")
 os.replace = replace
 from cpualloc_cli.cli import main
