@@ -226,6 +226,9 @@ def test_write_is_still_an_atomic_rename(tmp_path: Path) -> None:
 KILL_BEFORE_RENAME = """
 import os, signal, sys, time
 signum = int(sys.argv[1])
+# a shell's background job starts with SIGINT ignored (and Python then keeps it so): act as a
+# foreground process, which is the case this test is about
+signal.signal(signal.SIGINT, signal.default_int_handler)
 def replace(*args, **kwargs):
     os.kill(os.getpid(), signum)
     # Python runs the handler between bytecodes, not inside kill(): an interruptible sleep lets
