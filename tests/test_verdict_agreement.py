@@ -66,8 +66,9 @@ def test_check_and_sweep_agree_at_every_value(case: tuple[str, str, tuple[int, i
     bounds, _ = sweep_bounds(req)
     assert bounds, "some limit must be sweepable"
     assert req.inputs is not None
-    limits = [(Measure(b.measure), b.bound) for b in bounds]
-    meta = [(b.limit.id, b.limit.strict_less) for b in bounds]
+    from cpualloc_cli.cli.sweep_cmd import _with_database_limits
+
+    limits, meta, _, _ = _with_database_limits([], req)  # the limits sweep itself adds
     lower = lower_bound_measures(req.inputs, None, base)  # what sweep_cmd passes
     cfg_values = req.config.values if req.config is not None else None
 
@@ -80,7 +81,11 @@ def test_check_and_sweep_agree_at_every_value(case: tuple[str, str, tuple[int, i
         o = by_rule[b.limit.id]
         assert o.bound == b.bound, b.limit.id  # the same bound, resolved by the same code
         value = sw.series[design][Measure(b.measure)][0]
-        assert verdict(value, b.bound, b.limit.strict_less, b.measure in lower) is o.status, (b.limit.id, value, o)
+        want = verdict(value, b.bound, b.limit.strict_less, b.measure in lower, b.limit.warn_above)
+        assert want is o.status, (b.limit.id, value, o)
+        if b.limit.warn_above is not None:  # sweep reports the warning threshold as a fit of its own
+            fit = next(f for f in sw.fits if f.limit_id == f"{b.limit.id} (warning threshold)")
+            assert fit.bound == b.limit.warn_above
     # the largest value that fits is never above the largest that builds
     for f in sw.fits:
         if f.largest_fitting is not None:

@@ -490,12 +490,14 @@ def sweep_bounds(req: EvalRequest, measures: frozenset[str] | None = None,
     return compute_sweep_bounds(req.limits, ctx, measures, what)
 
 
-def verdict(value: float | None, bound: float, strict_less: bool, lower_bound_only: bool) -> Status:
-    """The one comparison every command uses: a value known only from below can fail, never pass."""
+def verdict(value: float | None, bound: float, strict_less: bool, lower_bound_only: bool,
+            warn_above: float | None = None) -> Status:
+    """The one comparison every command uses: a value known only from below can fail, never pass;
+    above a limit's warning threshold it fails (at warning severity) though within the bound."""
     if value is None:
         return Status.SKIPPED
     ok = value < bound if strict_less else value <= bound
-    if not ok:
+    if not ok or (warn_above is not None and value > warn_above):
         return Status.FAIL
     return Status.INCONCLUSIVE if lower_bound_only else Status.PASS
 

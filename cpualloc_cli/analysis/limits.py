@@ -278,7 +278,7 @@ def _evaluate_measure(limit: Limit, ctx: CheckContext) -> LimitOutcome:
     ok = _fits(measured, bound, limit.strict_less)
     lines.append(f"{'at least ' if lower else ''}{_fmt(measured, unit)} {op_ok if ok else op_bad} {_fmt(bound, unit)}: "
                  f"margin {'at most ' if lower else ''}{_fmt(bound - measured, unit)}")
-    if lower and ok:
+    if lower and ok and not (limit.warn_above is not None and measured > limit.warn_above):
         lines.append("the kernel's own size is only known from below (no image): the limit cannot be decided; "
                      "give the image, --base-size or --scale-from")
         return replace(base, status=Status.INCONCLUSIVE, measured=measured, bound=bound, margin=bound - measured,
