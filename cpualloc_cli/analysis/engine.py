@@ -169,7 +169,7 @@ class KernelBase:
     measures: dict[str, int] = field(default_factory=dict)  # image_extent, bss, text, data, total
 
 
-_BASE_KEYS = ("image_extent", "bss", "text", "data", "total")
+_BASE_KEYS = frozenset(m.value for m in BASE_MEASURES)  # the image's own figures, from the enum
 
 
 def choose_base(*, image: ImageFacts | None, given: KernelBase | None, scaled: KernelBase | None,
