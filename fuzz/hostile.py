@@ -592,9 +592,11 @@ def gen_bombs(corpus: Corpus, rng: random.Random, variant: str | None = None) ->
                     expect=("memory", "escape", "signal", "timeout"))
     if variant == "gzip-fname":
         # many gzip headers with FNAME set and no NUL anywhere (MTIME 0x01010101): every one is
-        # a candidate stream whose name runs to the end of the file (16 MiB after 300: 15 s on a
-        # loaded machine, under 5 s idle; 900 headers keep the unfixed code past the bound)
-        n = rng.choice([12 << 20, 16 << 20])
+        # a candidate stream whose name runs to the end of the file. The unfixed code's cost grows
+        # with the length, not the header count (900 headers: 16 MiB 4.8 s, 48 MiB 12.9 s, 96 MiB
+        # 28.5 s on an idle 2-core machine; the fixed code 0.7-1.2 s): 80-96 MiB keeps the unfixed
+        # code past the 5 s bound even on a machine three times faster than that one.
+        n = rng.choice([80 << 20, 96 << 20])
         data = b"\x1f\x8b\x08\x08\x01\x01\x01\x01\x02\x03" * 900 + b"A" * n
         command = rng.choice(["inspect", "extract"])
         argv = ["inspect", "{in}"] if command == "inspect" else ["extract", "{in}", "-o", "{out}"]
