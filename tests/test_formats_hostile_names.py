@@ -190,3 +190,24 @@ def test_safe_markup_and_text_are_literal() -> None:
     out = buf.getvalue()
     assert "[/]x[bold]" in out and "[/]\\x1b[2J" in out
     assert "\x1b[2J" not in out and "\x1b[1m" not in out  # no clear screen, no bold from the name
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_limits_shows_policy_strings_escaped(fmt: str, hostile: dict[str, str]) -> None:
+    """`limits` prints the policy's own limits (title, sources, note) beside the database's."""
+    text = assert_safe(["limits", "--format", fmt, "--policy", hostile["policy"]], fmt)
+    if fmt == "text":
+        assert "flash [bold]part[/] \\x1b[2J \\x1b]0;t\\x07 \\x0d end" in text, text
+        assert "manual \\x1b[31mred [/] \\x00 nul" in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_extract_summary_escapes_the_image_path(fmt: str, tmp_path: Path) -> None:
+    import gzip
+
+    image = tmp_path / "Image[bold]\x1b[2J\x1b]0;t\x07.gz"
+    image.write_bytes(gzip.compress(ELF.read_bytes(), mtime=0))
+    text = assert_safe(["extract", "--format", fmt, str(image), "-o", str(tmp_path / "out.elf")], fmt)
+    assert (tmp_path / "out.elf").read_bytes() == ELF.read_bytes()
+    if fmt == "text":
+        assert "Image[bold]\\x1b[2J\\x1b]0;t\\x07.gz" in text, text

@@ -8,6 +8,7 @@ import click
 
 from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, warn
 from cpualloc_cli.model.limits import Limit
+from cpualloc_cli.render.safe import clean
 
 
 def _bound_text(limit: Limit) -> str:
@@ -76,16 +77,16 @@ def limits(arch: str | None, kernel_version: str | None, policy_path: str | None
         for col in ("id", "arches", "kernels", "measure", "bound", "severity"):
             table.add_column(col, overflow="fold")
         for lim in rows:
-            table.add_row(lim.id, ", ".join(lim.arches), _versions(lim), lim.measure or "-", _bound_text(lim),
-                          lim.severity.value + ("" if lim.strict else " (not strict)"))
+            table.add_row(clean(lim.id), clean(", ".join(lim.arches)), clean(_versions(lim)), clean(lim.measure or "-"),
+                          clean(_bound_text(lim)), lim.severity.value + ("" if lim.strict else " (not strict)"))
         console.print(table, markup=False)
         for lim in rows:
-            console.print(f"{lim.id}: {lim.title}" + (f"  [{lim.origin}]" if lim.origin != "database" else ""),
+            console.print(clean(f"{lim.id}: {lim.title}" + (f"  [{lim.origin}]" if lim.origin != "database" else "")),
                           markup=False)
             for src in lim.sources:
-                console.print(f"  source: {src}", markup=False)
+                console.print(clean(f"  source: {src}"), markup=False)
             if lim.note:
-                console.print(f"  note: {lim.note}", markup=False)
+                console.print(clean(f"  note: {lim.note}"), markup=False)
         console.print(f"{len(rows)} limit(s)")
 
     emit(opts, render_rich(opts, draw))
