@@ -239,3 +239,11 @@ def test_crashkernel_with_the_debian_config() -> None:
     without = cli_json(["footprint", "--memory", "4GiB", "--machine", "qemu-pc", "--possible-cpus", "2",
                         "--config", str(config), str(vmlinux)], 0)
     assert doc["boot_memory"]["reserved_bytes"] - without["boot_memory"]["reserved_bytes"] == 256 << 20
+
+
+@pytest.mark.parametrize("pages", [1, 255, 256, 4097, 64382, 1032062, 1 << 40])
+@pytest.mark.parametrize("scale", [13, 14, 19])
+def test_hash_entries_are_a_power_of_two_within_a_sixteenth(pages: int, scale: int) -> None:
+    n = compute_hash_entries(pages, pages, 8, scale, 12)
+    assert n & (n - 1) == 0
+    assert n * 8 <= max((pages << 12) >> 4, 8) and n <= 0x80000000
