@@ -247,3 +247,21 @@ def test_hash_entries_are_a_power_of_two_within_a_sixteenth(pages: int, scale: i
     n = compute_hash_entries(pages, pages, 8, scale, 12)
     assert n & (n - 1) == 0
     assert n * 8 <= max((pages << 12) >> 4, 8) and n <= 0x80000000
+
+
+def test_hostile_symbols_are_inconclusive_not_negative() -> None:
+    syms = {"_text": 0x2000, "__end_of_kernel_reserve": 0x1000, "_stext": 0x2000, "_etext": 0x1000}
+    inp = BootMemInputs("x86_64", (6, 1), 64, 4096, 1 << 30, Machine.FLAT, 1, syms,
+                        config={"MEMCG": "y", "SPARSEMEM": "y", "SPARSEMEM_VMEMMAP": "y", "SWIOTLB": "y"},
+                        percpu_size_sum_bytes=4096)
+    rep = compute_bootmem(inp)
+    assert all(r.bytes_ is None or r.bytes_ >= 0 for r in rep.rows)
+    assert next(r for r in rep.rows if r.name == "kernel image").bytes_ is None
+    assert rep.reserved_bytes is None and rep.image_figures["kernel_code"] is None
+
+
+def test_kernel_larger_than_memory() -> None:
+    syms = {"_text": 0, "__end_of_kernel_reserve": 64 << 20}
+    inp = BootMemInputs("x86_64", (6, 1), 64, 4096, 32 << 20, Machine.FLAT, 1, syms, config={"MEMCG": "y"})
+    with pytest.raises(ValueError, match="larger than the RAM"):
+        compute_bootmem(inp)

@@ -148,7 +148,11 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
 
     # -- the kernel image -------------------------------------------------------------------------
     image_bytes: int | None = None
-    if x86 and "_text" in syms and "__end_of_kernel_reserve" in syms:
+    if x86 and "_text" in syms and syms.get("__end_of_kernel_reserve", -1) < syms["_text"]:
+        rows.append(BootMemRow("kernel image", None, "__end_of_kernel_reserve - _text", "",
+                               "arch/x86/kernel/setup.c:779-780", "reserved",
+                               "inconclusive: __end_of_kernel_reserve is missing or below _text"))
+    elif x86 and "_text" in syms and "__end_of_kernel_reserve" in syms:
         image_bytes = syms["__end_of_kernel_reserve"] - syms["_text"]
         rows.append(BootMemRow(
             "kernel image", image_bytes, "__end_of_kernel_reserve - _text",
