@@ -265,3 +265,9 @@ def test_kernel_larger_than_memory() -> None:
     inp = BootMemInputs("x86_64", (6, 1), 64, 4096, 32 << 20, Machine.FLAT, 1, syms, config={"MEMCG": "y"})
     with pytest.raises(ValueError, match="larger than the RAM"):
         compute_bootmem(inp)
+
+
+def test_memory_with_a_limit_is_a_usage_error() -> None:
+    rc, out, err = run_cli(["footprint", "--arch", "x86_64", "--static-size", "200KiB", "--memory", "1GiB",
+                            "--limit", "bss=8MiB"])
+    assert rc == 2 and out == "", (rc, out, err)

@@ -254,7 +254,10 @@ def footprint(image: str | None, design: str | None, explain: bool, base_size: s
     if memory is not None:
         from cpualloc_cli.cli.bootmem_opts import run_bootmem
 
-        return run_bootmem(opts, prep, memory, crashkernel, machine, explain, initrd_size)
+        if limit_pairs or scale_from or design is not None:
+            raise UsageError("--memory reports the boot memory table; --limit, --design and --scale-from do not apply")
+        return max(run_bootmem(opts, prep, memory, crashkernel, machine, explain, initrd_size),
+                   config_exit(config, cfg_kwargs))
     inp = _with_possible_note(inp)
     scaled = scale_base(scale_from)
     if scaled is not None:
