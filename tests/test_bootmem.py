@@ -271,3 +271,20 @@ def test_memory_with_a_limit_is_a_usage_error() -> None:
     rc, out, err = run_cli(["footprint", "--arch", "x86_64", "--static-size", "200KiB", "--memory", "1GiB",
                             "--limit", "bss=8MiB"])
     assert rc == 2 and out == "", (rc, out, err)
+
+
+def test_printk_buffer_grows_past_17_cpus_by_hand() -> None:
+    # Debian: LOG_BUF_SHIFT=17 (128 KiB), LOG_CPU_MAX_BUF_SHIFT=12 (4 KiB). log_buf_add_cpu
+    # (kernel/printk/printk.c:1009-1034): at 17 possible CPUs cpu_extra = 16 x 4096 = 65536 <= 131072/2:
+    # no growth. At 64: 63 x 4096 = 258048 > 65536 -> roundup_pow_of_two(258048 + 131072) = 524288;
+    # descriptors 524288 >> 5 = 16384, each 24 B (prb_desc) + 88 B (printk_info): 524288 + 16384 x 112.
+    cfg = {"MEMCG": "y", "SPARSEMEM": "y", "SPARSEMEM_VMEMMAP": "y", "SWIOTLB": "y", "LOG_BUF_SHIFT": "17",
+           "LOG_CPU_MAX_BUF_SHIFT": "12"}
+
+    def row(cpus: int) -> int | None:
+        inp = BootMemInputs("x86_64", (6, 1), 64, 4096, 1 << 30, Machine.FLAT, cpus, {}, config=cfg,
+                            percpu_size_sum_bytes=4096)
+        return next((r.bytes_ for r in compute_bootmem(inp).rows if r.name.startswith("printk")), 0)
+
+    assert row(17) == 0 and row(8) == 0
+    assert row(64) == 524288 + 16384 * 112

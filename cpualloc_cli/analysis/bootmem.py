@@ -247,6 +247,33 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
         rows.append(BootMemRow("percpu first chunk", None, "possible CPUs x size_sum", "", "mm/percpu.c:3086,3151",
                                "reserved", "inconclusive: no static per-cpu size (the image has no .data..percpu)"))
 
+    # -- the printk buffer grown for many possible CPUs -------------------------------------------
+    logbuf: int | None = 0
+    if inp.possible_cpus > 1:
+        shift_s = cfg.get("LOG_BUF_SHIFT") if cfg else None
+        cpu_s = cfg.get("LOG_CPU_MAX_BUF_SHIFT") if cfg else None
+        if shift_s is None or cpu_s is None or not shift_s.isdigit() or not cpu_s.isdigit() or inp.bits != 64:
+            logbuf = None
+            rows.append(BootMemRow("printk buffer for possible CPUs", None,
+                                   "roundup_pow_of_two((possible - 1) x 2^LOG_CPU_MAX_BUF_SHIFT + 2^LOG_BUF_SHIFT)",
+                                   "", "kernel/printk/printk.c:1009-1034", "reserved",
+                                   "inconclusive: LOG_BUF_SHIFT/LOG_CPU_MAX_BUF_SHIFT unknown, or a 32-bit layout"))
+        else:
+            base_len, cpu_len = 1 << min(int(shift_s), 31), 1 << min(int(cpu_s), 31)
+            extra = (inp.possible_cpus - 1) * cpu_len
+            if extra > base_len // 2:
+                new_len = min(extra + base_len, 1 << 31)
+                new_len = 1 << (new_len - 1).bit_length()
+                descs = new_len >> 5  # PRB_AVGBITS
+                logbuf = new_len + descs * 24 + descs * 88
+                rows.append(BootMemRow(
+                    "printk buffer for possible CPUs", logbuf,
+                    "len + (len >> PRB_AVGBITS) x (sizeof(struct prb_desc) + sizeof(struct printk_info)), "
+                    "len = roundup_pow_of_two((possible - 1) x 2^LOG_CPU_MAX_BUF_SHIFT + 2^LOG_BUF_SHIFT)",
+                    f"len = {new_len}, {descs} descriptors x (24 + 88) B",
+                    "kernel/printk/printk.c:977-988,1009-1034,1103-1125, kernel/printk/printk_ringbuffer.h:15-61",
+                    "reserved", "setup_log_buf: memblock, before mem_init; the static buffer stays in BSS"))
+
     # -- large system hashes -----------------------------------------------------------------
     hash_rows: list[tuple[str, int]] = []
     if nr_kernel:
@@ -351,7 +378,7 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
     # -- totals -------------------------------------------------------------------------------------
     parts = [image_bytes, low_bytes if x86 else 0, memmap_bytes, percpu_bytes,
              sum(b for _, b in hash_rows) if hash_rows else None,
-             None if swiotlb_bytes < 0 else swiotlb_bytes, crash, initrd]
+             None if swiotlb_bytes < 0 else swiotlb_bytes, crash, initrd, logbuf]
     reserved = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
     available = available_min = memtotal = None
     if reserved is not None:
