@@ -13,15 +13,12 @@ symbol names, a file name, a .config and a policy file.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, run_cli_in_process
 
 SAMPLES = REPO / "samples"
 ELF = FIXTURES / "elf" / "sparc64-smp" / "vmlinux"
@@ -68,11 +65,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def run(args: list[str]) -> tuple[int, bytes, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
-    env["NO_COLOR"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "cpualloc_cli", *args], cwd=REPO, capture_output=True, env=env,
-                          timeout=120)
-    return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+    code, stdout, stderr = run_cli_in_process(args, cwd=REPO, drop=("COLUMNS", "FORCE_COLOR"))
+    return code, stdout, stderr.decode("utf-8", "replace")
 
 
 def assert_safe(args: list[str], fmt: str) -> str:
