@@ -26,6 +26,8 @@ def _bound_text(limit: Limit) -> str:
         parts.append(f"{fmt_value(case.bound, unit)} with {cond}")
     if limit.warn_above is not None:
         parts.append(f"warning above {fmt_value(limit.warn_above, unit)}")
+    if limit.warn_within is not None:
+        parts.append(f"warning within {fmt_value(limit.warn_within, unit)} of the bound")
     if limit.kind.value != "measure":
         parts.append(limit.kind.value)
     return "; ".join(parts)
@@ -105,6 +107,7 @@ def _limit_json(lim: Limit) -> dict[str, Any]:
         "kind": lim.kind.value, "input": lim.input, "measure": lim.measure, "bound": num(lim.bound),
         "bound_param": lim.bound_param, "bound_symbol": lim.bound_symbol,
         "bound_when": [{"config": dict(c.config), "bound": num(c.bound), "arches": list(c.arches)} for c in lim.bound_when],
-        "warn_above": num(lim.warn_above), "severity": lim.severity.value, "strict": lim.strict,
+        "warn_above": num(lim.warn_above), "warn_within": num(lim.warn_within), "severity": lim.severity.value,
+        "strict": lim.strict,
         "fixes": list(lim.fixes), "sources": list(lim.sources), "note": lim.note, "origin": lim.origin,
     }

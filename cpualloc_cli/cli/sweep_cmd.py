@@ -45,8 +45,9 @@ def _with_database_limits(pairs: list[tuple[Measure, float]], req: Any) -> tuple
         if pair not in out:
             out.append(pair)
             meta.append((b.limit.id, b.limit.strict_less))
-        if b.limit.warn_above is not None:  # check warns above it: the sweep shows where that starts
-            out.append((Measure(b.measure), b.limit.warn_above))
+        warn_at = b.limit.warn_threshold(b.bound)
+        if warn_at is not None:  # check warns above it: the sweep shows where that starts
+            out.append((Measure(b.measure), warn_at))
             meta.append((f"{b.limit.id} (warning threshold)", False))
         shown = f"{b.bound:.1%}" if b.measure == "vmalloc_share" else format_bytes(int(b.bound))
         facts.append(InputFact(f"limit {b.limit.id}", f"{b.measure} {'<' if b.limit.strict_less else '<='} {shown}",
