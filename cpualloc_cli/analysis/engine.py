@@ -520,8 +520,35 @@ def sweep_bounds(req: EvalRequest, measures: frozenset[str] | None = None,
     ms = MeasureSet({}, {}, frozenset())
     ctx = context(req, ms, None)
     if measures is None:
-        return compute_sweep_bounds(req.limits, ctx, what=what)
-    return compute_sweep_bounds(req.limits, ctx, measures, what)
+        bounds, notes = compute_sweep_bounds(req.limits, ctx, what=what)
+    else:
+        bounds, notes = compute_sweep_bounds(req.limits, ctx, measures, what)
+    return bounds + placement_sweep_bounds(req, ctx), notes
+
+
+def placement_sweep_bounds(req: EvalRequest, ctx: CheckContext) -> list[SweepBound]:
+    """arm64 placement as a bound a sweep can track: image_size covers _text.._end (the image
+    extent), so the room from the load address to the next object above it (DTB, initrd, end of
+    RAM) bounds image_extent."""
+    from cpualloc_cli.analysis.limits import _applicability
+    from cpualloc_cli.model.limits import LimitKind
+
+    p = req.placement
+    if p is None or p.load_addr is None or req.arch != "arm64":
+        return []
+    above = [a for a in (p.dtb_addr, p.initrd_addr) if a is not None and a >= p.load_addr]
+    if p.ram_base is not None and p.ram_size is not None:
+        above.append(p.ram_base + p.ram_size)
+    if not above:
+        return []
+    room = min(above) - p.load_addr
+    out = []
+    for limit in req.limits:
+        if limit.kind is LimitKind.PLACEMENT and limit.measure == "image_size" and _applicability(limit, ctx)[0]:
+            out.append(SweepBound(limit, Measure.IMAGE_EXTENT.value, float(room), (
+                f"bound = next object at 0x{min(above):x} - load 0x{p.load_addr:x} = {room} B ({p.source}); "
+                "image_size = _end - _text = image_extent",)))
+    return out
 
 
 def verdict(value: float | None, bound: float, strict_less: bool, lower_bound_only: bool,

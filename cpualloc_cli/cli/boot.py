@@ -137,3 +137,18 @@ def gather_boot(choice: PlatformChoice, boot_image: str | None, dtb_path: str | 
                             initrd_addr=addr.get("initrd_addr"), ram_base=addr.get("ram_base"),
                             ram_size=addr.get("ram_size"), dtb_size=dsize, initrd_size=isize, source=source)
     return {"boot_kernel": kernel, "boot_dtb": dtb, "dtb_size": _size(dtb_size, "--dtb-size"), "placement": place}
+
+
+def platform_request(choice: PlatformChoice | None) -> dict[str, Any]:
+    """EvalRequest keyword arguments a preset gives a sweep or scale: its params and addresses."""
+    if choice is None:
+        return {}
+    from cpualloc_cli.analysis.placement import PlacementInputs
+
+    out: dict[str, Any] = {"params": dict(choice.params)}
+    if choice.platform is not None and choice.platform.addresses:
+        a = choice.platform.addresses
+        out["placement"] = PlacementInputs(load_addr=a.get("load_addr"), dtb_addr=a.get("dtb_addr"),
+                                           initrd_addr=a.get("initrd_addr"), ram_base=a.get("ram_base"),
+                                           ram_size=a.get("ram_size"), source=f"platform {choice.platform.id}")
+    return out
