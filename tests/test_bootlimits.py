@@ -193,7 +193,7 @@ def test_limits_platform_shows_sources() -> None:
     code, out, _ = run_cli(["limits", "--platform", "rpi-arm64-uboot"])
     assert code == 0
     flat = "".join(out.split())  # rich folds long lines at the terminal width
-    assert "include/configs/rpi.h:119-123" in flat and "addressdtb_addr=0x2600000" in flat
+    assert "include/configs/rpi.h:26:" in flat and "fdt_addr_r=0x02600000" in flat and "addressdtb_addr=0x2600000" in flat
     assert "uboot.bootm-len" in flat and "arm64.image-size-placement" in flat
     code, _, err = run_cli(["limits", "--platform", "no-such-board"])
     assert code == 2 and "unknown preset" in err
