@@ -102,7 +102,7 @@ def _hex(v: int) -> str:
 
 
 def _size(v: int) -> str:
-    return f"{format_bytes(v)} ({v} B)"
+    return f"{v} B" if v < 1024 else f"{format_bytes(v)} ({v} B)"
 
 
 @dataclass(frozen=True)
