@@ -145,3 +145,33 @@ def test_check_cli_placement_and_dtb_size(tmp_path: Path) -> None:
     by = {r["rule"]: r for r in ok["results"]}
     assert by["arm64.image-size-placement"]["status"] == "pass"
     assert by["arm64.dtb-2mib"]["status"] == "pass"
+
+
+def test_debian_bzimage_init_size_window() -> None:
+    """Debian's 6.1.0-50-amd64 bzImage. The header words, as `od -A x -t x4 -j 0x258 -N 12` and
+    `-j 0x230 -N 8` print them: pref_address 0x01000000, init_size 0x03f97000, kernel_alignment
+    0x00200000, relocatable_kernel 0x01. Loaded at 0x100000: runtime_start = align_up(max(0x100000,
+    0x1000000), 0x200000) = 0x1000000, and the window runs to 0x1000000 + 0x3f97000 = 0x4f97000.
+    With 64 MiB of RAM (to 0x4000000) the largest footprint that fits is 0x3000000 = 48 MiB."""
+    import os
+
+    root = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
+    path = Path(root or "/nonexistent") / "boot" / "vmlinuz-6.1.0-50-amd64"
+    if not path.is_file():
+        import pytest
+
+        pytest.skip("CPUALLOC_DEBIAN_KERNEL_DIR is not set (Debian's linux-image package, extracted)")
+    doc = cli_json(["check", str(path), "--arch", "x86_64", "--load-addr", "0x100000", "--ram-base", "0",
+                    "--ram-size", "64MiB"], 1)
+    r = {x["rule"]: x for x in doc["results"]}["x86.init-size-placement"]
+    assert r["status"] == "fail" and r["measured"] == 0x3F97000 and r["bound"] == 0x3000000
+    assert any("0x1000000..0x4f97000" in line for line in r["arithmetic"])
+    assert any(f["value"] == 0x3000000 for f in r["fixes"])
+    import json
+
+    from conftest import run_cli
+
+    _, out, _ = run_cli(["check", str(path), "--arch", "x86_64", "--load-addr", "0x100000", "--ram-base", "0",
+                         "--ram-size", str(0x4F97000), "--format", "json"])
+    ok = {x["rule"]: x for x in json.loads(out)["results"]}["x86.init-size-placement"]
+    assert ok["status"] == "pass" and ok["margin"] == 0

@@ -75,6 +75,11 @@ def compute_boot_measures(kernel: BootFacts | None, dtb: BootFacts | None, dtb_s
     if kernel is not None:
         f = kernel.fields
         for name in ("decompressed_size", "image_size", "init_size", "compressed_size"):
+            # decompressed_size is what the boot loader decompresses (U-Boot bootm: a uImage's data);
+            # a bzImage, zImage or Image.gz payload is decompressed by the kernel or by booti, which
+            # sizes its own buffer (U-Boot v2023.01 cmd/booti.c:66: kernel_comp_size x 10)
+            if name == "decompressed_size" and kernel.kind != "uimage":
+                continue
             if name in f:
                 values[name] = float(f[name])
                 sources[name] = f"{kernel.path}: {kernel.sources.get(name, name)}"
@@ -242,11 +247,13 @@ def evaluate_placement(limit: Limit, arch: str, kernel: BootFacts | None, p: Pla
         if k.overlaps(o):
             lo, hi = max(k.start, o.start), min(k.end, o.end)
             clear = align_up(k.end, 8 if o.name == "DTB" else 4096)
+            floor = p.ram_base or 0
+            below = f", or at {_hex(k.start - o.size)} or below" if k.start - o.size >= floor else ""
             problems.append((f"{o.name} {_hex(o.start)}..{_hex(o.end)} overlaps the {k.name} {_hex(k.start)}..{_hex(k.end)}"
                              f" by {_size(hi - lo)} ({_hex(lo)}..{_hex(hi)})",
                              Fix(f"move the {o.name} to {_hex(clear)} or above (the first "
                                  f"{'8-byte' if o.name == 'DTB' else 'page'}-aligned address past the kernel's "
-                                 f"footprint), or below {_hex(k.start - o.size)}", "summary", clear)))
+                                 f"footprint){below}", "summary", clear)))
     if len(others) == 2 and others[0].overlaps(others[1]):
         a, b = others
         problems.append((f"{a.name} {_hex(a.start)}..{_hex(a.end)} and {b.name} {_hex(b.start)}..{_hex(b.end)} overlap",

@@ -191,14 +191,20 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
                       allow_shell=allow_shell, kernel_version=kernel_version, strict=strict)
     boot = gather_boot(plat, given_boot_image, dtb_path, dtb_size, initrd_path, initrd_size, load_addr, dtb_addr,
                        initrd_addr, ram_base, ram_size)
-    if given_boot_image is None and boot_image is not None:
+    facts_path = boot_image
+    if given_boot_image is None and boot_image is None and image is not None and os.path.isfile(image):
+        from cpualloc_cli.adapters.elf import is_elf_file
+
+        if not is_elf_file(image):  # a bzImage or Image.gz given as IMAGE: its header facts too
+            facts_path = image
+    if given_boot_image is None and facts_path is not None:
         from cpualloc_cli.adapters.image import read_boot_facts
         from cpualloc_cli.errors import CpuallocError
 
-        try:  # the build directory's arch/*/boot image: its header facts when it has readable ones
-            boot["boot_kernel"] = read_boot_facts(boot_image)
+        try:  # the build directory's arch/*/boot image (or IMAGE): its header facts when it has readable ones
+            boot["boot_kernel"] = read_boot_facts(facts_path)
         except CpuallocError as exc:
-            warn(f"{boot_image}: boot image header not read ({exc})")
+            warn(f"{facts_path}: boot image header not read ({exc})")
     img = read_image(image) if image is not None else None
     has_config = bool(arch or config or set_ or config_from or srctree)
     if img is None and not has_config and boot["boot_kernel"] is not None:

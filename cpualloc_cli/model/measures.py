@@ -24,7 +24,7 @@ class Measure(StrEnum):
     VMALLOC_SHARE = "vmalloc_share"
     COMPRESSED_SIZE = "compressed_size"
     # Boot-loader and placement measures (issue 13): read from a boot image's header or given.
-    DECOMPRESSED_SIZE = "decompressed_size"  # the payload a loader decompresses (U-Boot bootm)
+    DECOMPRESSED_SIZE = "decompressed_size"  # what the boot loader decompresses (U-Boot bootm: a uImage)
     IMAGE_SIZE = "image_size"  # arm64 Image header image_size (BSS included)
     INIT_SIZE = "init_size"  # x86 bzImage setup header init_size
     DTB_SIZE = "dtb_size"  # the flattened device tree's totalsize
