@@ -34,7 +34,7 @@ def run(rule: str, arch: str, measures: dict[str, float], params: dict[str, int]
 
 
 def test_uboot_bootm_len_at_and_over() -> None:
-    # U-Boot v2023.01 cmd/Kconfig:359: default 0x4000000 if PPC || ARM64 (and the qemu run: 64 MiB boots)
+    # U-Boot v2023.01 cmd/Kconfig:360: default 0x4000000 if PPC || ARM64 (and the qemu run: 64 MiB boots)
     bootm = 0x4000000
     assert run("uboot.bootm-len", "arm64", {"decompressed_size": bootm}, {"bootm_len": bootm}).status is Status.PASS
     over = run("uboot.bootm-len", "arm64", {"decompressed_size": bootm + 1}, {"bootm_len": bootm})
@@ -148,7 +148,7 @@ def test_debian_kdump_preset_feeds_crashkernel() -> None:
 
 def test_presets_carry_their_figures() -> None:
     by_id = {p.id: p for p in load_platforms()}
-    # U-Boot v2023.01 cmd/Kconfig:359-361
+    # U-Boot v2023.01 cmd/Kconfig:360-362
     assert by_id["uboot-arm64"].params["bootm_len"] == 0x4000000
     assert by_id["uboot-x86"].params["bootm_len"] == 0x1000000
     assert by_id["uboot-arm"].params["bootm_len"] == 0x800000

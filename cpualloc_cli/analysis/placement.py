@@ -140,7 +140,7 @@ def _arm64(kernel: BootFacts, p: PlacementInputs) -> _Footprint | str:
     image_size = f.get("image_size", 0)
     text_offset = f.get("text_offset", ARM64_DEFAULT_TEXT_OFFSET)
     if image_size == 0:
-        return "image_size is 0 (a kernel before v3.17): the footprint is unbounded (booting.rst:129-133)"
+        return "image_size is 0 (a kernel before v3.17): the footprint is unbounded (arm64/booting.rst:130-133)"
     lines = [f"arm64 Image: text_offset {_hex(text_offset)}, image_size {_size(image_size)} [{kernel.path} header]",
              f"kernel footprint = load {_hex(p.load_addr)} .. load + image_size = {_hex(p.load_addr + image_size)}"]
     problems: list[tuple[str, Fix | None]] = []
