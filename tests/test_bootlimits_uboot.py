@@ -58,3 +58,12 @@ def test_check_with_the_preset_agrees(preset: str) -> None:
         # with an initrd there this boot would overwrite it (the qemu run loaded none)
         p = {r["rule"]: r for r in under["results"]}["arm64.image-size-placement"]
         assert p["status"] == "fail" and p["bound"] == 0x44000000 - 0x40400000
+
+
+def test_booti_refuses_a_dtb_inside_image_size() -> None:
+    # fixtures/uboot/placement: a stand-in Image (stub.S, not Linux) with image_size 0x1000000 at 0x40400000;
+    # by hand the footprint is 0x40400000..0x41400000, so a DTB at 0x40800000 is inside and 0x41400000 clear
+    inside = (HERE / "placement" / "transcript-inside.txt").read_text()
+    outside = (HERE / "placement" / "transcript-outside.txt").read_text()
+    assert "ERROR: FDT image overlaps OS image (OS=0x40400000..0x41400000)" in inside
+    assert "Starting kernel ..." in outside and "STUB: DTB magic intact after clearing image_size" in outside
