@@ -137,27 +137,36 @@ _KNOWN_KEYS = frozenset({
 })
 
 
-def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Limit, ...]:
-    """A TOML array of [[limit]] tables -> Limits (schema errors name `key[i].field`)."""
+def _tables(entries: Any, key: str, known: frozenset[str] | set[str], path: str) -> list[tuple[str, dict[str, Any]]]:
+    """A TOML array of tables, each checked to be a table with only `known` keys: (where, table) pairs,
+    `where` naming it as `key[i]` for error messages."""
     if not isinstance(entries, list):
         raise PolicyError(f"{key}: expected an array of tables ([[{key}]])", path=path)
-    seen: set[str] = set()
-    out: list[Limit] = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for i, entry in enumerate(entries):
         where = f"{key}[{i}]"
         if not isinstance(entry, dict):
             raise PolicyError(f"{where}: expected a table", path=path)
-        unknown = sorted(set(entry) - _KNOWN_KEYS)
+        unknown = sorted(set(entry) - known)
         if unknown:
             raise PolicyError(f"{where}.{unknown[0]}: unknown key", path=path,
-                              hint=f"known keys: {', '.join(sorted(_KNOWN_KEYS))}")
+                              hint=f"known keys: {', '.join(sorted(known))}")
+        out.append((where, entry))
+    return out
+
+
+def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Limit, ...]:
+    """A TOML array of [[limit]] tables -> Limits (schema errors name `key[i].field`)."""
+    seen: set[str] = set()
+    out: list[Limit] = []
+    for where, entry in _tables(entries, key, _KNOWN_KEYS, path):
         lid = _str(entry, "id", where, path)
         if not _ID_RE.match(lid):
             raise PolicyError(f"{where}.id: {lid!r} may hold only letters, digits, '.', '_' and '-'", path=path)
         if lid in seen:
             raise PolicyError(f"{where}.id: duplicate id {lid!r}", path=path)
         seen.add(lid)
-        where = f"{key}[{i}] ({lid})"
+        where = f"{where} ({lid})"
         kind_text = _str(entry, "kind", where, path, "measure")
         try:
             kind = LimitKind(kind_text)
@@ -356,24 +365,15 @@ def parse_platforms(entries: Any, *, path: str, origin: str) -> tuple[Any, ...]:
     from cpualloc_cli.model.boot import PLATFORM_ADDRESSES, Platform
     from cpualloc_cli.model.limits import OTHER_PARAMS
 
-    if not isinstance(entries, list):
-        raise PolicyError("platform: expected an array of tables ([[platform]])", path=path)
     out: list[Platform] = []
     seen: set[str] = set()
-    for i, entry in enumerate(entries):
-        where = f"platform[{i}]"
-        if not isinstance(entry, dict):
-            raise PolicyError(f"{where}: expected a table", path=path)
-        unknown = sorted(set(entry) - _PLATFORM_KEYS)
-        if unknown:
-            raise PolicyError(f"{where}.{unknown[0]}: unknown key", path=path,
-                              hint=f"known keys: {', '.join(sorted(_PLATFORM_KEYS))}")
+    for where, entry in _tables(entries, "platform", _PLATFORM_KEYS, path):
         pid = _str(entry, "id", where, path)
         if not _ID_RE.match(pid) or pid in seen:
             raise PolicyError(f"{where}.id: {pid!r} is a duplicate or holds characters other than letters, digits, "
                               "'.', '_' and '-'", path=path)
         seen.add(pid)
-        where = f"platform[{i}] ({pid})"
+        where = f"{where} ({pid})"
         params: dict[str, int] = {}
         raw_params = entry.get("params", {})
         if not isinstance(raw_params, dict):

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
+from cpualloc_cli.cli.common import size_option
 from cpualloc_cli.errors import UsageError
 from cpualloc_cli.model.limits import Limit, Policy
 
@@ -47,17 +48,6 @@ def placement_options(func: F) -> F:
     return func
 
 
-def _size(text: str | None, opt: str) -> int | None:
-    if text is None:
-        return None
-    from cpualloc_cli.model.measures import parse_size
-
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise UsageError(f"{opt}: {exc}") from None
-
-
 @dataclass(frozen=True)
 class PlatformChoice:
     platform: Any | None  # model.boot.Platform
@@ -93,7 +83,7 @@ def choose_platform(name: str | None, params_: tuple[str, ...], policy: Policy) 
         if not sep or key not in BOUND_PARAMS | OTHER_PARAMS:
             raise UsageError(f"--param: {text!r}: use NAME=SIZE with NAME one of "
                              f"{', '.join(sorted(BOUND_PARAMS | OTHER_PARAMS))}")
-        size = _size(value, f"--param {key}")
+        size = size_option(value, f"--param {key}")
         assert size is not None
         params[key] = size
     return PlatformChoice(plat, params, tuple(plat.limits) if plat is not None else ())
@@ -108,10 +98,10 @@ def gather_boot(choice: PlatformChoice, boot_image: str | None, dtb_path: str | 
 
     kernel = read_boot_facts(boot_image) if boot_image is not None else None
     dtb = read_boot_facts(dtb_path) if dtb_path is not None else None
-    dsize = _size(dtb_size, "--dtb-size")
+    dsize = size_option(dtb_size, "--dtb-size")
     if dsize is None and dtb is not None:
         dsize = dtb.fields.get("dtb_size", dtb.fields["file_bytes"])
-    isize = _size(initrd_size, "--initrd-size")
+    isize = size_option(initrd_size, "--initrd-size")
     if isize is None and initrd_path is not None:
         if not os.path.isfile(initrd_path):
             from cpualloc_cli.errors import InputError
@@ -123,7 +113,7 @@ def gather_boot(choice: PlatformChoice, boot_image: str | None, dtb_path: str | 
              "ram_size": ram_size}
     from_cli = False
     for key, text in given.items():
-        value = _size(text, "--" + key.replace("_", "-"))
+        value = size_option(text, "--" + key.replace("_", "-"))
         if value is not None:
             addr[key] = value
             from_cli = True
@@ -136,7 +126,7 @@ def gather_boot(choice: PlatformChoice, boot_image: str | None, dtb_path: str | 
     place = PlacementInputs(load_addr=addr.get("load_addr"), dtb_addr=addr.get("dtb_addr"),
                             initrd_addr=addr.get("initrd_addr"), ram_base=addr.get("ram_base"),
                             ram_size=addr.get("ram_size"), dtb_size=dsize, initrd_size=isize, source=source)
-    return {"boot_kernel": kernel, "boot_dtb": dtb, "dtb_size": _size(dtb_size, "--dtb-size"), "placement": place}
+    return {"boot_kernel": kernel, "boot_dtb": dtb, "dtb_size": size_option(dtb_size, "--dtb-size"), "placement": place}
 
 
 def platform_request(choice: PlatformChoice | None) -> dict[str, Any]:
