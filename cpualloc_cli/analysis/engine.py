@@ -328,8 +328,8 @@ def compute_measures(inp: FootprintInputs | None, design: Design | None, image: 
                     lower.add(meas.value)
         lower |= {m for m in lower_bound_measures(inp, image, base) if m in values}
         if {"text", "data", "bss"} <= values.keys() and (model_wins or image is None):
-            values["total"] = values["text"] + values["data"] + values["bss"]
-            sources["total"] = "text + data + bss" + (" (bss from the footprint model)" if image is not None else "")
+            values[Measure.TOTAL] = values[Measure.TEXT] + values[Measure.DATA] + values[Measure.BSS]
+            sources[Measure.TOTAL] = "text + data + bss" + (" (bss from the footprint model)" if image is not None else "")
             if lower & {"text", "data", "bss"}:
                 lower.add("total")
     return MeasureSet(values, sources, frozenset(lower))
@@ -507,8 +507,8 @@ def boot_measures(req: EvalRequest) -> tuple[dict[str, float], dict[str, str]]:
     arch = ARCHES.get(req.arch)
     if n is not None and arch is not None:
         long_bytes = arch.bits // 8
-        values["stack_cpumask_bytes"] = float(compute_stack_cpumask_bytes(n, long_bytes))
-        sources["stack_cpumask_bytes"] = (f"BITS_TO_LONGS(NR_CPUS={n}) x sizeof(long) {long_bytes} B "
+        values[Measure.STACK_CPUMASK_BYTES] = float(compute_stack_cpumask_bytes(n, long_bytes))
+        sources[Measure.STACK_CPUMASK_BYTES] = (f"BITS_TO_LONGS(NR_CPUS={n}) x sizeof(long) {long_bytes} B "
                                           "(include/linux/cpumask.h: cpumask_t)")
     return values, sources
 
@@ -544,7 +544,7 @@ def placement_sweep_bounds(req: EvalRequest, ctx: CheckContext) -> list[SweepBou
     room = min(above) - p.load_addr
     out = []
     for limit in req.limits:
-        if limit.kind is LimitKind.PLACEMENT and limit.measure == "image_size" and _applicability(limit, ctx)[0]:
+        if limit.kind is LimitKind.PLACEMENT and limit.measure == Measure.IMAGE_SIZE and _applicability(limit, ctx)[0]:
             out.append(SweepBound(limit, Measure.IMAGE_EXTENT.value, float(room), (
                 f"bound = next object at 0x{min(above):x} - load 0x{p.load_addr:x} = {room} B ({p.source}); "
                 "image_size = _end - _text = image_extent",)))

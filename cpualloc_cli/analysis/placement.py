@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from cpualloc_cli.model.boot import BootFacts
 from cpualloc_cli.model.findings import Severity
 from cpualloc_cli.model.limits import Fix, Limit, LimitOutcome, Status
-from cpualloc_cli.model.measures import format_bytes
+from cpualloc_cli.model.measures import Measure, format_bytes
 
 SZ_2M = 2 << 20
 ARM64_DEFAULT_TEXT_OFFSET = 0x80000  # booting.rst:100-104, when image_size is zero
@@ -74,27 +74,27 @@ def compute_boot_measures(kernel: BootFacts | None, dtb: BootFacts | None, dtb_s
     sources: dict[str, str] = {}
     if kernel is not None:
         f = kernel.fields
-        for name in ("decompressed_size", "image_size", "init_size", "compressed_size"):
+        for name in (Measure.DECOMPRESSED_SIZE, Measure.IMAGE_SIZE, Measure.INIT_SIZE, Measure.COMPRESSED_SIZE):
             # decompressed_size is what the boot loader decompresses (U-Boot bootm: a uImage's data);
             # a bzImage, zImage or Image.gz payload is decompressed by the kernel or by booti, which
             # sizes its own buffer (U-Boot v2023.01 cmd/booti.c:66: kernel_comp_size x 10)
-            if name == "decompressed_size" and kernel.kind != "uimage":
+            if name is Measure.DECOMPRESSED_SIZE and kernel.kind != "uimage":
                 continue
-            if name in f:
-                values[name] = float(f[name])
+            if name.value in f:  # the header field of the same name
+                values[name] = float(f[name.value])
                 sources[name] = f"{kernel.path}: {kernel.sources.get(name, name)}"
         if kernel.kind == "arm-zimage" and "decompressed_size" in f and "bss_size" in f:
-            sources["decompressed_size"] += f" (BSS {f['bss_size']} B more at run time)"
+            sources[Measure.DECOMPRESSED_SIZE] += f" (BSS {f['bss_size']} B more at run time)"
         eb = params.get("erase_block")
-        values["partition_blocks"] = float(compute_partition_blocks(f["file_bytes"], eb))
-        sources["partition_blocks"] = (f"{kernel.path}: file size {f['file_bytes']} B"
+        values[Measure.PARTITION_BLOCKS] = float(compute_partition_blocks(f["file_bytes"], eb))
+        sources[Measure.PARTITION_BLOCKS] = (f"{kernel.path}: file size {f['file_bytes']} B"
                                        + (f" rounded up to the {format_bytes(eb)} ({eb} B) erase block" if eb else ""))
     if dtb_size is not None:
-        values["dtb_size"] = float(dtb_size)
-        sources["dtb_size"] = "--dtb-size"
+        values[Measure.DTB_SIZE] = float(dtb_size)
+        sources[Measure.DTB_SIZE] = "--dtb-size"
     elif dtb is not None and "dtb_size" in dtb.fields:
-        values["dtb_size"] = float(dtb.fields["dtb_size"])
-        sources["dtb_size"] = f"{dtb.path}: {dtb.sources['dtb_size']}"
+        values[Measure.DTB_SIZE] = float(dtb.fields["dtb_size"])
+        sources[Measure.DTB_SIZE] = f"{dtb.path}: {dtb.sources['dtb_size']}"
     return values, sources
 
 
