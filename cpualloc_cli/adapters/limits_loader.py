@@ -59,15 +59,20 @@ def read_toml_file(path: str) -> dict[str, Any]:
     return decode_toml(data, path)
 
 
-def load_database() -> tuple[Limit, ...]:
-    """The shipped database, cpualloc_cli/data/limits.toml."""
-    ref = resources.files("cpualloc_cli.data").joinpath(DATABASE_NAME)
+def _bundled(name: str, what: str) -> tuple[dict[str, Any], str]:
+    """A TOML file shipped in cpualloc_cli/data: (document, its path for messages)."""
+    ref = resources.files("cpualloc_cli.data").joinpath(name)
     path = str(ref)
     try:
         data = ref.read_bytes()
     except OSError as exc:
-        raise PolicyError(f"cannot read the limits database: {exc}", path=path) from None
-    doc = decode_toml(data, path)
+        raise PolicyError(f"cannot read {what}: {exc}", path=path) from None
+    return decode_toml(data, path), path
+
+
+def load_database() -> tuple[Limit, ...]:
+    """The shipped database, cpualloc_cli/data/limits.toml."""
+    doc, path = _bundled(DATABASE_NAME, "the limits database")
     return parse_limits(doc.get("limit", []), path=path, key="limit", origin="database")
 
 
@@ -336,13 +341,8 @@ _PLATFORM_KEYS = frozenset({"id", "title", "arches", "params", "addresses", "lim
 
 def load_platforms() -> tuple[Any, ...]:
     """The shipped presets, cpualloc_cli/data/platforms.toml (model.boot.Platform)."""
-    ref = resources.files("cpualloc_cli.data").joinpath(PLATFORMS_NAME)
-    path = str(ref)
-    try:
-        data = ref.read_bytes()
-    except OSError as exc:
-        raise PolicyError(f"cannot read the platform presets: {exc}", path=path) from None
-    return parse_platforms(decode_toml(data, path).get("platform", []), path=path, origin="database")
+    doc, path = _bundled(PLATFORMS_NAME, "the platform presets")
+    return parse_platforms(doc.get("platform", []), path=path, origin="database")
 
 
 def _address(value: Any, where: str, path: str) -> int:
