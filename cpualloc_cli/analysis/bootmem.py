@@ -10,9 +10,10 @@ other arches get the arch-neutral rows and inconclusive rows for the rest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 
-from cpualloc_cli.model.bootmem import BootMemInputs, BootMemReport, BootMemRow, Machine
+from cpualloc_cli.model.bootmem import BootMemInputs, BootMemReport, BootMemRow, Machine, ReservedPoint
 from cpualloc_cli.model.footprint import FootprintInputs
 from cpualloc_cli.model.image import ElfImage
 
@@ -441,3 +442,51 @@ def build_bootmem_inputs(fp: FootprintInputs, image: ElfImage | None, config: di
             size_sum, line = ai.size_sum, ai.embedded_line()
     return BootMemInputs(fp.arch, fp.kernel_version, fp.bits, fp.page_size, memory_bytes, machine, fp.possible_cpus,
                          syms, reason, config, size_sum, line, crashkernel_bytes, initrd_bytes)
+
+
+def reserved_sweep(boot: BootMemInputs, fp: FootprintInputs, symbol: str, values: Sequence[int],
+                   fixed_possible: int | None = None,
+                   base_bss_at: Callable[[int], int] | None = None) -> tuple[ReservedPoint, ...]:
+    """What the boot reserves at each value of NR_CPUS (or of the possible CPUs, symbol
+    "possible"), on the machine `boot` describes (pure).
+
+    Per value: the percpu first chunk is possible CPUs x size_sum (the percpu model at that value,
+    mm/percpu.c:3086,3151) and the printk buffer grows with the possible CPUs
+    (kernel/printk/printk.c:1009-1034). With `base_bss_at(N)` (the scale model, --scale-from) the
+    static NR_CPUS arrays move the BSS end and so the kernel image reservation
+    (__end_of_kernel_reserve lies after __bss_stop, arch/x86/kernel/vmlinux.lds.S:378-394) by
+    base_bss_at(N) - base_bss_at(image's NR_CPUS); without it the image is the one given
+    (`static_fixed` True: its static arrays are those of its own NR_CPUS).
+    """
+    from cpualloc_cli.analysis.footprint import compute_percpu_design
+    from cpualloc_cli.analysis.sweep import inputs_for
+
+    if symbol not in ("NR_CPUS", "possible"):
+        raise ValueError(f"cannot sweep {symbol} for memory_reserved (NR_CPUS or possible)")
+    ref_bss = base_bss_at(fp.nr_cpus) if base_bss_at is not None and symbol == "NR_CPUS" else None
+    out: list[ReservedPoint] = []
+    for v in values:
+        if symbol == "possible":
+            if v < 1 or v > fp.nr_cpus:
+                raise ValueError(f"{v} possible CPUs is outside 1..NR_CPUS={fp.nr_cpus}")
+            f = dataclasses.replace(fp, possible_cpus=v)
+        else:
+            f = inputs_for(fp, "NR_CPUS", v, fixed_possible)
+        size_sum = None
+        if f.percpu_static_bytes is not None:
+            ai = compute_percpu_design(f, explain=False).percpu
+            size_sum = ai.size_sum if ai is not None else None
+        syms = dict(boot.symbols)
+        delta = 0
+        if ref_bss is not None and base_bss_at is not None:
+            delta = base_bss_at(v) - ref_bss
+            for name in ("__bss_stop", "__end_of_kernel_reserve", "_end"):
+                if name in syms:
+                    syms[name] += delta
+        b = dataclasses.replace(boot, possible_cpus=f.possible_cpus, percpu_size_sum_bytes=size_sum, symbols=syms)
+        rep = compute_bootmem(b)
+        rows = {r.name: r.bytes_ for r in rep.rows}
+        out.append(ReservedPoint(v, f.nr_cpus, f.possible_cpus, rep.reserved_bytes, rows.get("percpu first chunk"),
+                                 rows.get("kernel image"), delta, ref_bss is None and symbol == "NR_CPUS",
+                                 rep.available_bytes))
+    return tuple(out)
