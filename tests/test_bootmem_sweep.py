@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+from conftest import cli_json, run_cli
 
 from cpualloc_cli.analysis.bootmem import reserved_sweep
 from cpualloc_cli.model.bootmem import BootMemInputs, Machine
@@ -70,3 +74,37 @@ def test_possible_above_nr_cpus_is_refused() -> None:
     boot, fp = _inputs(nr=8, possible=4)
     with pytest.raises(ValueError, match="outside 1..NR_CPUS"):
         reserved_sweep(boot, fp, "possible", [9])
+
+
+def test_cli_possible_cpus_without_image() -> None:
+    # --static-size 200KiB: size_sum = PFN_ALIGN(204800 + 8192 reserved + dyn); the step between two
+    # values must be that size_sum per CPU, and the total stays inconclusive (no image symbols).
+    doc = cli_json(["sweep", "--arch", "x86_64", "--static-size", "200KiB", "--measure", "memory_reserved",
+                    "--symbol", "possible_cpus", "--memory", "1GiB", "--values", "1,3"], 0)
+    pts = doc["memory_reserved"]["points"]
+    assert [p["value"] for p in pts] == [1, 3]
+    assert pts[1]["percpu_bytes"] == 3 * pts[0]["percpu_bytes"]
+    assert pts[0]["percpu_bytes"] % 4096 == 0 and pts[0]["percpu_bytes"] >= 204800 + 8192
+    assert all(p["reserved_bytes"] is None and p["inconclusive"] for p in pts)
+
+
+def test_cli_measure_needs_memory_and_possible_needs_measure() -> None:
+    base = ["sweep", "--arch", "x86_64", "--static-size", "200KiB"]
+    assert run_cli([*base, "--measure", "memory_reserved"])[0] == 2
+    assert run_cli([*base, "--symbol", "possible_cpus", "--memory", "1GiB"])[0] == 2
+    assert run_cli([*base, "--measure", "memory_reserved", "--symbol", "CPU_AREA_ORDER", "--memory", "1GiB"])[0] == 2
+
+
+def test_cli_debian_step_is_the_boots_size_sum() -> None:
+    vmlinux = os.environ.get("CPUALLOC_DEBIAN_DBG_VMLINUX")
+    root = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
+    if not vmlinux or not root:
+        pytest.skip("CPUALLOC_DEBIAN_DBG_VMLINUX and CPUALLOC_DEBIAN_KERNEL_DIR are needed (Debian 6.1 amd64)")
+    config = Path(root) / "boot" / "config-6.1.0-50-amd64"
+    if not config.is_file():
+        pytest.skip("config-6.1.0-50-amd64 is not in CPUALLOC_DEBIAN_KERNEL_DIR")
+    doc = cli_json(["sweep", vmlinux, "--config", str(config), "--measure", "memory_reserved", "--symbol",
+                    "possible_cpus", "--memory", "2GiB", "--machine", "qemu-pc", "--values", "1,2,4,8"], 0)
+    r = [p["reserved_bytes"] for p in doc["memory_reserved"]["points"]]
+    # every recorded boot prints `percpu: Embedded 62 pages/cpu s217088 r8192 d28672`: 62 x 4096 per CPU
+    assert r[1] - r[0] == 62 * 4096 and r[2] - r[0] == 3 * 62 * 4096 and r[3] - r[0] == 7 * 62 * 4096
