@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from conftest import run_cli
+
 from cpualloc_cli.adapters.limits_loader import load_database
 from cpualloc_cli.analysis.bootmem import compute_bootmem
 from cpualloc_cli.analysis.engine import boot_memory_measures
@@ -72,3 +80,46 @@ def test_inconclusive_model_gives_no_measure() -> None:
                                         config={"MEMCG": "y", "SPARSEMEM": "y"}))
     assert rep.reserved_bytes is None
     assert boot_memory_measures(rep, rep) == ({}, {})
+
+
+def _rule(doc: dict[str, Any], rule: str) -> dict[str, Any]:
+    found: list[dict[str, Any]] = []
+
+    def walk(o: Any) -> None:
+        if isinstance(o, dict):
+            if o.get("rule") == rule and "status" in o:
+                found.append(o)
+            for v in o.values():
+                walk(v)
+        elif isinstance(o, list):
+            for v in o:
+                walk(v)
+
+    walk(doc)
+    assert found, rule
+    return found[0]
+
+
+def test_check_cli_min_free_at_the_bound_with_debian() -> None:
+    vmlinux = os.environ.get("CPUALLOC_DEBIAN_DBG_VMLINUX")
+    root = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
+    if not vmlinux or not root or not (Path(root) / "boot" / "config-6.1.0-50-amd64").is_file():
+        pytest.skip("CPUALLOC_DEBIAN_DBG_VMLINUX and CPUALLOC_DEBIAN_KERNEL_DIR are needed (Debian 6.1 amd64)")
+    base = ["check", vmlinux, "--config", str(Path(root) / "boot" / "config-6.1.0-50-amd64"),
+            "--param", "memory=1GiB", "--crashkernel", "128MiB", "--initrd-size", "30MiB"]
+
+    def at(min_free: int) -> dict[str, Any]:
+        code, out, err = run_cli([*base, "--param", f"min_free_memory={min_free}", "--format", "json"])
+        assert code in (0, 1), (code, err)
+        return cast(dict[str, Any], json.loads(out))
+
+    first = _rule(at(0), "boot.min-free-memory")
+    reserved = int(first["measured"])
+    # the bound is memory - min_free_memory: leaving exactly 1 GiB - reserved passes, one byte more fails
+    assert _rule(at((1 << 30) - reserved), "boot.min-free-memory")["status"] == "pass"
+    doc = at((1 << 30) - reserved + 1)
+    assert _rule(doc, "boot.min-free-memory")["status"] == "fail"
+    kd = _rule(doc, "kdump.boot-reserved-fit")
+    assert kd["status"] == "pass" and kd["bound"] == 128 * MiB
+    # the capture kernel's reservation includes its 30 MiB initramfs and the 53,248 KiB image reservation
+    assert kd["measured"] > 30 * MiB + 53248 * 1024
