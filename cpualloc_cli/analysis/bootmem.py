@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from cpualloc_cli.model.bootmem import BootMemInputs, BootMemReport, BootMemRow, Machine, ReservedPoint
-from cpualloc_cli.model.footprint import FootprintInputs
+from cpualloc_cli.model.footprint import FootprintInputs, Provenance
 from cpualloc_cli.model.image import ElfImage
 
 KiB = 1 << 10
@@ -246,7 +246,8 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
                                "pcpu_embed_first_chunk frees each unit's tail past size_sum"))
     else:
         rows.append(BootMemRow("percpu first chunk", None, "possible CPUs x size_sum", "", "mm/percpu.c:3086,3151",
-                               "reserved", "inconclusive: no static per-cpu size (the image has no .data..percpu)"))
+                               "reserved", "inconclusive: no measured static per-cpu size (no image with .data..percpu, "
+                               "no --static-size; an estimate is not used)"))
 
     # -- the printk buffer grown for many possible CPUs -------------------------------------------
     logbuf: int | None = 0
@@ -416,6 +417,11 @@ NEEDED_SYMBOLS = (*FIGURE_SYMBOLS, "_text", "_end", "__end_of_kernel_reserve", "
                   "__start_bss_decrypted_unused", "__end_bss_decrypted")
 
 
+def _estimated_percpu(fp: FootprintInputs) -> bool:
+    """An estimated (or assumed 0) static per-cpu size is no measurement: the row stays inconclusive."""
+    return any(f.name == "percpu_static_bytes" and f.provenance is Provenance.DEFAULT for f in fp.facts)
+
+
 def build_bootmem_inputs(fp: FootprintInputs, image: ElfImage | None, config: dict[str, str] | None, *,
                          memory_bytes: int, machine: Machine, crashkernel_bytes: int,
                          initrd_bytes: int = 0) -> BootMemInputs:
@@ -436,7 +442,7 @@ def build_bootmem_inputs(fp: FootprintInputs, image: ElfImage | None, config: di
             if v is not None:
                 syms[name] = v
     size_sum = line = None
-    if fp.percpu_static_bytes is not None:
+    if fp.percpu_static_bytes is not None and not _estimated_percpu(fp):
         ai = compute_percpu_design(fp, explain=False).percpu
         if ai is not None:
             size_sum, line = ai.size_sum, ai.embedded_line()
@@ -473,7 +479,7 @@ def reserved_sweep(boot: BootMemInputs, fp: FootprintInputs, symbol: str, values
         else:
             f = inputs_for(fp, "NR_CPUS", v, fixed_possible)
         size_sum = None
-        if f.percpu_static_bytes is not None:
+        if f.percpu_static_bytes is not None and not _estimated_percpu(f):
             ai = compute_percpu_design(f, explain=False).percpu
             size_sum = ai.size_sum if ai is not None else None
         syms = dict(boot.symbols)
