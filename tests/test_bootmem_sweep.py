@@ -108,3 +108,28 @@ def test_cli_debian_step_is_the_boots_size_sum() -> None:
     r = [p["reserved_bytes"] for p in doc["memory_reserved"]["points"]]
     # every recorded boot prints `percpu: Embedded 62 pages/cpu s217088 r8192 d28672`: 62 x 4096 per CPU
     assert r[1] - r[0] == 62 * 4096 and r[2] - r[0] == 3 * 62 * 4096 and r[3] - r[0] == 7 * 62 * 4096
+
+
+def test_cli_debian_sweep_against_the_recorded_boots() -> None:
+    import gzip
+    import re
+
+    vmlinux = os.environ.get("CPUALLOC_DEBIAN_DBG_VMLINUX")
+    root = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
+    if not vmlinux or not root or not (Path(root) / "boot" / "config-6.1.0-50-amd64").is_file():
+        pytest.skip("CPUALLOC_DEBIAN_DBG_VMLINUX and CPUALLOC_DEBIAN_KERNEL_DIR are needed (Debian 6.1 amd64)")
+    boots = Path(__file__).parent / "fixtures" / "boots"
+    doc = cli_json(["sweep", vmlinux, "--config", str(Path(root) / "boot" / "config-6.1.0-50-amd64"), "--measure",
+                    "memory_reserved", "--symbol", "possible_cpus", "--memory", "1GiB", "--machine", "qemu-pc",
+                    "--values", "1,2,8"], 0)
+    pred = {p["value"]: p["reserved_bytes"] // 1024 for p in doc["memory_reserved"]["points"]}
+    seen = {}
+    for smp in (1, 2, 8):
+        log = gzip.decompress((boots / f"vmlinuz-6.1.0-50-amd64-m1G-smp{smp}.log.gz").read_bytes())
+        m = re.search(rb"(\d+)K reserved", log)
+        assert m
+        seen[smp] = int(m.group(1))
+    # the boots' own steps (72604 - 72356 = 248K, 74092 - 72356 = 1736K) are the model's exactly
+    assert pred[2] - pred[1] == seen[2] - seen[1] == 248
+    assert pred[8] - pred[1] == seen[8] - seen[1] == 1736
+    assert all(abs(pred[s] - seen[s]) <= seen[s] / 100 for s in seen)
