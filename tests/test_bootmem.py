@@ -295,3 +295,12 @@ def test_config_only_percpu_is_not_an_estimate() -> None:
     doc = cli_json(["footprint", "--arch", "x86_64", "--memory", "1GiB", "--possible-cpus", "2"], 0)
     row = next(r for r in doc["boot_memory"]["rows"] if r["name"] == "percpu first chunk")
     assert row["inconclusive"] and row["bytes"] is None
+
+
+def test_kmsan_struct_page_is_inconclusive() -> None:
+    # KMSAN adds kmsan_shadow and kmsan_origin to struct page (include/linux/mm_types.h:231-241, 6.1):
+    # 64 + 16 = 80 B, not a checked build, so the memmap row must not print 64 B per page.
+    cfg = {"MEMCG": "y", "KMSAN": "y", "SPARSEMEM": "y", "SPARSEMEM_VMEMMAP": "y"}
+    rep = compute_bootmem(BootMemInputs("x86_64", (6, 1), 64, 4096, 1 << 30, Machine.FLAT, 1, {}, config=cfg))
+    row = next(r for r in rep.rows if r.name.startswith("memmap"))
+    assert row.bytes_ is None and "sizeof(struct page) unknown" in row.note

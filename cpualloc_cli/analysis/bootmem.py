@@ -32,7 +32,12 @@ SECTION_SIZE_BITS = {"x86_64": (27, "arch/x86/include/asm/sparsemem.h:28"),
 # (_struct_page_alignment, HAVE_ALIGNED_STRUCT_PAGE). Only the combinations checked on a real
 # build are listed; anything else is inconclusive.
 # x86_64: 8 (flags) + 40 (union) + 8 (_mapcount, _refcount) [+ 8 memcg_data] = 56 or 64, aligned
-# to 16 (x86 selects HAVE_ALIGNED_STRUCT_PAGE with SLUB): 64 either way. Debian's 6.1 amd64
+# to 16 (x86 selects HAVE_ALIGNED_STRUCT_PAGE with SLUB): 64 either way. Checked in the 6.1 tree:
+# include/linux/mm_types.h:67-68 (__aligned(2 * sizeof(unsigned long))), :73 flags, :198 _mapcount,
+# :210 _refcount, :212-213 memcg_data under CONFIG_MEMCG, :231-241 KMSAN's two pointers (KMSAN=y is
+# inconclusive), :243-244 _last_cpupid when LAST_CPUPID_NOT_IN_PAGE_FLAGS (an int: 60 or 68 B
+# before the 16 B alignment, still 64 without MEMCG, 80 with: not in the table's checked builds);
+# arch/x86/Kconfig:167 selects HAVE_ALIGNED_STRUCT_PAGE if SLUB. MEMCG=n is reasoned, not booted. Debian's 6.1 amd64
 # (MEMCG=y) is the checked build: 64 B per page on every recorded boot.
 STRUCT_PAGE_BYTES = {("x86_64", True): 64, ("x86_64", False): 64}  # (arch, MEMCG) -> bytes
 
@@ -181,7 +186,8 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
     # -- memmap --------------------------------------------------------------------------------
     page_struct = inp.struct_page_bytes
     memcg = _on(cfg, "MEMCG")
-    if page_struct is None and memcg is not None:
+    # KMSAN adds two pointers (include/linux/mm_types.h:231-241 in 6.1): not in the checked table
+    if page_struct is None and memcg is not None and not _on(cfg, "KMSAN"):
         page_struct = STRUCT_PAGE_BYTES.get((inp.arch, memcg))
     sec = SECTION_SIZE_BITS.get(inp.arch)
     sparse = _on(cfg, "SPARSEMEM")
