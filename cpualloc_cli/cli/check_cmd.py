@@ -274,7 +274,9 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
                            base=describe_base(g.base) if img is None else f"measured from {image}",
                            lower_bound_measures=tuple(sorted(ev.measures.lower_bounds)),
                            nr_cpus=ev.nr_cpus if not module else None,
-                           nr_cpus_source=(nr_fact.note or nr_fact.provenance.value) if nr_fact and not module else ""),
+                           nr_cpus_source=(nr_fact.note or nr_fact.provenance.value) if nr_fact and not module else "",
+                           platform=plat.platform.id if plat.platform is not None else None,
+                           platform_source=plat.source),
         outcomes=ev.outcomes, budgets=budget_out, not_applicable=ev.not_applicable, fail_on=fail_threshold,
         fail_on_inconclusive=fail_inconclusive, strict_findings=strict_findings)
     if resolved is not None:

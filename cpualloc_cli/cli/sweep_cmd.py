@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cpualloc_cli.cli.boot import platform_options
+from cpualloc_cli.cli.boot import platform_options, policy_option
 from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, write_atomic
 from cpualloc_cli.cli.configopts import config_options
 from cpualloc_cli.cli.footprint_cmd import (
@@ -98,6 +98,7 @@ def _parse_values(text: str | None) -> list[int] | None:
 @click.option("--base-size", "base_size", default=None, metavar="SIZE",
               help="Without an image: the kernel's own image extent (without a cpu area).")
 @platform_options
+@policy_option
 @output_options(("text", "json"))
 def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, values_: str | None,
           designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None, no_database: bool,
@@ -106,7 +107,8 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
           scale_from: tuple[str, ...], base_size: str | None,
           format_: str, output: str | None, no_color: bool, traceback_: bool, platform: str | None = None,
           params_: tuple[str, ...] = (), measure: str | None = None, memory: str | None = None,
-          machine: str = "flat", crashkernel: str | None = None, **kwargs: Any) -> int:
+          machine: str = "flat", crashkernel: str | None = None, policy_path: str | None = None,
+          **kwargs: Any) -> int:
     """Vary an integer symbol across its range and report, per design, the footprint and the
     largest value that fits each limit: the applicable limits of the shipped database (see
     `cpualloc limits`) and every --limit. Every value in the range is evaluated (the percpu span
@@ -179,10 +181,9 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     fixed_possible = possible_cpus
     db_facts: list[InputFact] = []
     db_findings: list[Finding] = []
-    from cpualloc_cli.cli.boot import choose_platform
-    from cpualloc_cli.model.limits import Policy
+    from cpualloc_cli.cli.boot import platform_for_sweep
 
-    choice = choose_platform(platform, params_, Policy(path=None)) if platform or params_ else None
+    choice = platform_for_sweep(platform, params_, policy_path)
     req = _request(g, base, config, choice)
     meta: list[tuple[str, bool]] = [("", False)] * len(limit_pairs)
     if not no_database:

@@ -193,6 +193,8 @@ class CheckInputs:
     lower_bound_measures: tuple[str, ...] = ()  # measures known only from below
     nr_cpus: int | None = None
     nr_cpus_source: str = ""
+    platform: str | None = None  # the preset used (--platform or the policy's platform = "...")
+    platform_source: str | None = None  # "--platform" or "policy"
 
 
 @dataclass(frozen=True)
