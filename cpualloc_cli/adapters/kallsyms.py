@@ -80,7 +80,10 @@ class Kallsyms:
         return self.strtab[start:self.strtab.index(b"\0", start)].decode("utf-8", "surrogateescape")
 
     def names(self) -> list[str]:
-        return self.strtab[1:].decode("utf-8", "surrogateescape").split("\0")[:len(self)] if len(self) else []
+        if not len(self):
+            return []
+        parts = self.strtab[1:].decode("utf-8", "surrogateescape").split("\0")[:len(self)]
+        return [p[1:] for p in parts]  # each part is the type letter, then the name
 
     def describe(self) -> str:
         fmt = ("base-relative offsets" + (" with absolute per-cpu" if self.absolute_percpu else "")
