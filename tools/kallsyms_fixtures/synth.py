@@ -86,7 +86,7 @@ def compress(names: list[bytes]) -> tuple[list[bytes], list[list[int]]]:
             continue
         pairs: Counter[tuple[int, int]] = Counter()
         for n in data:
-            pairs.update(zip(n, n[1:]))
+            pairs.update(zip(n, n[1:], strict=False))
         if not pairs:
             break
         (a, b), cnt = pairs.most_common(1)[0]
