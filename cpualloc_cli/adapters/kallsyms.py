@@ -265,7 +265,7 @@ def _names_for(r: _Reader, markers: list[int], m0: int, align: int) -> list[_Nam
     for q in range(_align(max(lo, 0), 4), hi, 4):
         v = r.u32(q)
         cands = []
-        if lo_n <= v <= hi_n:
+        if lo_n <= v <= hi_n and q % r.word == 0:  # every label is ALGN-ed (.balign word)
             cands.append((q, 4, v))
         if r.word == 8 and r.endian == "big" and q % 8 == 4:  # PTR num_syms, big-endian: the low word
             hv = r.u32(q - 4)
