@@ -112,6 +112,10 @@ def test_real_kernel_against_nm(name: str) -> None:
     print(f"{name}: {k.describe()}; decoded {n_got}, nm kept {n_want}, matches {matches}")
     assert n_got == n_want
     assert matches >= 0.999 * n_want
+    data_types = set(k.types) & set("DdBbRr")
+    # KALLSYMS_ALL keeps data and BSS symbols; without it only text ranges are kept
+    # (6.1 scripts/kallsyms.c:291-294)
+    assert bool(data_types) == all_syms, sorted(data_types)
 
 
 SYNTH = {

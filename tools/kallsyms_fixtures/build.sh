@@ -8,6 +8,7 @@
 #           CONFIG_KALLSYMS_ALL=y. Example: build.sh sparc64-6.1 i386-6.1-all arm64-6.1 i386-6.12
 #   WORKDIR where the builds happen (default ${TMPDIR:-/tmp}/cpualloc-kallsyms)
 #   -r      record only: re-record the fixtures from an existing build in WORKDIR
+#           (build_seconds from the old build.txt, or $BUILD_SECONDS)
 # The source trees are Debian's linux-source-SERIES, unpacked at $LINUX_SRC_<SERIES> (6_1, 6_12)
 # or ${XDG_CACHE_HOME:-$HOME/.cache}/cpualloc/linux-source-SERIES.
 # Needs: flex bison bc libelf-dev libssl-dev xz-utils gcc-sparc64-linux-gnu gcc-i686-linux-gnu
@@ -59,7 +60,7 @@ build_one() {
     [ "$arch" = arm64 ] && goal=Image.gz
     local secs
     if [ "$record_only" = 1 ]; then
-        secs=$(awk '$1 == "build_seconds" { print $3 }' "$dest/build.txt" 2>/dev/null || echo unknown)
+        secs=${BUILD_SECONDS:-$(awk '$1 == "build_seconds" { print $3 }' "$dest/build.txt" 2>/dev/null || echo unknown)}
     else
     rm -rf "$out"; mkdir -p "$out"
     echo "== $target (log: $log)"
