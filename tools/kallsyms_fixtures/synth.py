@@ -2,24 +2,27 @@
 
 Debian has linux-source-6.1 and 6.12 only; both write KALLSYMS_BASE_RELATIVE offsets (6.1 has no
 option to turn it off on the arches built here, 6.12 removed absolute addresses). This script
-writes the tables the way `scripts/kallsyms.c` of older kernels did, so the adapter is checked on:
+writes the tables the way `scripts/kallsyms.c` write_src() of older kernels did, so the adapter is
+checked on them. Source read: the pre-v4.6 write_src() (`#include <asm/types.h>`, `ALGN .align 8/4`)
+and the v4.6+ one with base_relative/absolute_percpu, as extracted verbatim into the public
+AnghaBench corpus (yebinchon/AnghaBench linux/scripts/extr_kallsyms.c_write_src.c); the tagged
+upstream files could not be read here, so functions are cited, not line numbers.
 
-- `v4.4-64be`, `v4.4-64le`, `v4.4-32be`, `v4.4-32le`: absolute addresses, Linux v4.4
-  scripts/kallsyms.c write_src(): `output_label()`
-  emits `ALGN` (`.balign 8`/`.balign 4` by BITS_PER_LONG) before every label;
-  `kallsyms_addresses`: one `PTR` per symbol; `kallsyms_num_syms`: `PTR` N;
-  `kallsyms_names`: per symbol one length byte, then that many token codes;
-  `kallsyms_markers`: `PTR` offset of every 256th entry; `kallsyms_token_table`:
-  256 `.asciz`; `kallsyms_token_index`: 256 `.short`.
-- `v4.6-percpu-64le`: KALLSYMS_BASE_RELATIVE with KALLSYMS_ABSOLUTE_PERCPU as v4.6 introduced it
-  (v4.6 scripts/kallsyms.c write_src()): `kallsyms_offsets` one `.long` per symbol:
-  an absolute (per-cpu) symbol's value as is (>= 0), any other `relative_base - 1 - addr` (< 0);
-  `kallsyms_relative_base`: `PTR` (the lowest non-absolute address); num_syms, markers
-  still `PTR` (they became `.long` in v4.20).
+- `v4.4-64be`, `v4.4-64le`, `v4.4-32be`, `v4.4-32le`: absolute addresses (pre-v4.6 write_src()):
+  `output_label()` puts `ALGN` (8 bytes for BITS_PER_LONG 64, else 4) before every label;
+  `kallsyms_addresses`: one `PTR` per symbol (`_text + off`, or the value for type 'A');
+  `kallsyms_num_syms`: `PTR` N; `kallsyms_names`: per symbol `.byte len` then len token codes;
+  `kallsyms_markers`: `PTR` offset of every 256th entry; `kallsyms_token_table`: 256 `.asciz`;
+  `kallsyms_token_index`: 256 `.short`.
+- `v4.6-percpu-64le`: KALLSYMS_BASE_RELATIVE with KALLSYMS_ABSOLUTE_PERCPU (v4.6 write_src()):
+  `kallsyms_offsets` one `.long` per symbol: an absolute symbol's value as is (0..INT_MAX), any
+  other `relative_base - addr - 1` (INT_MIN..-1); then `kallsyms_relative_base` `PTR` (the lowest
+  non-absolute address); num_syms and markers still `PTR` (`.long` since v4.20). Per-cpu symbols
+  have type 'A' (make_percpus_absolute() keeps the 'A' override).
 
-The token table is built the way scripts/kallsyms.c's optimize_token_table() does it (v4.4
-:520-640): codes no name uses are assigned, one at a time, to the most frequent adjacent pair of
-codes, and the pair is replaced in every name. The symbols themselves are made up (deterministic)
+The token table is built the way optimize_token_table() does it: codes no name uses are given,
+one at a time, to the most frequent adjacent pair of codes, and the pair is replaced in every name.
+The symbols themselves are made up (deterministic)
 and the list given to the table is written beside it as the oracle: `NAME.syms` ("%x %c %s" per
 line, in kallsyms order), the table bytes embedded between filler bytes as `NAME.bin`.
 
