@@ -102,7 +102,8 @@ TABLES = {"kallsyms_addresses", "kallsyms_offsets", "kallsyms_relative_base", "k
           "kallsyms_names", "kallsyms_markers", "kallsyms_token_table", "kallsyms_token_index",
           "kallsyms_seqs_of_names"}
 syms = {}
-for line in open(nm):
+nm_lines = open(nm).read().splitlines()  # a pipe: read once
+for line in nm_lines:
     f = line.split()
     if len(f) == 3 and f[2] in TABLES:
         syms[f[2]] = int(f[0], 16)
@@ -112,7 +113,7 @@ end = syms["kallsyms_token_index"] + 512
 for k, v in syms.items():
     end = max(end, v)
 # seqs_of_names (3 bytes a symbol) is the last table in 6.12: bound it by the nm line count
-nlines = sum(1 for _ in open(nm))
+nlines = len(nm_lines)
 hi = end + 3 * nlines if syms.get("kallsyms_seqs_of_names", -1) == end else end
 hi = min(hi + 4096, base + len(data))
 lo = max(lo, base)
