@@ -112,13 +112,14 @@ def test_real_kernel_against_nm(name: str) -> None:
     print(f"{name}: {k.describe()}; decoded {n_got}, nm kept {n_want}, matches {matches}")
     assert n_got == n_want
     assert matches >= 0.999 * n_want
-    # KALLSYMS_ALL keeps data and BSS symbols; without it only the text ranges are kept
-    # (6.1 scripts/kallsyms.c:291-294), their end labels included (arm64's _etext is 'D'), and
-    # in 6.12 the __start_*/__stop_* section bounds (6.12 scripts/kallsyms.c:210-216)
-    data_types = {t for t, n in zip(k.types, k.names(), strict=True)
-                  if t in "DdBbRr" and n not in ("_etext", "_einittext")
-                  and not n.startswith(("__start_", "__stop_"))}
-    assert bool(data_types) == all_syms, sorted(data_types)
+    # KALLSYMS_ALL keeps data and BSS symbols; without it only symbols in [_stext, _etext] and
+    # [_sinittext, _einittext] (6.1 scripts/kallsyms.c:291-294), and in 6.12 also the
+    # __start_*/__stop_* section bounds (6.12 scripts/kallsyms.c:210-216). Ranges from nm.
+    nm_at = {n: a for a, _, n in want}
+    ranges = [(nm_at["_stext"], nm_at["_etext"]), (nm_at["_sinittext"], nm_at["_einittext"])]
+    outside = [n for a, n in zip(k.addresses, k.names(), strict=True)
+               if not any(lo <= a <= hi for lo, hi in ranges) and not n.startswith(("__start_", "__stop_"))]
+    assert bool(outside) == all_syms, outside[:5]
 
 
 SYNTH = {
