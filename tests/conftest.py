@@ -240,7 +240,7 @@ def result(doc: dict[str, Any], rule: str) -> dict[str, Any]:
 
 # `pytest -m "not slow"` is the quick loop (README). A test is slow when it needs a real
 # kernel or Linux tree (markers realkernel/srctree), lives in a module that is slow as a whole,
-# or took more than about 1.5 s in a full run (`pytest --durations=60`, 2 cores). Listed here,
+# or took (as a parametrised family) more than about 1.5 s in a full run (`pytest --durations=60`, 2 cores). Listed here,
 # not in each file, so the list is one place to keep current.
 _SLOW_MODULES = {"test_fuzz_slice.py", "test_kconfig_oracle.py", "test_lint.py", "test_percpu_boots.py"}
 _SLOW_TESTS = {
@@ -264,6 +264,14 @@ _SLOW_TESTS = {
     "test_option_numbers_through_the_entry_point",
     "test_any_config_text_resolves_or_is_a_config_error",
     "test_terminal_widths_cut_no_number",
+    # Parametrised families whose cases are quick one by one but add up to seconds.
+    "test_prediction_against_boot",
+    "test_crashkernel_with_the_debian_config",
+    "test_every_format_agrees_with_the_exit_code",
+    "test_piped_output_cuts_no_number",
+    "test_dwarf_walks_children_without_siblings_or_recursion",
+    "test_modules_planted_in_cwd_are_not_imported_under_python_m",
+    "test_vmemmap_predict_4096_from_lower_builds",
 }
 
 
