@@ -7,6 +7,7 @@ import dataclasses
 import click
 
 from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
+from cpualloc_cli.errors import EXIT_INPUT, InputError
 
 
 @click.command("inspect")
@@ -30,9 +31,18 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
 
     opts = make_output(format_, output, no_color, traceback_)
     reports: list[InspectReport] = []
+    failed = 0
     for path in images:
-        with progress(f"reading {path}"):
-            loaded = load_any(path)
+        try:
+            with progress(f"reading {path}"):
+                loaded = load_any(path)
+        except InputError as exc:
+            # One image: its error is the command's error. Several: report it, go on with the rest.
+            if len(images) == 1:
+                raise
+            failed += 1
+            error_line(exc.one_line())
+            continue
         container = _container_facts(loaded.payload)
         if loaded.elf is None:
             notes = tuple(getattr(loaded.payload, "notes", ()) or ()) + (
@@ -51,6 +61,8 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
         if payload_notes:
             report = dataclasses.replace(report, notes=report.notes + payload_notes)
         reports.append(report)
+    if failed:
+        error_line(f"{failed} of {len(images)} inputs could not be read; the others are reported")
     if opts.format == "json":
         from cpualloc_cli.render.inspect_json import render_inspect_json
 
@@ -69,7 +81,16 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
         from cpualloc_cli.render.inspect_text import draw_inspect
 
         emit(opts, render_rich(opts, lambda console: draw_inspect(console, reports)))
-    return 0
+    return EXIT_INPUT if failed else 0
+
+
+def error_line(text: str) -> None:
+    """`cpualloc: error: TEXT` on stderr, as the top level prints it for exit 3."""
+    import sys
+
+    from cpualloc_cli.render.safe import clean
+
+    sys.stderr.write(f"cpualloc: error: {clean(text)}\n")
 
 
 def _container_facts(payload: object) -> tuple[tuple[str, int | str], ...]:
