@@ -92,3 +92,36 @@ def test_debian_modules_equal_gnu_size_run_now() -> None:
     rc, out, err = run_cli(["inspect", "--format", "json", *kos])
     assert rc == 0, err
     assert sizes(json.loads(out)) == want
+
+
+def test_build_dir_walks_modules_order(tmp_path: Path) -> None:
+    """A modules.order fixture written here: a 6.1-style `.ko` line, a 6.2-style `.o` line (read
+    as the .ko beside it), a line whose module is missing (its own error, exit 3)."""
+    import shutil
+
+    (tmp_path / "drivers" / "a").mkdir(parents=True)
+    shutil.copy(GOOD["ko"], tmp_path / "drivers" / "a" / "one.ko")
+    shutil.copy(GOOD["ko"], tmp_path / "two.ko")
+    (tmp_path / "modules.order").write_text("two.o\ndrivers/a/one.ko\n")
+    rc, out, err = run_cli(["inspect", "--format", "json", "--build-dir", str(tmp_path)])
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert [im["path"] for im in doc["images"]] == [str(tmp_path / "two.ko"), str(tmp_path / "drivers/a/one.ko")]
+    assert sizes(doc) == [gnu_size("ko")] * 2
+    (tmp_path / "modules.order").write_text("two.ko\ngone.ko\n")
+    rc, out, err = run_cli(["inspect", "--format", "json", "--build-dir", str(tmp_path)])
+    assert rc == 3
+    assert [im["path"] for im in json.loads(out)["images"]] == [str(tmp_path / "two.ko")]
+    assert f"cpualloc: error: {tmp_path / 'gone.ko'}: " in err
+
+
+def test_build_dir_without_modules_order(tmp_path: Path) -> None:
+    rc, out, err = run_cli(["inspect", "--build-dir", str(tmp_path)])
+    assert rc == 3 and out == ""
+    assert err.startswith(f"cpualloc: error: {tmp_path / 'modules.order'}: cannot read modules.order")
+
+
+def test_build_dir_rejects_paths_leaving_the_tree(tmp_path: Path) -> None:
+    (tmp_path / "modules.order").write_text("../outside.ko\n")
+    rc, _, err = run_cli(["inspect", "--build-dir", str(tmp_path)])
+    assert rc == 3 and f"{tmp_path / 'modules.order'}:1: " in err

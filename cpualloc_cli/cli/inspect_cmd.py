@@ -11,7 +11,9 @@ from cpualloc_cli.errors import EXIT_INPUT, InputError
 
 
 @click.command("inspect")
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("images", nargs=-1, metavar="IMAGE...")
+@click.option("--build-dir", "build_dir", metavar="DIR",
+              help="Also read every module DIR/modules.order names, in its order (a build tree or lib/modules/VERSION).")
 @click.option("--top", "top_n", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest symbols to list (overall, per-cpu, per --section).")
 @click.option("--section", "sections", multiple=True, metavar="NAME",
@@ -19,7 +21,7 @@ from cpualloc_cli.errors import EXIT_INPUT, InputError
 @click.option("--symbols", "want_symbols", is_flag=True,
               help="Emit the whole sized symbol table (nm -S --size-sort order, sizes and types).")
 @output_options(("text", "json"))
-def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want_symbols: bool,
+def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections: tuple[str, ...], want_symbols: bool,
             format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
     """Read kernel images (vmlinux, .o, .ko, ET_DYN, or a compressed vmlinuz/bzImage/Image):
     header, sections, segments, GNU size totals, image extent, per-cpu section and the
@@ -30,6 +32,12 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
     from cpualloc_cli.model.inspect import InspectReport
 
     opts = make_output(format_, output, no_color, traceback_)
+    if build_dir is not None:
+        from cpualloc_cli.adapters.modules_order import modules_in_order
+
+        images = images + tuple(modules_in_order(build_dir))
+    elif not images:
+        raise click.UsageError("give at least one IMAGE, or --build-dir DIR")
     reports: list[InspectReport] = []
     failed = 0
     for path in images:
