@@ -938,6 +938,7 @@ class LoadedConfig:
     config_text: str  # the full resolved configuration, as `make olddefconfig` writes it
     parse_from_cache: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    resolved_from_cache: bool = False  # the whole result came from adapters/resolvedcache.py
 
 
 def load_resolved_config(req: ConfigRequest) -> LoadedConfig:
@@ -1049,7 +1050,8 @@ def _cached_resolve(req: ConfigRequest, root: str, env: dict[str, str],
     hit = resolvedcache.load(key, base, still_valid)
     if hit is not None:
         resolved, text, hit_env = hit
-        return LoadedConfig(resolved=resolved, config_text=text, parse_from_cache=True, env=hit_env)
+        return LoadedConfig(resolved=resolved, config_text=text, parse_from_cache=True, env=hit_env,
+                            resolved_from_cache=True)
     loaded, kconf = compute()
     names = sorted(set(kconf.kconfig_filenames))
     files_hash = _hash_files(names, root)
