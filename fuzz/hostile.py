@@ -72,11 +72,55 @@ def _zero_block() -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _crc_of_zeros(mib: int) -> int:
+    """crc32 of `mib` MiB of zeros: one MiB fed to zlib, the rest by crc32_combine (doubling)."""
     crc = 0
-    block = b"\0" * _MIB
-    for _ in range(mib):
-        crc = zlib.crc32(block, crc)
+    part, part_mib = zlib.crc32(b"\0" * _MIB), 1  # the crc of part_mib MiB, doubled each round
+    while mib:
+        if mib & 1:
+            crc = crc32_combine(crc, part, part_mib * _MIB)
+        part = crc32_combine(part, part, part_mib * _MIB)
+        part_mib *= 2
+        mib >>= 1
     return crc
+
+
+def _gf2_times(mat: list[int], vec: int) -> int:
+    out = 0
+    i = 0
+    while vec:
+        if vec & 1:
+            out ^= mat[i]
+        vec >>= 1
+        i += 1
+    return out
+
+
+def _gf2_square(mat: list[int]) -> list[int]:
+    return [_gf2_times(mat, mat[n]) for n in range(32)]
+
+
+def crc32_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC-32 of A + B from crc32(A), crc32(B) and len(B): zlib's crc32_combine (crc32.c),
+    without feeding B's bytes again."""
+    if len2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # the operator for one zero bit
+    even = _gf2_square(odd)  # two zero bits
+    odd = _gf2_square(even)  # four zero bits
+    while True:
+        even = _gf2_square(odd)  # the first square: one zero byte
+        if len2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+        odd = _gf2_square(even)
+        if len2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        len2 >>= 1
+        if not len2:
+            break
+    return crc1 ^ crc2
 
 
 def deflate_bomb(head: bytes, mib: int) -> tuple[bytes, int]:
@@ -98,11 +142,8 @@ def gzip_bomb(head: bytes, mib: int, pad: int = 0) -> bytes:
     """A gzip member of `head` + `mib` MiB of zeros, with its real CRC and ISIZE, then `pad`
     zero bytes (kernel images carry padding; it also keeps the ratio under the ratio bound)."""
     body, n = deflate_bomb(head, mib)
-    crc = zlib.crc32(head)
-    # crc of head + zeros: continue over the zero blocks
-    block = b"\0" * _MIB
-    for _ in range(mib):
-        crc = zlib.crc32(block, crc)
+    # crc of head + zeros, from the two parts' CRCs (zlib's crc32_combine)
+    crc = crc32_combine(zlib.crc32(head), _crc_of_zeros(mib), mib * _MIB)
     return (b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\x03" + body + struct.pack("<II", crc, n & 0xFFFFFFFF)
             + b"\0" * pad)
 

@@ -70,19 +70,154 @@ def kernel_vmlinux(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no
     return get
 
 
-def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run cpualloc in a subprocess (the real entry point); returns (rc, stdout, stderr)."""
-    import subprocess
-    import sys
+# Environment variables read by the interpreter at start-up (or by the locale machinery): a
+# call that sets one needs a fresh process to mean what it says.
+_PROCESS_ENV_PREFIXES = ("PYTHON", "LC_", "LANG")
 
-    full_env = dict(os.environ)
-    full_env.pop("COLUMNS", None)
+
+def _needs_process(env: dict[str, str] | None) -> bool:
+    if os.environ.get("CPUALLOC_TEST_SUBPROCESS"):  # run every CLI call as a real process
+        return True
+    return any(k.startswith(_PROCESS_ENV_PREFIXES) for k in (env or {}))
+
+
+def _child_env(env: dict[str, str] | None, drop: tuple[str, ...]) -> dict[str, str]:
+    full_env = {k: v for k, v in os.environ.items() if k not in drop}
     full_env["NO_COLOR"] = "1"
     if env:
         full_env.update(env)
+    return full_env
+
+
+def run_cli_subprocess(args: list[str], env: dict[str, str] | None = None, *, cwd: str | Path | None = None,
+                       drop: tuple[str, ...] = ("COLUMNS",)) -> tuple[int, bytes, bytes]:
+    """`python -m cpualloc_cli ARGS` in a new process (the real entry point): (rc, stdout, stderr)."""
+    import subprocess
+    import sys
+
     proc = subprocess.run([sys.executable, "-m", "cpualloc_cli", *args], capture_output=True,
-                          text=True, env=full_env, timeout=300)
+                          env=_child_env(env, drop), cwd=cwd, timeout=300)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+class _CliTimeout(BaseException):
+    """Raised by SIGALRM in an in-process call that ran past the subprocess timeout."""
+
+
+def run_cli_in_process(args: list[str], env: dict[str, str] | None = None, *, cwd: str | Path | None = None,
+                       drop: tuple[str, ...] = ("COLUMNS",)) -> tuple[int, bytes, bytes]:
+    """`cpualloc_cli.cli.run(ARGS)` in this process, as a fresh `python -m cpualloc_cli` would
+    see it: the environment, working directory, umask, stdin/stdout/stderr (encodings and error
+    handlers of a child's pipes), signal handlers, warning filters and recursion limit are set
+    for the call and restored after it. Returns (rc, stdout bytes, stderr bytes)."""
+    import io
+    import signal
+    import sys
+    import tempfile
+    import warnings
+
+    if _needs_process(env):
+        return run_cli_subprocess(args, env, cwd=cwd, drop=drop)
+    from cpualloc_cli.cli import run
+
+    saved_env = dict(os.environ)
+    saved_cwd = os.getcwd()
+    saved_umask = os.umask(0o022)
+    os.umask(saved_umask)
+    saved_streams = (sys.stdin, sys.stdout, sys.stderr)
+    saved_argv = sys.argv
+    saved_limit = sys.getrecursionlimit()
+    saved_tempdir = tempfile.tempdir
+    saved_signals = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM, signal.SIGPIPE)}
+    real_out = sys.__stdout__
+    out_enc = getattr(real_out, "encoding", None) or "utf-8"
+    out_errors = getattr(real_out, "errors", None) or "strict"
+    out_buf, err_buf = io.BytesIO(), io.BytesIO()
+    out = io.TextIOWrapper(out_buf, encoding=out_enc, errors=out_errors, write_through=False)
+    err = io.TextIOWrapper(err_buf, encoding=out_enc, errors="backslashreplace", line_buffering=True)
+    stdin = io.TextIOWrapper(io.BytesIO(b""), encoding=out_enc)
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _CliTimeout()
+
+    try:
+        os.environ.clear()
+        os.environ.update(_child_env(env, drop))
+        if cwd is not None:
+            os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = stdin, out, err
+        sys.argv = ["cpualloc", *args]
+        tempfile.tempdir = None  # a child computes it from its own TMPDIR
+        # a child's handlers: Python's SIGINT handler, the rest at their defaults
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(300)
+        with warnings.catch_warnings():
+            # the filters of a fresh interpreter without -W: shown on (the captured) stderr
+            warnings.resetwarnings()
+            for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+                warnings.simplefilter("ignore", category)
+            warnings.filterwarnings("default", category=DeprecationWarning, module="__main__")
+            warnings.showwarning = _show_warning_on_stderr
+            try:
+                code = run(list(args))
+                try:
+                    out.flush()
+                except (BrokenPipeError, OSError):
+                    pass
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            except _CliTimeout:
+                raise TimeoutError(f"cpualloc {args} ran past 300 s") from None
+            except BaseException:  # noqa: BLE001 - what the interpreter does with an uncaught exception
+                import traceback
+
+                traceback.print_exc(file=err)
+                code = 1
+        out.flush()
+        err.flush()
+        return code, out_buf.getvalue(), err_buf.getvalue()
+    finally:
+        signal.alarm(0)
+        for signum, handler in saved_signals.items():
+            signal.signal(signum, handler)
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        sys.argv = saved_argv
+        sys.setrecursionlimit(saved_limit)
+        tempfile.tempdir = saved_tempdir
+        os.chdir(saved_cwd)
+        os.umask(saved_umask)
+        os.environ.clear()
+        os.environ.update(saved_env)
+
+
+def _show_warning_on_stderr(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                            file: Any = None, line: str | None = None) -> None:
+    import sys
+    import warnings
+
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _text(data: bytes) -> str:
+    """Bytes from a pipe as subprocess.run(text=True) decodes them (locale encoding, strict,
+    universal newlines)."""
+    import io
+    import locale
+
+    return io.TextIOWrapper(io.BytesIO(data), encoding=locale.getpreferredencoding(False)).read()
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None, *, cwd: str | Path | None = None,
+            drop: tuple[str, ...] = ("COLUMNS",)) -> tuple[int, str, str]:
+    """Run cpualloc (`cpualloc_cli.cli.run`, in this process: see run_cli_in_process); returns
+    (rc, stdout, stderr) as text. An `env` that sets PYTHON*/LC_*/LANG* variables, or
+    CPUALLOC_TEST_SUBPROCESS=1 in the environment, runs `python -m cpualloc_cli` in a new process
+    instead. Tests that need a process boundary (signals, rlimits, what gets imported, the
+    start-up path) call run_cli_subprocess or subprocess themselves."""
+    code, out, err = run_cli_in_process(args, env, cwd=cwd, drop=drop)
+    return code, _text(out), _text(err)
 
 
 def cli_json(args: list[str], rc: int, env: dict[str, str] | None = None) -> dict[str, Any]:

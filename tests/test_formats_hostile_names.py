@@ -13,15 +13,12 @@ symbol names, a file name, a .config and a policy file.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
+from conftest import FIXTURES, REPO, run_cli_in_process
 
 SAMPLES = REPO / "samples"
 ELF = FIXTURES / "elf" / "sparc64-smp" / "vmlinux"
@@ -68,11 +65,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def run(args: list[str]) -> tuple[int, bytes, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
-    env["NO_COLOR"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "cpualloc_cli", *args], cwd=REPO, capture_output=True, env=env,
-                          timeout=120)
-    return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+    code, stdout, stderr = run_cli_in_process(args, cwd=REPO, drop=("COLUMNS", "FORCE_COLOR"))
+    return code, stdout, stderr.decode("utf-8", "replace")
 
 
 def assert_safe(args: list[str], fmt: str) -> str:
@@ -190,3 +184,24 @@ def test_safe_markup_and_text_are_literal() -> None:
     out = buf.getvalue()
     assert "[/]x[bold]" in out and "[/]\\x1b[2J" in out
     assert "\x1b[2J" not in out and "\x1b[1m" not in out  # no clear screen, no bold from the name
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_limits_shows_policy_strings_escaped(fmt: str, hostile: dict[str, str]) -> None:
+    """`limits` prints the policy's own limits (title, sources, note) beside the database's."""
+    text = assert_safe(["limits", "--format", fmt, "--policy", hostile["policy"]], fmt)
+    if fmt == "text":
+        assert "flash [bold]part[/] \\x1b[2J \\x1b]0;t\\x07 \\x0d end" in text, text
+        assert "manual \\x1b[31mred [/] \\x00 nul" in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_extract_summary_escapes_the_image_path(fmt: str, tmp_path: Path) -> None:
+    import gzip
+
+    image = tmp_path / "Image[bold]\x1b[2J\x1b]0;t\x07.gz"
+    image.write_bytes(gzip.compress(ELF.read_bytes(), mtime=0))
+    text = assert_safe(["extract", "--format", fmt, str(image), "-o", str(tmp_path / "out.elf")], fmt)
+    assert (tmp_path / "out.elf").read_bytes() == ELF.read_bytes()
+    if fmt == "text":
+        assert "Image[bold]\\x1b[2J\\x1b]0;t\\x07.gz" in text, text

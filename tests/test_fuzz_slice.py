@@ -25,11 +25,13 @@ SLICE_SEED = 7
 
 
 def test_ci_slice(tmp_path: Path) -> None:
-    """Fixed seed, every command that exists, the real `python -m cpualloc_cli` per case (the
+    """Fixed seed, every command that exists, a process per case forked from a warm worker that
+    has imported the CLI (`--fork`: `python -m cpualloc_cli`'s __main__ runs in each child; the
     mutation cases only: the hostile classes run in test_every_hostile_variant_passes)."""
     report = tmp_path / "slice.json"
     proc = subprocess.run([sys.executable, str(FUZZ / "run.py"), "--cases", str(SLICE_CASES), "--seed",
-                           str(SLICE_SEED), "--hostile-share", "0", "--no-save", "--quiet", "--report", str(report)],
+                           str(SLICE_SEED), "--hostile-share", "0", "--no-save", "--quiet", "--fork",
+                           "--report", str(report)],
                           capture_output=True, text=True, timeout=900)
     summary = json.loads(report.read_text())
     failures = [f"case {f['index']} {f['command']}/{f['kind']} {f['failure']}: {f['detail']}\n  {f['mutations']}"

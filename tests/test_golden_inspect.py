@@ -5,12 +5,10 @@ against GNU tools by test_inspect_fixtures.py; this guards the presentation."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, run_cli
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -25,13 +23,10 @@ CASES = {
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "FORCE_COLOR")}
-    env["NO_COLOR"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "cpualloc_cli", *CASES[name]], cwd=REPO, capture_output=True,
-                          text=True, env=env, timeout=120)
-    assert proc.returncode == 0, proc.stderr
+    code, stdout, stderr = run_cli(CASES[name], cwd=REPO, drop=("COLUMNS", "LINES", "FORCE_COLOR"))
+    assert code == 0, stderr
     path = GOLDEN / name
     if os.environ.get("CPUALLOC_UPDATE_GOLDEN"):
-        path.write_text(proc.stdout)
+        path.write_text(stdout)
     assert path.is_file(), f"{path} missing: run with CPUALLOC_UPDATE_GOLDEN=1 and review it"
-    assert proc.stdout == path.read_text()
+    assert stdout == path.read_text()

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import struct
-import subprocess
 import sys
 import time
 import zlib
@@ -24,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, REPO
+from measured import spawn
 from oracles import read_record
 
 MIB = 1 << 20
@@ -49,31 +48,21 @@ def run(args: list[str], cwd: Path, *, as_bytes: int | None = None, python: list
         cpu_s: int = HANG_S) -> Run:
     """The CLI (or `python`'s argv) in a child; its peak RSS from wait4. `cpu_s` is a work bound
     in CPU seconds (RLIMIT_CPU), which the machine's load does not eat into."""
-    def limits() -> None:
-        if as_bytes is not None:
-            resource.setrlimit(resource.RLIMIT_AS, (as_bytes, as_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s))
-
+    rlimits = {"RLIMIT_CPU": cpu_s}
+    if as_bytes is not None:
+        rlimits["RLIMIT_AS"] = as_bytes
     env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
     env.update({"NO_COLOR": "1", "HOME": str(cwd), "TMPDIR": str(cwd), "COLUMNS": "200"})
     argv = [sys.executable, *(python or ["-m", "cpualloc_cli", *args])]
     out_f, err_f = cwd / "child.out", cwd / "child.err"
     start = time.monotonic()
     with open(out_f, "wb") as out, open(err_f, "wb") as err:
-        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err, preexec_fn=limits)
-        deadline = start + HANG_S
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                pytest.fail(f"hung: {args} still running after {HANG_S} s")
-            time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Run(proc.returncode, out_f.read_text(errors="replace"), err_f.read_text(errors="replace"),
-               usage.ru_maxrss * 1024, time.monotonic() - start)
+        # started by a small spawner, so the RSS is the command's own, not pytest's (tests/measured.py)
+        m = spawn(argv, env=env, cwd=cwd, stdout=out, stderr=err, deadline_s=HANG_S, rlimits=rlimits)
+    if m.hung:
+        pytest.fail(f"hung: {args} still running after {HANG_S} s")
+    return Run(m.returncode, out_f.read_text(errors="replace"), err_f.read_text(errors="replace"),
+               m.peak_rss_bytes, time.monotonic() - start)
 
 
 def one_error(r: Run, path: Path | str) -> str:

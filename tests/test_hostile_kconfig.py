@@ -17,7 +17,6 @@ import json
 import os
 import pwd
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from measured import spawn
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_RSS_BYTES = 512 << 20
@@ -68,21 +68,13 @@ def run(args: list[str], env: dict[str, str], cwd: Path | None = None, user: str
         cmd = ["runuser", "-u", user, "--", *cmd]
     out_path = Path(env["XDG_CACHE_HOME"]).parent / f".out-{time.monotonic_ns()}"
     with open(out_path, "w+") as out, open(str(out_path) + ".err", "w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=full, cwd=cwd, text=True)
-        deadline = time.monotonic() + HANG_SECONDS
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline:
-                os.kill(proc.pid, signal.SIGKILL)
-                os.wait4(proc.pid, 0)
-                pytest.fail(f"hang: {args} still running after {HANG_SECONDS} s")
-            time.sleep(0.02)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        # started by a small spawner, so the RSS is the command's own, not pytest's (tests/measured.py)
+        m = spawn(cmd, env=full, cwd=cwd, stdout=out, stderr=err, deadline_s=HANG_SECONDS)
+        if m.hung:
+            pytest.fail(f"hang: {args} still running after {HANG_SECONDS} s")
         out.seek(0)
         err.seek(0)
-        result = Run(proc.returncode, out.read(), err.read(), usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)
+        result = Run(m.returncode, out.read(), err.read(), m.peak_rss_bytes, m.cpu_s)
     out_path.unlink()
     Path(str(out_path) + ".err").unlink()
     return result

@@ -5,11 +5,9 @@ Regenerate after a deliberate rendering change with CPUALLOC_UPDATE_GOLDEN=1, th
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, run_cli
 
 from cpualloc_cli import __version__
 
@@ -18,13 +16,9 @@ GOLDEN = FIXTURES / "scale" / "golden"
 
 
 def run_here(args: list[str]) -> str:
-    env = dict(os.environ)
-    env.pop("COLUMNS", None)
-    env["NO_COLOR"] = "1"
-    proc = subprocess.run([sys.executable, "-m", "cpualloc_cli", *args], cwd=HERE, capture_output=True, text=True,
-                          env=env, timeout=120)
-    assert proc.returncode in (0, 1), proc.stderr
-    return proc.stdout.replace(f'"version": "{__version__}"', '"version": "VERSION"')
+    code, stdout, stderr = run_cli(args, cwd=HERE)
+    assert code in (0, 1), stderr
+    return stdout.replace(f'"version": "{__version__}"', '"version": "VERSION"')
 
 
 @pytest.mark.parametrize("fmt,ext", [("text", "txt"), ("json", "json")])

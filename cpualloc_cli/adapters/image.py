@@ -8,6 +8,7 @@ import dataclasses
 import mmap
 import os
 import re
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,3 +108,135 @@ def load_image(path: str) -> ElfImage:
         raise ElfFormatError("the image's payload is a raw binary, not an ELF", path=path,
                              hint="section and symbol detail needs the vmlinux")
     return loaded.elf
+
+
+# ------------------------------------------------------------------------------------------
+# boot-side facts (issue 13): what a boot loader and the kernel's placement rules read
+
+UIMAGE_MAGIC = 0x27051956  # U-Boot include/image.h IH_MAGIC
+UIMAGE_HEADER_BYTES = 64  # sizeof(struct legacy_img_hdr): 7 x u32, 4 x u8, ih_name[32]
+UIMAGE_COMP = {0: None, 1: "gzip", 2: "bzip2", 3: "lzma", 4: "lzo", 5: "lz4", 6: "zstd"}  # IH_COMP_*
+FDT_MAGIC = 0xD00DFEED  # devicetree specification 5.2: fdt_header.magic, big-endian
+ZIMAGE_TABLE_TAG = 0x5A534C4B  # "KLSZ": arch/arm/boot/compressed/vmlinux.lds.S .table
+BOOT_HEAD_BYTES = 1 << 16
+
+
+def read_boot_facts(path: str) -> Any:
+    """The header facts of a boot-side file (model.boot.BootFacts). Reads at most the file; a
+    payload is decompressed only by the decompression adapter (capped), a uImage's gzip payload
+    only for its first 64 KiB (the arm64 header) and its ISIZE trailer."""
+    from cpualloc_cli.model.boot import BootFacts
+
+    if not os.path.exists(path):
+        raise InputError("no such file", path=path)
+    if os.path.isdir(path):
+        raise InputError("is a directory, not a boot image", path=path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(BOOT_HEAD_BYTES)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    fields: dict[str, int] = {"file_bytes": size}
+    sources: dict[str, str] = {"file_bytes": f"file size of {path}"}
+    if len(head) >= 8 and struct.unpack_from(">I", head, 0)[0] == FDT_MAGIC:
+        (total,) = struct.unpack_from(">I", head, 4)
+        fields["dtb_size"] = total
+        sources["dtb_size"] = "fdt_header.totalsize (big-endian u32 at 0x04, devicetree specification 5.2)"
+        return BootFacts(path, "dtb", fields, sources)
+    if len(head) >= UIMAGE_HEADER_BYTES and struct.unpack_from(">I", head, 0)[0] == UIMAGE_MAGIC:
+        return _uimage_facts(path, head, size, fields, sources)
+    from cpualloc_cli.adapters.decompress import read_image_payload
+
+    payload = read_image_payload(path)
+    kind = str(payload.kind)
+    fields["compressed_size"] = int(payload.compressed_size_bytes)
+    sources["compressed_size"] = f"{kind}: compressed stream length"
+    dsize = payload.decompressed_size_bytes
+    if dsize is not None:
+        fields["decompressed_size"] = int(dsize)
+        sources["decompressed_size"] = f"{kind}: the payload as decompressed ({payload.codec or 'not compressed'})"
+    for name, value in payload.header:
+        if isinstance(value, int) and name in ("image_size", "text_offset", "init_size", "pref_address",
+                                               "kernel_alignment", "relocatable_kernel", "flags"):
+            fields[name] = value
+            sources[name] = _HEADER_DOC.get((kind, name), f"{kind} header {name}")
+    if kind == "arm-zimage":
+        fields.update(_zimage_table(head))
+        for k in ("bss_size", "zimage_text_offset", "zimage_decompressed_size"):
+            if k in fields:
+                sources[k] = "zImage .table (KLSZ, arch/arm/boot/compressed/vmlinux.lds.S:46-55)"
+    return BootFacts(path, kind, fields, sources, codec=payload.codec, notes=tuple(payload.notes))
+
+
+_HEADER_DOC = {
+    ("arm64-image", "image_size"): "arm64 Image header image_size (u64 LE at 0x10, Documentation/arch/arm64/booting.rst:80)",
+    ("arm64-image", "text_offset"): "arm64 Image header text_offset (u64 LE at 0x08, Documentation/arch/arm64/booting.rst:79)",
+    ("bzImage", "init_size"): "bzImage setup header init_size (u32 at 0x260, Documentation/arch/x86/boot.rst:226)",
+    ("bzImage", "pref_address"): "bzImage setup header pref_address (u64 at 0x258, Documentation/arch/x86/boot.rst:225)",
+    ("bzImage", "kernel_alignment"): "bzImage setup header kernel_alignment (u32 at 0x230, Documentation/arch/x86/boot.rst:214)",
+}
+
+
+def _zimage_table(head: bytes) -> dict[str, int]:
+    """arm zImage: the word at 0x38 (after 0x45454545 at 0x34) is the offset of the .table:
+    ZIMAGE_MAGIC(6), "KLSZ", offset of the decompressed-size word, _kernel_bss_size, TEXT_OFFSET,
+    MALLOC_SIZE (arch/arm/boot/compressed/head.S:215-220, vmlinux.lds.S:46-55). Little-endian only."""
+    out: dict[str, int] = {}
+    if len(head) < 0x3C or struct.unpack_from("<I", head, 0x34)[0] != 0x45454545:
+        return out
+    (table,) = struct.unpack_from("<I", head, 0x38)
+    if table + 24 > len(head):
+        return out
+    count, tag, size_at, bss, text_offset, _malloc = struct.unpack_from("<6I", head, table)
+    if tag != ZIMAGE_TABLE_TAG:
+        return out
+    out["bss_size"] = bss
+    out["zimage_text_offset"] = text_offset
+    if size_at + 4 <= len(head):
+        out["zimage_decompressed_size"] = struct.unpack_from("<I", head, size_at)[0]
+    return out
+
+
+def _uimage_facts(path: str, head: bytes, size: int, fields: dict[str, int], sources: dict[str, str]) -> Any:
+    """U-Boot legacy image (include/image.h struct legacy_img_hdr, big-endian): ih_size at 0x0c,
+    ih_load 0x10, ih_ep 0x14, ih_comp at 0x1f; the data follows the 64-byte header."""
+    import zlib
+
+    from cpualloc_cli.model.boot import BootFacts
+
+    ih_size, ih_load, ih_ep = struct.unpack_from(">III", head, 12)
+    comp = UIMAGE_COMP.get(head[31], f"comp{head[31]}")
+    data_end = min(UIMAGE_HEADER_BYTES + ih_size, size)  # clamp to the file
+    fields.update(load_addr=ih_load, entry_addr=ih_ep, compressed_size=data_end - UIMAGE_HEADER_BYTES)
+    sources.update(load_addr="uImage ih_load (0x10)", entry_addr="uImage ih_ep (0x14)",
+                   compressed_size="uImage ih_size (0x0c), clamped to the file")
+    notes: list[str] = []
+    if UIMAGE_HEADER_BYTES + ih_size > size:
+        notes.append(f"ih_size {ih_size} runs past the end of the file ({size} bytes): truncated")
+    inner: bytes = b""
+    if comp is None:
+        fields["decompressed_size"] = data_end - UIMAGE_HEADER_BYTES
+        sources["decompressed_size"] = "uImage ih_size (IH_COMP_NONE: the data as stored)"
+        inner = head[UIMAGE_HEADER_BYTES:]
+    elif comp == "gzip" and data_end - UIMAGE_HEADER_BYTES >= 18:
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(data_end - 4)
+                (isize,) = struct.unpack("<I", fh.read(4))
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+        fields["decompressed_size"] = isize
+        sources["decompressed_size"] = "gzip ISIZE trailer of the uImage data (RFC 1952 2.3.1: size mod 2^32)"
+        try:
+            inner = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head[UIMAGE_HEADER_BYTES:data_end], 4096)
+        except zlib.error:
+            notes.append("the gzip payload does not decode")
+    inner_kind = None
+    if len(inner) >= 0x40 and inner[0x38:0x3C] == b"ARM\x64":
+        inner_kind = "arm64-image"
+        text_offset, image_size = struct.unpack_from("<QQ", inner, 0x08)
+        fields.update(text_offset=text_offset, image_size=image_size)
+        sources.update(text_offset=_HEADER_DOC[("arm64-image", "text_offset")],
+                       image_size=_HEADER_DOC[("arm64-image", "image_size")])
+    return BootFacts(path, "uimage", fields, sources, codec=comp, inner_kind=inner_kind, notes=tuple(notes))

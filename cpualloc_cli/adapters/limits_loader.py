@@ -59,15 +59,20 @@ def read_toml_file(path: str) -> dict[str, Any]:
     return decode_toml(data, path)
 
 
-def load_database() -> tuple[Limit, ...]:
-    """The shipped database, cpualloc_cli/data/limits.toml."""
-    ref = resources.files("cpualloc_cli.data").joinpath(DATABASE_NAME)
+def _bundled(name: str, what: str) -> tuple[dict[str, Any], str]:
+    """A TOML file shipped in cpualloc_cli/data: (document, its path for messages)."""
+    ref = resources.files("cpualloc_cli.data").joinpath(name)
     path = str(ref)
     try:
         data = ref.read_bytes()
     except OSError as exc:
-        raise PolicyError(f"cannot read the limits database: {exc}", path=path) from None
-    doc = decode_toml(data, path)
+        raise PolicyError(f"cannot read {what}: {exc}", path=path) from None
+    return decode_toml(data, path), path
+
+
+def load_database() -> tuple[Limit, ...]:
+    """The shipped database, cpualloc_cli/data/limits.toml."""
+    doc, path = _bundled(DATABASE_NAME, "the limits database")
     return parse_limits(doc.get("limit", []), path=path, key="limit", origin="database")
 
 
@@ -132,32 +137,41 @@ def _version(entry: dict[str, Any], name: str, where: str, path: str) -> str:
 
 _KNOWN_KEYS = frozenset({
     "id", "title", "arches", "since", "before", "input", "kind", "measure", "bound", "bound_param",
-    "bound_symbol", "bound_when", "warn_above", "severity", "strict", "strict_less", "fixes", "sources",
+    "bound_symbol", "bound_when", "warn_above", "warn_within", "severity", "strict", "strict_less", "fixes", "sources",
     "note", "requires_config",
 })
 
 
-def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Limit, ...]:
-    """A TOML array of [[limit]] tables -> Limits (schema errors name `key[i].field`)."""
+def _tables(entries: Any, key: str, known: frozenset[str] | set[str], path: str) -> list[tuple[str, dict[str, Any]]]:
+    """A TOML array of tables, each checked to be a table with only `known` keys: (where, table) pairs,
+    `where` naming it as `key[i]` for error messages."""
     if not isinstance(entries, list):
         raise PolicyError(f"{key}: expected an array of tables ([[{key}]])", path=path)
-    seen: set[str] = set()
-    out: list[Limit] = []
+    out: list[tuple[str, dict[str, Any]]] = []
     for i, entry in enumerate(entries):
         where = f"{key}[{i}]"
         if not isinstance(entry, dict):
             raise PolicyError(f"{where}: expected a table", path=path)
-        unknown = sorted(set(entry) - _KNOWN_KEYS)
+        unknown = sorted(set(entry) - known)
         if unknown:
             raise PolicyError(f"{where}.{unknown[0]}: unknown key", path=path,
-                              hint=f"known keys: {', '.join(sorted(_KNOWN_KEYS))}")
+                              hint=f"known keys: {', '.join(sorted(known))}")
+        out.append((where, entry))
+    return out
+
+
+def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Limit, ...]:
+    """A TOML array of [[limit]] tables -> Limits (schema errors name `key[i].field`)."""
+    seen: set[str] = set()
+    out: list[Limit] = []
+    for where, entry in _tables(entries, key, _KNOWN_KEYS, path):
         lid = _str(entry, "id", where, path)
         if not _ID_RE.match(lid):
             raise PolicyError(f"{where}.id: {lid!r} may hold only letters, digits, '.', '_' and '-'", path=path)
         if lid in seen:
             raise PolicyError(f"{where}.id: duplicate id {lid!r}", path=path)
         seen.add(lid)
-        where = f"{key}[{i}] ({lid})"
+        where = f"{where} ({lid})"
         kind_text = _str(entry, "kind", where, path, "measure")
         try:
             kind = LimitKind(kind_text)
@@ -173,6 +187,11 @@ def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Lim
         bound_symbol: str | None = None
         cases: list[BoundCase] = []
         warn_above: float | None = None
+        warn_within: float | None = None
+        if kind is LimitKind.PLACEMENT:
+            measure = _str(entry, "measure", where, path)
+            if measure not in LIMIT_MEASURES:
+                raise PolicyError(f"{where}.measure: unknown measure {measure!r}", path=path)
         if kind is LimitKind.MEASURE:
             measure = _str(entry, "measure", where, path)
             if measure not in LIMIT_MEASURES:
@@ -202,6 +221,8 @@ def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Lim
                 raise PolicyError(f"{where}.bound: missing (give bound, bound_param or bound_symbol)", path=path)
             if "warn_above" in entry:
                 warn_above = _bound_value(entry["warn_above"], f"{where}.warn_above", path, fraction)
+            if "warn_within" in entry:
+                warn_within = _bound_value(entry["warn_within"], f"{where}.warn_within", path, fraction)
         arches = _str_list(entry, "arches", where, path) or ("*",)
         fixes = _str_list(entry, "fixes", where, path)
         for f in fixes:
@@ -229,6 +250,7 @@ def parse_limits(entries: Any, *, path: str, key: str, origin: str) -> tuple[Lim
             bound_symbol=bound_symbol,
             bound_when=tuple(cases),
             warn_above=warn_above,
+            warn_within=warn_within,
             strict=bool(entry.get("strict", True)),
             strict_less=bool(entry.get("strict_less", False)),
             input=input_kind,
@@ -310,4 +332,69 @@ def parse_lower_bounds(doc: dict[str, Any], path: str) -> tuple[LowerBound, ...]
             source=source, recorded=str(row.get("recorded", "")), kernel_version=str(row.get("kernel_version", "")),
             id=str(row.get("id", where)), extents=extents,
             floor_symbols=tuple(str(x) for x in floor) if isinstance(floor, list) else ()))
+    return tuple(out)
+
+
+PLATFORMS_NAME = "platforms.toml"
+_PLATFORM_KEYS = frozenset({"id", "title", "arches", "params", "addresses", "limit", "sources", "note"})
+
+
+def load_platforms() -> tuple[Any, ...]:
+    """The shipped presets, cpualloc_cli/data/platforms.toml (model.boot.Platform)."""
+    doc, path = _bundled(PLATFORMS_NAME, "the platform presets")
+    return parse_platforms(doc.get("platform", []), path=path, origin="database")
+
+
+def _address(value: Any, where: str, path: str) -> int:
+    if isinstance(value, bool):
+        raise PolicyError(f"{where}: expected an address or size", path=path)
+    if isinstance(value, int):
+        if not 0 <= value < (1 << 64):
+            raise PolicyError(f"{where}: out of range", path=path)
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_size(value)
+        except ValueError as exc:
+            raise PolicyError(f"{where}: {exc}", path=path) from None
+    raise PolicyError(f"{where}: expected a number or a string like \"0x40400000\"", path=path)
+
+
+def parse_platforms(entries: Any, *, path: str, origin: str) -> tuple[Any, ...]:
+    """[[platform]] tables -> model.boot.Platform (schema at the top of data/platforms.toml)."""
+    from cpualloc_cli.model.boot import PLATFORM_ADDRESSES, Platform
+    from cpualloc_cli.model.limits import OTHER_PARAMS
+
+    out: list[Platform] = []
+    seen: set[str] = set()
+    for where, entry in _tables(entries, "platform", _PLATFORM_KEYS, path):
+        pid = _str(entry, "id", where, path)
+        if not _ID_RE.match(pid) or pid in seen:
+            raise PolicyError(f"{where}.id: {pid!r} is a duplicate or holds characters other than letters, digits, "
+                              "'.', '_' and '-'", path=path)
+        seen.add(pid)
+        where = f"{where} ({pid})"
+        params: dict[str, int] = {}
+        raw_params = entry.get("params", {})
+        if not isinstance(raw_params, dict):
+            raise PolicyError(f"{where}.params: expected a table", path=path)
+        for k, v in raw_params.items():
+            if k not in BOUND_PARAMS | OTHER_PARAMS:
+                raise PolicyError(f"{where}.params.{k}: unknown parameter", path=path,
+                                  hint=f"one of {', '.join(sorted(BOUND_PARAMS | OTHER_PARAMS))}")
+            params[k] = _address(v, f"{where}.params.{k}", path)
+        addresses: dict[str, int] = {}
+        raw_addr = entry.get("addresses", {})
+        if not isinstance(raw_addr, dict):
+            raise PolicyError(f"{where}.addresses: expected a table", path=path)
+        for k, v in raw_addr.items():
+            if k not in PLATFORM_ADDRESSES:
+                raise PolicyError(f"{where}.addresses.{k}: unknown address", path=path,
+                                  hint=f"one of {', '.join(PLATFORM_ADDRESSES)}")
+            addresses[k] = _address(v, f"{where}.addresses.{k}", path)
+        limits = parse_limits(entry.get("limit", []), path=path, key=f"{where}.limit", origin=f"platform {pid}")
+        out.append(Platform(id=pid, title=_str(entry, "title", where, path, pid),
+                            arches=_str_list(entry, "arches", where, path) or ("*",), params=params,
+                            addresses=addresses, limits=limits, sources=_str_list(entry, "sources", where, path),
+                            note=_str(entry, "note", where, path, ""), origin=origin))
     return tuple(out)

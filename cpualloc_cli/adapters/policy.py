@@ -9,6 +9,8 @@ Schema (all keys optional):
     bss = "+1%"
     image_extent = "+64KiB"
     [[limit]]                      # custom limits, same schema as the shipped database
+    platform = "rpi-arm64-uboot"   # a preset (data/platforms.toml or a [[preset]] below), as --platform
+    [[preset]]                     # own presets: the [[platform]] schema of data/platforms.toml
     [[waiver]]
     rule = "x86.kernel-image-size" # the rule id it silences
     reason = "..."                 # mandatory
@@ -30,7 +32,7 @@ from cpualloc_cli.model.measures import Budget, check_number, parse_budget, pars
 
 POLICY_FILE = "cpualloc.toml"
 PYPROJECT = "pyproject.toml"
-_KEYS = frozenset({"fail_on", "crashkernel", "load_window", "budgets", "limit", "waiver"})
+_KEYS = frozenset({"fail_on", "crashkernel", "load_window", "budgets", "limit", "waiver", "platform", "preset"})
 
 # Discovery (issue 17, class 5): a policy found from the working directory upward is only taken
 # from a directory and a file that nobody but the user (or root) can have written. The walk
@@ -278,8 +280,16 @@ def parse_policy(doc: dict[str, Any], *, path: str, prefix: str = "") -> Policy:
             raise PolicyError(f"{prefix}budgets.{name}: {exc}", path=path) from None
     limits = parse_limits(doc.get("limit", []), path=path, key=f"{prefix}limit", origin=path)
     waivers = _parse_waivers(doc.get("waiver", []), path=path, key=f"{prefix}waiver")
+    # `platform = "NAME"` selects a preset; `[[preset]]` tables define the policy's own
+    platform = doc.get("platform")
+    if platform is not None and not isinstance(platform, str):
+        raise PolicyError(f"{prefix}platform: expected a preset name (platform = \"NAME\")", path=path,
+                          hint="define your own presets as [[preset]] tables")
+    from cpualloc_cli.adapters.limits_loader import parse_platforms
+
+    platforms = parse_platforms(doc.get("preset", []), path=path, origin=path)
     return Policy(path=path, limits=limits, waivers=waivers, budgets=tuple(budgets),
-                  fail_on=fail_on, params=params)
+                  fail_on=fail_on, params=params, platform=platform, platforms=platforms)
 
 
 def _parse_waivers(entries: Any, *, path: str, key: str) -> tuple[Waiver, ...]:

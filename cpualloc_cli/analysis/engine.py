@@ -27,6 +27,13 @@ from cpualloc_cli.analysis.limits import (
     evaluate_limits,
     parse_version,
 )
+from cpualloc_cli.analysis.placement import (
+    PlacementInputs,
+    compute_boot_measures,
+    compute_stack_cpumask_bytes,
+    evaluate_placement,
+)
+from cpualloc_cli.model.boot import BootFacts
 from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.footprint import Design, FootprintInputs, InputFact, Provenance
 from cpualloc_cli.model.image import ElfImage
@@ -321,8 +328,8 @@ def compute_measures(inp: FootprintInputs | None, design: Design | None, image: 
                     lower.add(meas.value)
         lower |= {m for m in lower_bound_measures(inp, image, base) if m in values}
         if {"text", "data", "bss"} <= values.keys() and (model_wins or image is None):
-            values["total"] = values["text"] + values["data"] + values["bss"]
-            sources["total"] = "text + data + bss" + (" (bss from the footprint model)" if image is not None else "")
+            values[Measure.TOTAL] = values[Measure.TEXT] + values[Measure.DATA] + values[Measure.BSS]
+            sources[Measure.TOTAL] = "text + data + bss" + (" (bss from the footprint model)" if image is not None else "")
             if lower & {"text", "data", "bss"}:
                 lower.add("total")
     return MeasureSet(values, sources, frozenset(lower))
@@ -384,6 +391,11 @@ class EvalRequest:
     extra_sources: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, int] = field(default_factory=dict)
     today: dt.date = dt.date(1970, 1, 1)
+    # boot side (issue 13): the kernel's boot image and DTB facts, and the boot's addresses
+    boot_kernel: BootFacts | None = None
+    boot_dtb: BootFacts | None = None
+    dtb_size: int | None = None
+    placement: PlacementInputs | None = None
 
 
 @dataclass(frozen=True)
@@ -458,6 +470,9 @@ def evaluate(req: EvalRequest) -> Evaluation:
         values = dict(ms.values) | dict(req.extra_measures)
         sources = dict(ms.sources) | dict(req.extra_sources)
         ms = MeasureSet(values, sources, ms.lower_bounds)
+    boot_values, boot_sources = boot_measures(req)
+    if boot_values:
+        ms = MeasureSet(dict(ms.values) | boot_values, dict(ms.sources) | boot_sources, ms.lower_bounds)
     projector = None
     if req.inputs is not None and design is not None:
         cache: dict[tuple[str | None, int], Mapping[str, float]] = {}
@@ -475,8 +490,27 @@ def evaluate(req: EvalRequest) -> Evaluation:
 
         projector = project
     ctx = context(req, ms, design, projector=projector)
+    boot = req.boot_kernel
+    place = req.placement or PlacementInputs()
+    ctx = replace(ctx, placement=lambda limit, blank: evaluate_placement(limit, req.arch, boot, place, blank))
     outcomes, not_applicable = evaluate_limits(req.limits + (), req.waivers, ctx)
     return Evaluation(req, design, why, ms, outcomes, not_applicable, ctx.nr_cpus, ctx.nr_cpus_range)
+
+
+def boot_measures(req: EvalRequest) -> tuple[dict[str, float], dict[str, str]]:
+    """The boot-side measures: the boot image's and DTB's header facts, partition_blocks, and
+    stack_cpumask_bytes from NR_CPUS (BITS_TO_LONGS(NR_CPUS) longs)."""
+    values, sources = compute_boot_measures(req.boot_kernel, req.boot_dtb, req.dtb_size, req.params)
+    from cpualloc_cli.model.arches import ARCHES
+
+    n = _nr_cpus(req)
+    arch = ARCHES.get(req.arch)
+    if n is not None and arch is not None:
+        long_bytes = arch.bits // 8
+        values[Measure.STACK_CPUMASK_BYTES] = float(compute_stack_cpumask_bytes(n, long_bytes))
+        sources[Measure.STACK_CPUMASK_BYTES] = (f"BITS_TO_LONGS(NR_CPUS={n}) x sizeof(long) {long_bytes} B "
+                                          "(include/linux/cpumask.h: cpumask_t)")
+    return values, sources
 
 
 def sweep_bounds(req: EvalRequest, measures: frozenset[str] | None = None,
@@ -486,18 +520,47 @@ def sweep_bounds(req: EvalRequest, measures: frozenset[str] | None = None,
     ms = MeasureSet({}, {}, frozenset())
     ctx = context(req, ms, None)
     if measures is None:
-        return compute_sweep_bounds(req.limits, ctx, what=what)
-    return compute_sweep_bounds(req.limits, ctx, measures, what)
+        bounds, notes = compute_sweep_bounds(req.limits, ctx, what=what)
+    else:
+        bounds, notes = compute_sweep_bounds(req.limits, ctx, measures, what)
+    return bounds + placement_sweep_bounds(req, ctx), notes
+
+
+def placement_sweep_bounds(req: EvalRequest, ctx: CheckContext) -> list[SweepBound]:
+    """arm64 placement as a bound a sweep can track: image_size covers _text.._end (the image
+    extent), so the room from the load address to the next object above it (DTB, initrd, end of
+    RAM) bounds image_extent."""
+    from cpualloc_cli.analysis.limits import _applicability
+    from cpualloc_cli.model.limits import LimitKind
+
+    p = req.placement
+    if p is None or p.load_addr is None or req.arch != "arm64":
+        return []
+    above = [a for a in (p.dtb_addr, p.initrd_addr) if a is not None and a >= p.load_addr]
+    if p.ram_base is not None and p.ram_size is not None:
+        above.append(p.ram_base + p.ram_size)
+    if not above:
+        return []
+    room = min(above) - p.load_addr
+    out = []
+    for limit in req.limits:
+        if limit.kind is LimitKind.PLACEMENT and limit.measure == Measure.IMAGE_SIZE and _applicability(limit, ctx)[0]:
+            out.append(SweepBound(limit, Measure.IMAGE_EXTENT.value, float(room), (
+                f"bound = next object at 0x{min(above):x} - load 0x{p.load_addr:x} = {room} B ({p.source}); "
+                "image_size = _end - _text = image_extent",)))
+    return out
 
 
 def verdict(value: float | None, bound: float, strict_less: bool, lower_bound_only: bool,
-            warn_above: float | None = None) -> Status:
+            warn_above: float | None = None, warn_within: float | None = None) -> Status:
     """The one comparison every command uses: a value known only from below can fail, never pass;
-    above a limit's warning threshold it fails (at warning severity) though within the bound."""
+    above a limit's warning threshold (warn_above, or within warn_within of the bound) it fails
+    (at warning severity) though within the bound."""
     if value is None:
         return Status.SKIPPED
     ok = value < bound if strict_less else value <= bound
-    if not ok or (warn_above is not None and value > warn_above):
+    near = warn_within is not None and value > bound - warn_within
+    if not ok or (warn_above is not None and value > warn_above) or near:
         return Status.FAIL
     return Status.INCONCLUSIVE if lower_bound_only else Status.PASS
 

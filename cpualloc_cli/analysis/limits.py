@@ -63,6 +63,8 @@ class CheckContext:
     base_exact: bool = True
     # NR_CPUS -> why that value does not build (None: nothing known stops it)
     builds: Callable[[int], str | None] | None = None
+    # a placement limit and its blank outcome -> the evaluated outcome (None: no placement inputs)
+    placement: Callable[[Limit, LimitOutcome], LimitOutcome] | None = None
 
 
 def parse_version(text: str) -> tuple[int, ...] | None:
@@ -143,8 +145,11 @@ def _resolve_bound(limit: Limit, ctx: CheckContext) -> tuple[float | None, list[
     if limit.bound_param is not None:
         value = ctx.params.get(limit.bound_param)
         if value is None:
-            opt = "--" + limit.bound_param.replace("_", "-")
-            return None, lines, f"no {limit.bound_param} given ({opt} SIZE or `{limit.bound_param} = ...` in the policy)"
+            if limit.bound_param in ("crashkernel", "load_window"):
+                opt = "--" + limit.bound_param.replace("_", "-") + " SIZE"
+                return None, lines, f"no {limit.bound_param} given ({opt} or `{limit.bound_param} = ...` in the policy)"
+            return None, lines, (f"no {limit.bound_param} given (--param {limit.bound_param}=SIZE or a --platform "
+                                 "preset that sets it)")
         lines.append(f"bound = {limit.bound_param} = {_fmt(value, 'bytes')}")
         return float(value), lines, None
     if limit.bound_symbol is not None:
@@ -278,7 +283,8 @@ def _evaluate_measure(limit: Limit, ctx: CheckContext) -> LimitOutcome:
     ok = _fits(measured, bound, limit.strict_less)
     lines.append(f"{'at least ' if lower else ''}{_fmt(measured, unit)} {op_ok if ok else op_bad} {_fmt(bound, unit)}: "
                  f"margin {'at most ' if lower else ''}{_fmt(bound - measured, unit)}")
-    if lower and ok and not (limit.warn_above is not None and measured > limit.warn_above):
+    warn_at = limit.warn_threshold(bound)
+    if lower and ok and not (warn_at is not None and measured > warn_at):
         lines.append("the kernel's own size is only known from below (no image): the limit cannot be decided; "
                      "give the image, --base-size or --scale-from")
         return replace(base, status=Status.INCONCLUSIVE, measured=measured, bound=bound, margin=bound - measured,
@@ -290,9 +296,11 @@ def _evaluate_measure(limit: Limit, ctx: CheckContext) -> LimitOutcome:
         lines.append("the kernel documents this bound as not strict: reported as a warning")
     status = Status.PASS if ok else Status.FAIL
     threshold = bound
-    if ok and limit.warn_above is not None and measured > limit.warn_above:
-        status, severity, threshold = Status.FAIL, Severity.WARNING, limit.warn_above
-        lines.append(f"{_fmt(measured, unit)} > warning threshold {_fmt(limit.warn_above, unit)}")
+    if ok and warn_at is not None and measured > warn_at:
+        status, severity, threshold = Status.FAIL, Severity.WARNING, warn_at
+        why = (f" (within {_fmt(limit.warn_within, unit)} of the bound)"
+               if limit.warn_within is not None and warn_at == bound - limit.warn_within else "")
+        lines.append(f"{_fmt(measured, unit)} > warning threshold {_fmt(warn_at, unit)}{why}")
     fixes = _measure_fixes(limit, ctx, measure, bound, measured, threshold) if status is Status.FAIL else []
     return replace(base, status=status, severity=severity, measured=measured, bound=bound,
                    margin=bound - measured, basis=src or base.basis, arithmetic=tuple(lines), fixes=tuple(fixes))
@@ -403,6 +411,10 @@ def evaluate_limits(limits: Sequence[Limit], waivers: Sequence[Waiver],
             out = _evaluate_pageflags(limit, ctx)
         elif limit.kind is LimitKind.LAST_CPUPID_COST:
             out = _evaluate_cpupid(limit, ctx)
+        elif limit.kind is LimitKind.PLACEMENT:
+            blank = _outcome(limit, ctx, limit.measure, "bytes")
+            out = ctx.placement(limit, blank) if ctx.placement is not None else replace(
+                blank, status=Status.SKIPPED, skip_reason="no placement inputs (check --boot-image and --load-addr)")
         else:
             out = _evaluate_measure(limit, ctx)
         if ctx.kernel_version is None and (limit.since or limit.before):

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
+from cpualloc_cli.cli.boot import placement_options, platform_options
 from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, size_option, warn
 from cpualloc_cli.cli.configopts import config_options
 from cpualloc_cli.errors import InputError, UsageError
@@ -109,13 +110,19 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
 @click.option("--scale-from", "scale_from", multiple=True, metavar="IMAGE@N",
               help="Without an image: builds of the same tree at several NR_CPUS; their scale model gives the "
                    "kernel's own size at the config's NR_CPUS.")
+@platform_options
+@placement_options
 @output_options(FORMATS)
 def check(image: str | None, design: str | None, build_dir: str | None, policy_path: str | None,
           baseline_path: str | None, budgets: tuple[str, ...], fail_on: tuple[str, ...], crashkernel: str | None,
           load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], format_: str,
           output: str | None, no_color: bool, traceback_: bool,
           arch: str | None, config: str | None, set_: tuple[str, ...], config_from: str | None,
-          srctree: str | None, allow_shell: bool, kernel_version: str | None, strict: bool) -> int:
+          srctree: str | None, allow_shell: bool, kernel_version: str | None, strict: bool,
+          platform: str | None = None, params_: tuple[str, ...] = (), boot_image: str | None = None,
+          dtb_path: str | None = None, dtb_size: str | None = None, initrd_path: str | None = None,
+          initrd_size: str | None = None, load_addr: str | None = None, dtb_addr: str | None = None,
+          initrd_addr: str | None = None, ram_base: str | None = None, ram_size: str | None = None) -> int:
     """Check a config and/or an IMAGE against every limit that applies to its arch and kernel
     version, plus the policy's own limits and budgets.
 
@@ -143,14 +150,14 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     if budget_list and baseline_path is None:
         raise UsageError("--budget needs --baseline PREVIOUS.json (an earlier `check --format json`)")
 
-    boot_image: str | None = None
+    given_boot_image = boot_image
     if build_dir is not None:
         found = find_build_dir(build_dir)
         if config is None and config_from is None and found["config"] is not None:
             config = found["config"]
         if image is None and found["vmlinux"] is not None:
             image = found["vmlinux"]
-        boot_image = found["boot"]
+        boot_image = boot_image or found["boot"]
         if srctree is None and found["srctree"] is not None:
             srctree = found["srctree"]
         if config is None and image is None:
@@ -161,7 +168,10 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     for note in policy.notes:
         if not note.startswith("policy: using"):
             warn(note)
-    params.update(policy.params)
+    from cpualloc_cli.cli.boot import choose_platform, gather_boot
+
+    plat = choose_platform(platform, params_, policy)
+    params.update(plat.params)
     for name, opt_value in (("crashkernel", size_option(crashkernel, "--crashkernel")),
                             ("load_window", size_option(load_window, "--load-window"))):
         if opt_value is not None:
@@ -179,8 +189,28 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
 
     cfg_kwargs = dict(arch=arch, config=config, set_=set_, config_from=config_from, srctree=srctree,
                       allow_shell=allow_shell, kernel_version=kernel_version, strict=strict)
+    boot = gather_boot(plat, given_boot_image, dtb_path, dtb_size, initrd_path, initrd_size, load_addr, dtb_addr,
+                       initrd_addr, ram_base, ram_size)
+    facts_path = boot_image
+    if given_boot_image is None and boot_image is None and image is not None and os.path.isfile(image):
+        from cpualloc_cli.adapters.elf import is_elf_file
+
+        if not is_elf_file(image):  # a bzImage or Image.gz given as IMAGE: its header facts too
+            facts_path = image
+    if given_boot_image is None and facts_path is not None:
+        from cpualloc_cli.adapters.image import read_boot_facts
+        from cpualloc_cli.errors import CpuallocError
+
+        try:  # the build directory's arch/*/boot image (or IMAGE): its header facts when it has readable ones
+            boot["boot_kernel"] = read_boot_facts(facts_path)
+        except CpuallocError as exc:
+            warn(f"{facts_path}: boot image header not read ({exc})")
     img = read_image(image) if image is not None else None
     has_config = bool(arch or config or set_ or config_from or srctree)
+    if img is None and not has_config and boot["boot_kernel"] is not None:
+        arch = _boot_arch(boot["boot_kernel"], arch)
+        has_config = arch is not None
+        cfg_kwargs["arch"] = arch
     if img is None and not has_config:
         raise UsageError("nothing to check: give a config (--arch/--config/--set), an IMAGE or --build-dir")
     scaled = None
@@ -201,12 +231,12 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     req = EvalRequest(
         arch=g.built.inputs.arch if not module or img is None else img.image.header.arch,
         kernel_version=g.kernel_version, kernel_version_source=g.kernel_version_source,
-        limits=load_database() + policy.limits, waivers=policy.waivers, config=resolved,
+        limits=load_database() + policy.limits + plat.limits, waivers=policy.waivers, config=resolved,
         config_lines=config_lines(resolved.config_path if resolved is not None and resolved.config_path
                                   and os.path.isfile(resolved.config_path) else None),
         inputs=inp, config_design=g.built.config_design, cli_design=Design(design) if design else None,
         image=img.facts if img is not None else None, base=g.base, extra_measures=extra, extra_sources=extra_src,
-        params=params, today=dt.date.today())
+        params=params, today=dt.date.today(), **boot)
     ev = evaluate(req)
     measures = ev.measures.values
     known = {lim.id for lim in req.limits} | {f"budget.{m.value}" for m in Measure}
@@ -251,6 +281,14 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
             warn(f"{len(shown) - MAX_CONFIG_WARNINGS} more config finding(s); `cpualloc config` lists them all")
     emit(opts, render_check(opts, report))
     return report.exit_code
+
+
+def _boot_arch(kernel: Any, arch: str | None) -> str | None:
+    """The arch a boot image implies when no config or ELF says (arm64 Image, zImage, bzImage)."""
+    if arch is not None:
+        return arch
+    kind = kernel.inner_kind or kernel.kind
+    return {"arm64-image": "arm64", "arm-zimage": "arm", "bzImage": "x86_64"}.get(kind)
 
 
 def render_check(opts: Any, report: CheckReport) -> str:

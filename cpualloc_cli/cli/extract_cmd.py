@@ -16,6 +16,7 @@ import click
 from cpualloc_cli.cli.common import OutputOptions, check_output_name, emit, make_output, note, progress, write_atomic
 from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.payload import KIND_ELF, Payload
+from cpualloc_cli.render.safe import clean
 
 
 def _parse_cap(text: str | None) -> int:
@@ -60,7 +61,7 @@ def _text_summary(summary: dict[str, Any]) -> str:
     if summary["what"] == "ikconfig":
         lines.append(f"{summary['image']}: embedded .config ({summary['config_size_bytes']} bytes, "
                      f"{summary['config_lines']} lines) -> {summary['output']}")
-        return "\n".join(lines) + "\n"
+        return "\n".join(clean(line) for line in lines) + "\n"
     codec = summary["codec"] or "uncompressed"
     what = "ELF" if summary["payload_is_elf"] else "raw binary"
     lines.append(f"{summary['image']}: {summary['container']}, {codec}, "
@@ -75,7 +76,8 @@ def _text_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  {name}: {shown}")
     if summary["size_trailer_bytes"] is not None:
         lines.append(f"  size trailer: {summary['size_trailer_bytes']}")
-    return "\n".join(lines) + "\n"
+    # paths and header strings come from input: control characters are shown, never sent
+    return "\n".join(clean(line) for line in lines) + "\n"
 
 
 def _print_summary(opts: OutputOptions, summary: dict[str, Any]) -> None:

@@ -222,6 +222,13 @@ def run_packing(image: ElfImage | None) -> Any:
 @click.option("--explain", is_flag=True, help="Print every formula with its values put in.")
 @click.option("--base-size", "base_size", default=None, metavar="SIZE",
               help="Without an image: the kernel's own image extent (without a cpu area).")
+@click.option("--memory", "memory", default=None, metavar="SIZE",
+              help="RAM of the machine: print what the kernel takes from it at boot instead of the designs.")
+@click.option("--crashkernel", "crashkernel", default=None, metavar="SIZE", help="With --memory: a crashkernel=SIZE.")
+@click.option("--initrd-size", "initrd_size", default=None, metavar="SIZE",
+              help="With --memory: the size of the initramfs the boot loader passes.")
+@click.option("--machine", "machine", type=click.Choice(["flat", "qemu-pc"]), default="flat",
+              help="With --memory: how RAM appears (flat: no holes; qemu-pc: qemu's i440fx e820 map).")
 @output_options(("text", "json"))
 def footprint(image: str | None, design: str | None, explain: bool, base_size: str | None, limits: tuple[str, ...],
               possible_cpus: int | None, percpu_reserve: str | None, vmalloc_size: str | None,
@@ -234,6 +241,8 @@ def footprint(image: str | None, design: str | None, explain: bool, base_size: s
     """
     from cpualloc_cli.analysis.footprint import ALL_DESIGNS, choose_design, compute_footprint
 
+    memory, crashkernel, machine = kwargs.pop("memory"), kwargs.pop("crashkernel"), kwargs.pop("machine")
+    initrd_size = kwargs.pop("initrd_size")
     opts = make_output(format_, output, no_color, traceback_)
     cfg_kwargs = config_kwargs(kwargs)
     limit_pairs = parse_limits(limits)
@@ -242,6 +251,13 @@ def footprint(image: str | None, design: str | None, explain: bool, base_size: s
                           simulate_packing=simulate_packing, what="compute", base_size=base_size)
     config, packing, built = prep.config, prep.packing, prep.built
     inp = built.inputs
+    if memory is not None:
+        from cpualloc_cli.cli.bootmem_opts import run_bootmem
+
+        if limit_pairs or scale_from or design is not None:
+            raise UsageError("--memory reports the boot memory table; --limit, --design and --scale-from do not apply")
+        return max(run_bootmem(opts, prep, memory, crashkernel, machine, explain, initrd_size),
+                   config_exit(config, cfg_kwargs))
     inp = _with_possible_note(inp)
     scaled = scale_base(scale_from)
     if scaled is not None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from cpualloc_cli.cli.boot import platform_options
 from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, write_atomic
 from cpualloc_cli.cli.configopts import config_options
 from cpualloc_cli.cli.footprint_cmd import (
@@ -45,8 +46,9 @@ def _with_database_limits(pairs: list[tuple[Measure, float]], req: Any) -> tuple
         if pair not in out:
             out.append(pair)
             meta.append((b.limit.id, b.limit.strict_less))
-        if b.limit.warn_above is not None:  # check warns above it: the sweep shows where that starts
-            out.append((Measure(b.measure), b.limit.warn_above))
+        warn_at = b.limit.warn_threshold(b.bound)
+        if warn_at is not None:  # check warns above it: the sweep shows where that starts
+            out.append((Measure(b.measure), warn_at))
             meta.append((f"{b.limit.id} (warning threshold)", False))
         shown = f"{b.bound:.1%}" if b.measure == "vmalloc_share" else format_bytes(int(b.bound))
         facts.append(InputFact(f"limit {b.limit.id}", f"{b.measure} {'<' if b.limit.strict_less else '<='} {shown}",
@@ -88,13 +90,15 @@ def _parse_values(text: str | None) -> list[int] | None:
               help="Check only the --limit bounds, not the applicable limits of the shipped database.")
 @click.option("--base-size", "base_size", default=None, metavar="SIZE",
               help="Without an image: the kernel's own image extent (without a cpu area).")
+@platform_options
 @output_options(("text", "json"))
 def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, values_: str | None,
           designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None, no_database: bool,
           limits: tuple[str, ...], possible_cpus: int | None, percpu_reserve: str | None,
           vmalloc_size: str | None, static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
           scale_from: tuple[str, ...], base_size: str | None,
-          format_: str, output: str | None, no_color: bool, traceback_: bool, **kwargs: Any) -> int:
+          format_: str, output: str | None, no_color: bool, traceback_: bool, platform: str | None = None,
+          params_: tuple[str, ...] = (), **kwargs: Any) -> int:
     """Vary an integer symbol across its range and report, per design, the footprint and the
     largest value that fits each limit: the applicable limits of the shipped database (see
     `cpualloc limits`) and every --limit. Every value in the range is evaluated (the percpu span
@@ -164,7 +168,11 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     fixed_possible = possible_cpus
     db_facts: list[InputFact] = []
     db_findings: list[Finding] = []
-    req = _request(g, base, config)
+    from cpualloc_cli.cli.boot import choose_platform
+    from cpualloc_cli.model.limits import Policy
+
+    choice = choose_platform(platform, params_, Policy(path=None)) if platform or params_ else None
+    req = _request(g, base, config, choice)
     meta: list[tuple[str, bool]] = [("", False)] * len(limit_pairs)
     if not no_database:
         limit_pairs, meta, db_facts, db_findings = _with_database_limits(limit_pairs, req)
@@ -227,11 +235,14 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     return config_exit(config, cfg_kwargs)
 
 
-def _request(g: Any, base: Any, config: ResolvedConfig | None) -> Any:
-    """The engine request a sweep's limits are selected with (the same as check's)."""
+def _request(g: Any, base: Any, config: ResolvedConfig | None, platform: Any = None) -> Any:
+    """The engine request a sweep's limits are selected with (the same as check's); a --platform
+    preset adds its bounds (params), limits and addresses."""
     from cpualloc_cli.adapters.limits_loader import load_database
     from cpualloc_cli.analysis.engine import EvalRequest
+    from cpualloc_cli.cli.boot import platform_request
 
     return EvalRequest(arch=base.arch, kernel_version=g.kernel_version, kernel_version_source=g.kernel_version_source,
-                       limits=load_database(), config=config, inputs=base,
-                       image=g.image.facts if g.image is not None else None, base=g.base)
+                       limits=load_database() + (platform.limits if platform is not None else ()), config=config,
+                       inputs=base, image=g.image.facts if g.image is not None else None, base=g.base,
+                       **platform_request(platform))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from cpualloc_cli.model.findings import Severity
 from cpualloc_cli.model.measures import Budget, Measure
@@ -18,6 +19,7 @@ class LimitKind(StrEnum):
     MEASURE = "measure"  # compare a measure with a bound
     SPARC64_PAGEFLAGS = "sparc64-pageflags"  # the init_64.c BUILD_BUG_ON, from the config
     LAST_CPUPID_COST = "last-cpupid-cost"  # a cost finding, never a failure
+    PLACEMENT = "placement"  # the kernel's footprint at its load address vs the DTB, initrd and RAM
 
 
 class Status(StrEnum):
@@ -33,7 +35,10 @@ class Status(StrEnum):
 
 
 LIMIT_MEASURES = frozenset(m.value for m in Measure)  # the one vocabulary (model/measures.py)
-BOUND_PARAMS = frozenset({"crashkernel", "load_window"})
+BOUND_PARAMS = frozenset({"crashkernel", "load_window", "bootm_len", "boot_partition", "kernel_partition",
+                          "kernel_image_maxsize", "chromeos_kernel_buffer"})
+# Parameters that are not bounds: how partition_blocks rounds (the flash erase block / fs block).
+OTHER_PARAMS = frozenset({"erase_block"})
 FIXES = frozenset({"nr_cpus", "virtual_design", "top_bss", "sparsemem_vmemmap"})  # what a database limit may ask for
 FIX_KINDS = FIXES | {"summary", "cause", "over_by"}  # what an outcome's fixes may be
 
@@ -64,6 +69,8 @@ class Limit:
     bound_symbol: str | None = None
     bound_when: tuple[BoundCase, ...] = ()
     warn_above: float | None = None
+    # a warning when the measure is within this many bytes of the bound (AOSP's 32 KiB), before it fails
+    warn_within: float | None = None
     strict: bool = True
     strict_less: bool = False  # the kernel's test is `<`, not `<=`
     input: str = "kernel"  # "kernel" or "module"
@@ -73,6 +80,13 @@ class Limit:
 
     def applies_to_arch(self, arch: str) -> bool:
         return "*" in self.arches or arch in self.arches
+
+    def warn_threshold(self, bound: float) -> float | None:
+        """The value above which the limit warns though within `bound`: the lower of warn_above
+        and bound - warn_within (None: no warning threshold)."""
+        out = [t for t in (self.warn_above, None if self.warn_within is None else bound - self.warn_within)
+               if t is not None]
+        return min(out) if out else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,8 @@ class Policy:
     # Which file discovery used or skipped and why ("skipped /tmp/cpualloc.toml: ..."): warnings
     # for stderr and the report.
     notes: tuple[str, ...] = ()
+    platform: str | None = None  # `platform = "NAME"`: the preset the policy selects
+    platforms: tuple[Any, ...] = ()  # the policy's own [[platform]] presets (model.boot.Platform)
 
 
 @dataclass(frozen=True, slots=True)

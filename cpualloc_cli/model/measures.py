@@ -23,6 +23,13 @@ class Measure(StrEnum):
     ADDRESS_SPACE = "address_space"
     VMALLOC_SHARE = "vmalloc_share"
     COMPRESSED_SIZE = "compressed_size"
+    # Boot-loader and placement measures (issue 13): read from a boot image's header or given.
+    DECOMPRESSED_SIZE = "decompressed_size"  # what the boot loader decompresses (U-Boot bootm: a uImage)
+    IMAGE_SIZE = "image_size"  # arm64 Image header image_size (BSS included)
+    INIT_SIZE = "init_size"  # x86 bzImage setup header init_size
+    DTB_SIZE = "dtb_size"  # the flattened device tree's totalsize
+    STACK_CPUMASK_BYTES = "stack_cpumask_bytes"  # sizeof(cpumask_t) = BITS_TO_LONGS(NR_CPUS) longs
+    PARTITION_BLOCKS = "partition_blocks"  # the image rounded up to whole erase blocks, in bytes
 
 
 # vmalloc_share is a fraction, everything else is bytes.

@@ -1,0 +1,39 @@
+"""`footprint --memory`: the boot memory budget (analysis/bootmem.py) from footprint's inputs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cpualloc_cli.cli.common import emit, render_rich, size_option
+from cpualloc_cli.errors import InputError, UsageError
+from cpualloc_cli.model.bootmem import Machine
+
+
+def run_bootmem(opts: Any, prep: Any, memory: str, crashkernel: str | None, machine: str, explain: bool,
+                initrd_size: str | None = None) -> int:
+    from cpualloc_cli.analysis.bootmem import build_bootmem_inputs, compute_bootmem
+
+    mem = size_option(memory, "--memory")
+    crash = size_option(crashkernel, "--crashkernel") or 0
+    initrd = size_option(initrd_size, "--initrd-size") or 0
+    assert mem is not None
+    if mem <= 0:
+        raise UsageError("--memory: must be more than 0")
+    config = dict(prep.config.values) if prep.config is not None else None
+    inp = build_bootmem_inputs(prep.built.inputs, prep.image, config, memory_bytes=mem, machine=Machine(machine),
+                               crashkernel_bytes=crash, initrd_bytes=initrd)
+    try:
+        report = compute_bootmem(inp)
+    except ValueError as exc:
+        raise InputError(str(exc), path=prep.image.path if prep.image is not None else "--memory",
+                         hint="give a larger --memory") from None
+    if opts.format == "json":
+        from cpualloc_cli.render.bootmem_json import bootmem_payload
+        from cpualloc_cli.render.jsonout import dumps, envelope
+
+        emit(opts, dumps(envelope("footprint", bootmem_payload(report))))
+        return 0
+    from cpualloc_cli.render.bootmem_text import draw_bootmem
+
+    emit(opts, render_rich(opts, lambda console: draw_bootmem(console, report, explain)))
+    return 0

@@ -1,0 +1,30 @@
+"""`footprint --memory --format json`: every row of the boot memory table (schemas/bootmem.schema.json)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cpualloc_cli.model.bootmem import BootMemReport
+
+
+def bootmem_payload(report: BootMemReport) -> dict[str, Any]:
+    inp = report.inputs
+    return {
+        "boot_memory": {
+            "arch": inp.arch,
+            "machine": inp.machine.value,
+            "memory_bytes": inp.memory_bytes,
+            "possible_cpus": inp.possible_cpus,
+            "crashkernel_bytes": inp.crashkernel_bytes,
+            "present_bytes": report.present_bytes,
+            "image_figures_bytes": dict(report.image_figures),
+            "rows": [{"name": r.name, "bytes": r.bytes_, "inconclusive": r.bytes_ is None, "formula": r.formula,
+                      "inputs": r.inputs, "source": r.source, "counted": r.counted, "note": r.note}
+                     for r in report.rows],
+            "reserved_bytes": report.reserved_bytes,
+            "available_bytes": report.available_bytes,
+            "available_min_bytes": report.available_min_bytes,
+            "memtotal_bytes": report.memtotal_bytes,
+            "notes": list(report.notes),
+        }
+    }
