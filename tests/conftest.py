@@ -236,3 +236,52 @@ def result(doc: dict[str, Any], rule: str) -> dict[str, Any]:
     assert rule in by, sorted(by)
     out: dict[str, Any] = by[rule]
     return out
+
+
+# `pytest -m "not slow"` is the quick loop (README). A test is slow when it needs a real
+# kernel or Linux tree (markers realkernel/srctree), lives in a module that is slow as a whole,
+# or took (as a parametrised family) more than about 1.5 s in a full run (`pytest --durations=60`, 2 cores). Listed here,
+# not in each file, so the list is one place to keep current.
+_SLOW_MODULES = {"test_fuzz_slice.py", "test_kconfig_oracle.py", "test_lint.py", "test_percpu_boots.py"}
+_SLOW_TESTS = {
+    "test_top_lists_from_the_reachable_part_equal_those_from_the_full_order",
+    "test_debian_bzimage_init_size_window",
+    "test_debug_section_bombs_are_refused_before_inflating",
+    "test_symbols_in_sections_65521_and_65522_match_gnu_nm",
+    "test_debian_amd64_config_and_vmlinuz_fit",
+    "test_gzip_of_a_gib_that_starts_like_an_elf_is_not_held_in_memory",
+    "test_plain_documents_equal_json_dumps",
+    "test_github_points_at_the_config_line",
+    "test_debian_vmlinuz_extent_equals_system_map",
+    "test_forged_entries_never_run_code",
+    "test_unprivileged_user_takes_own_and_roots_policy_but_not_another_users",
+    "test_check_and_sweep_agree_at_every_value",
+    "test_gzip_fname_without_nul_is_not_scanned_per_candidate",
+    "test_many_malformed_lines_are_counted_not_listed",
+    "test_second_user_cannot_plant_into_a_shared_cache",
+    "test_kconfigfunctions_in_cwd_or_pythonpath_is_never_imported",
+    "test_root_job_skips_a_policy_planted_by_another_user",
+    "test_option_numbers_through_the_entry_point",
+    "test_any_config_text_resolves_or_is_a_config_error",
+    "test_terminal_widths_cut_no_number",
+    # Parametrised families whose cases are quick one by one but add up to seconds.
+    "test_prediction_against_boot",
+    "test_crashkernel_with_the_debian_config",
+    "test_every_format_agrees_with_the_exit_code",
+    "test_piped_output_cuts_no_number",
+    "test_dwarf_walks_children_without_siblings_or_recursion",
+    "test_modules_planted_in_cwd_are_not_imported_under_python_m",
+    "test_vmemmap_predict_4096_from_lower_builds",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        name = getattr(item, "originalname", item.name)
+        if (
+            item.path.name in _SLOW_MODULES
+            or name in _SLOW_TESTS
+            or item.get_closest_marker("realkernel")
+            or item.get_closest_marker("srctree")
+        ):
+            item.add_marker(pytest.mark.slow)

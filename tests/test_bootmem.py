@@ -28,8 +28,8 @@ MEMORY_RE = re.compile(rb"Memory: (\d+)K/(\d+)K available \((\d+)K kernel code, 
 HASH_RE = re.compile(rb"(Dentry cache|Inode-cache|Mount-cache) hash table entries: (\d+) \(order: \d+, (\d+) bytes")
 
 
-def boot_logs() -> list[Path]:
-    return sorted(BOOTS.glob("*.log.gz"))
+def boot_logs(arch: str = "amd64") -> list[Path]:
+    return sorted(BOOTS.glob(f"*-{arch}-m*.log.gz"))
 
 
 def parse_boot(path: Path) -> dict[str, object]:
@@ -288,3 +288,19 @@ def test_printk_buffer_grows_past_17_cpus_by_hand() -> None:
 
     assert row(17) == 0 and row(8) == 0
     assert row(64) == 524288 + 16384 * 112
+
+
+def test_config_only_percpu_is_not_an_estimate() -> None:
+    # without an image or --static-size the static per-cpu size is an estimate: no row figure
+    doc = cli_json(["footprint", "--arch", "x86_64", "--memory", "1GiB", "--possible-cpus", "2"], 0)
+    row = next(r for r in doc["boot_memory"]["rows"] if r["name"] == "percpu first chunk")
+    assert row["inconclusive"] and row["bytes"] is None
+
+
+def test_kmsan_struct_page_is_inconclusive() -> None:
+    # KMSAN adds kmsan_shadow and kmsan_origin to struct page (include/linux/mm_types.h:231-241, 6.1):
+    # 64 + 16 = 80 B, not a checked build, so the memmap row must not print 64 B per page.
+    cfg = {"MEMCG": "y", "KMSAN": "y", "SPARSEMEM": "y", "SPARSEMEM_VMEMMAP": "y"}
+    rep = compute_bootmem(BootMemInputs("x86_64", (6, 1), 64, 4096, 1 << 30, Machine.FLAT, 1, {}, config=cfg))
+    row = next(r for r in rep.rows if r.name.startswith("memmap"))
+    assert row.bytes_ is None and "sizeof(struct page) unknown" in row.note

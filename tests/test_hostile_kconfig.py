@@ -316,7 +316,9 @@ def test_forged_entries_never_run_code(tmp_path: Path, env: dict[str, str]) -> N
     evil = make.evil_pickle(marker)
     # a planted entry with the right key, files hash and a plain sha256 (what the old cache
     # checked), and one with a MAC under a guessed key: ignored, the tree is parsed again
+    resolved = Path(env["XDG_CACHE_HOME"]) / "cpualloc" / "resolved"  # a hit there never reaches the parse cache
     for mac_key in (None, b"\0" * 32, os.urandom(32)):
+        shutil.rmtree(resolved, ignore_errors=True)
         _forge(entry, evil, mac_key)
         r = run(args, env)
         bounded(r)
@@ -325,6 +327,7 @@ def test_forged_entries_never_run_code(tmp_path: Path, env: dict[str, str]) -> N
         entry.write_bytes(good)
     # control: with the store's real key the same forgery is loaded, so only the MAC stands in
     # the way (and the test would see the code run)
+    shutil.rmtree(resolved, ignore_errors=True)
     _forge(entry, evil, (_store_dir(env) / ".key").read_bytes())
     run(args, env)
     assert marker.exists()
@@ -339,6 +342,8 @@ def test_tampered_symlinked_and_foreign_mode_entries_are_ignored(tmp_path: Path,
     req = kadapter.ConfigRequest(arch="x86_64", srctree=str(tree))
 
     def cached() -> bool:
+        # the parse cache is what is under test: a resolved-cache hit would never reach it
+        shutil.rmtree(Path(env["XDG_CACHE_HOME"]) / "cpualloc" / "resolved", ignore_errors=True)
         loaded = kadapter.load_resolved_config(req)
         assert loaded.resolved.values["A"] == "y"
         return loaded.parse_from_cache

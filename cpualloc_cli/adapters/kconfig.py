@@ -938,6 +938,7 @@ class LoadedConfig:
     config_text: str  # the full resolved configuration, as `make olddefconfig` writes it
     parse_from_cache: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    resolved_from_cache: bool = False  # the whole result came from adapters/resolvedcache.py
 
 
 def load_resolved_config(req: ConfigRequest) -> LoadedConfig:
@@ -984,8 +985,12 @@ def _load_bundled(req: ConfigRequest) -> LoadedConfig:
         raise UsageError(f"the bundled model has no arch '{arch}'",
                          hint="choose one of " + ", ".join(sorted(BUNDLED_ARCH_SYMBOL)))
     env = {"srctree": root}
-    kconf, cached = _parse(root, "Kconfig", env, allow_shell=False, use_cache=req.use_cache)
-    return _resolve(kconf, req, arch=arch, source="bundled", env=env, cached=cached, bundled=True)
+
+    def compute() -> tuple[LoadedConfig, _Kconfig]:
+        kconf, cached = _parse(root, "Kconfig", env, allow_shell=False, use_cache=req.use_cache)
+        return _resolve(kconf, req, arch=arch, source="bundled", env=env, cached=cached, bundled=True), kconf
+
+    return _cached_resolve(req, root, env, compute)
 
 
 def _load_srctree(req: ConfigRequest) -> LoadedConfig:
@@ -1015,11 +1020,45 @@ def _load_srctree(req: ConfigRequest) -> LoadedConfig:
     env = _tree_environment(derive_environment(srctree=srctree, arch=arch, kernelversion=version,
                                                cross_compile=cross, cc_version_text=cc_text, overrides=overrides),
                             req.env_names)
-    with tempfile.TemporaryDirectory(prefix="cpualloc-kconfig-") as scratch:
-        kconf, cached = _parse(srctree, "Kconfig", env, allow_shell=req.allow_shell, use_cache=req.use_cache,
-                               shell_cwd=scratch)
-    return _resolve(kconf, req, arch=arch, source=srctree, env=env, cached=cached, bundled=False,
-                    tree_version=version)
+
+    def compute() -> tuple[LoadedConfig, _Kconfig]:
+        with tempfile.TemporaryDirectory(prefix="cpualloc-kconfig-") as scratch:
+            kconf, cached = _parse(srctree, "Kconfig", env, allow_shell=req.allow_shell,
+                                   use_cache=req.use_cache, shell_cwd=scratch)
+        return _resolve(kconf, req, arch=arch, source=srctree, env=env, cached=cached, bundled=False,
+                        tree_version=version), kconf
+
+    return _cached_resolve(req, srctree, env, compute)
+
+
+def _cached_resolve(req: ConfigRequest, root: str, env: dict[str, str],
+                    compute: Callable[[], tuple[LoadedConfig, _Kconfig]]) -> LoadedConfig:
+    """The resolved result from the data-only cache (adapters/resolvedcache.py) when the
+    request, environment and every Kconfig file's content are unchanged; else `compute()`,
+    stored for next time. Not with --allow-shell (probe output depends on the host's tools)."""
+    from cpualloc_cli.adapters import resolvedcache
+
+    if not req.use_cache or req.allow_shell:
+        return compute()[0]
+    key = resolvedcache.key_for(dataclasses.asdict(req), env,
+                                f"{kconfiglib.VERSION!r}\0{sys.version}\0{root}\0{CACHE_FORMAT}")
+    base = _cache_base()
+
+    def still_valid(names: list[str], files_hash: str, globs: list[Any]) -> bool:
+        return _hash_files(names, root) == files_hash and _globs_match(globs)
+
+    hit = resolvedcache.load(key, base, still_valid)
+    if hit is not None:
+        resolved, text, hit_env = hit
+        return LoadedConfig(resolved=resolved, config_text=text, parse_from_cache=True, env=hit_env,
+                            resolved_from_cache=True)
+    loaded, kconf = compute()
+    names = sorted(set(kconf.kconfig_filenames))
+    files_hash = _hash_files(names, root)
+    if files_hash is not None:
+        resolvedcache.store(key, base, names=names, files_hash=files_hash, globs=kconf.cpa_globs,
+                            resolved=loaded.resolved, config_text=loaded.config_text, env=loaded.env)
+    return loaded
 
 
 def _parse(root: str, top: str, env: Mapping[str, str], *, allow_shell: bool, use_cache: bool,

@@ -10,10 +10,11 @@ other arches get the arch-neutral rows and inconclusive rows for the rest.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 
-from cpualloc_cli.model.bootmem import BootMemInputs, BootMemReport, BootMemRow, Machine
-from cpualloc_cli.model.footprint import FootprintInputs
+from cpualloc_cli.model.bootmem import BootMemInputs, BootMemReport, BootMemRow, Machine, ReservedPoint
+from cpualloc_cli.model.footprint import FootprintInputs, Provenance
 from cpualloc_cli.model.image import ElfImage
 
 KiB = 1 << 10
@@ -31,7 +32,12 @@ SECTION_SIZE_BITS = {"x86_64": (27, "arch/x86/include/asm/sparsemem.h:28"),
 # (_struct_page_alignment, HAVE_ALIGNED_STRUCT_PAGE). Only the combinations checked on a real
 # build are listed; anything else is inconclusive.
 # x86_64: 8 (flags) + 40 (union) + 8 (_mapcount, _refcount) [+ 8 memcg_data] = 56 or 64, aligned
-# to 16 (x86 selects HAVE_ALIGNED_STRUCT_PAGE with SLUB): 64 either way. Debian's 6.1 amd64
+# to 16 (x86 selects HAVE_ALIGNED_STRUCT_PAGE with SLUB): 64 either way. Checked in the 6.1 tree:
+# include/linux/mm_types.h:67-68 (__aligned(2 * sizeof(unsigned long))), :73 flags, :198 _mapcount,
+# :210 _refcount, :212-213 memcg_data under CONFIG_MEMCG, :231-241 KMSAN's two pointers (KMSAN=y is
+# inconclusive), :243-244 _last_cpupid when LAST_CPUPID_NOT_IN_PAGE_FLAGS (an int: 60 or 68 B
+# before the 16 B alignment, still 64 without MEMCG, 80 with: not in the table's checked builds);
+# arch/x86/Kconfig:167 selects HAVE_ALIGNED_STRUCT_PAGE if SLUB. MEMCG=n is reasoned, not booted. Debian's 6.1 amd64
 # (MEMCG=y) is the checked build: 64 B per page on every recorded boot.
 STRUCT_PAGE_BYTES = {("x86_64", True): 64, ("x86_64", False): 64}  # (arch, MEMCG) -> bytes
 
@@ -180,7 +186,8 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
     # -- memmap --------------------------------------------------------------------------------
     page_struct = inp.struct_page_bytes
     memcg = _on(cfg, "MEMCG")
-    if page_struct is None and memcg is not None:
+    # KMSAN adds two pointers (include/linux/mm_types.h:231-241 in 6.1): not in the checked table
+    if page_struct is None and memcg is not None and not _on(cfg, "KMSAN"):
         page_struct = STRUCT_PAGE_BYTES.get((inp.arch, memcg))
     sec = SECTION_SIZE_BITS.get(inp.arch)
     sparse = _on(cfg, "SPARSEMEM")
@@ -245,7 +252,8 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
                                "pcpu_embed_first_chunk frees each unit's tail past size_sum"))
     else:
         rows.append(BootMemRow("percpu first chunk", None, "possible CPUs x size_sum", "", "mm/percpu.c:3086,3151",
-                               "reserved", "inconclusive: no static per-cpu size (the image has no .data..percpu)"))
+                               "reserved", "inconclusive: no measured static per-cpu size (no image with .data..percpu, "
+                               "no --static-size; an estimate is not used)"))
 
     # -- the printk buffer grown for many possible CPUs -------------------------------------------
     logbuf: int | None = 0
@@ -415,6 +423,11 @@ NEEDED_SYMBOLS = (*FIGURE_SYMBOLS, "_text", "_end", "__end_of_kernel_reserve", "
                   "__start_bss_decrypted_unused", "__end_bss_decrypted")
 
 
+def _estimated_percpu(fp: FootprintInputs) -> bool:
+    """An estimated (or assumed 0) static per-cpu size is no measurement: the row stays inconclusive."""
+    return any(f.name == "percpu_static_bytes" and f.provenance is Provenance.DEFAULT for f in fp.facts)
+
+
 def build_bootmem_inputs(fp: FootprintInputs, image: ElfImage | None, config: dict[str, str] | None, *,
                          memory_bytes: int, machine: Machine, crashkernel_bytes: int,
                          initrd_bytes: int = 0) -> BootMemInputs:
@@ -435,9 +448,57 @@ def build_bootmem_inputs(fp: FootprintInputs, image: ElfImage | None, config: di
             if v is not None:
                 syms[name] = v
     size_sum = line = None
-    if fp.percpu_static_bytes is not None:
+    if fp.percpu_static_bytes is not None and not _estimated_percpu(fp):
         ai = compute_percpu_design(fp, explain=False).percpu
         if ai is not None:
             size_sum, line = ai.size_sum, ai.embedded_line()
     return BootMemInputs(fp.arch, fp.kernel_version, fp.bits, fp.page_size, memory_bytes, machine, fp.possible_cpus,
                          syms, reason, config, size_sum, line, crashkernel_bytes, initrd_bytes)
+
+
+def reserved_sweep(boot: BootMemInputs, fp: FootprintInputs, symbol: str, values: Sequence[int],
+                   fixed_possible: int | None = None,
+                   base_bss_at: Callable[[int], int] | None = None) -> tuple[ReservedPoint, ...]:
+    """What the boot reserves at each value of NR_CPUS (or of the possible CPUs, symbol
+    "possible"), on the machine `boot` describes (pure).
+
+    Per value: the percpu first chunk is possible CPUs x size_sum (the percpu model at that value,
+    mm/percpu.c:3086,3151) and the printk buffer grows with the possible CPUs
+    (kernel/printk/printk.c:1009-1034). With `base_bss_at(N)` (the scale model, --scale-from) the
+    static NR_CPUS arrays move the BSS end and so the kernel image reservation
+    (__end_of_kernel_reserve lies after __bss_stop, arch/x86/kernel/vmlinux.lds.S:378-394) by
+    base_bss_at(N) - base_bss_at(image's NR_CPUS); without it the image is the one given
+    (`static_fixed` True: its static arrays are those of its own NR_CPUS).
+    """
+    from cpualloc_cli.analysis.footprint import compute_percpu_design
+    from cpualloc_cli.analysis.sweep import inputs_for
+
+    if symbol not in ("NR_CPUS", "possible"):
+        raise ValueError(f"cannot sweep {symbol} for memory_reserved (NR_CPUS or possible)")
+    ref_bss = base_bss_at(fp.nr_cpus) if base_bss_at is not None and symbol == "NR_CPUS" else None
+    out: list[ReservedPoint] = []
+    for v in values:
+        if symbol == "possible":
+            if v < 1 or v > fp.nr_cpus:
+                raise ValueError(f"{v} possible CPUs is outside 1..NR_CPUS={fp.nr_cpus}")
+            f = dataclasses.replace(fp, possible_cpus=v)
+        else:
+            f = inputs_for(fp, "NR_CPUS", v, fixed_possible)
+        size_sum = None
+        if f.percpu_static_bytes is not None and not _estimated_percpu(f):
+            ai = compute_percpu_design(f, explain=False).percpu
+            size_sum = ai.size_sum if ai is not None else None
+        syms = dict(boot.symbols)
+        delta = 0
+        if ref_bss is not None and base_bss_at is not None:
+            delta = base_bss_at(v) - ref_bss
+            for name in ("__bss_stop", "__end_of_kernel_reserve", "_end"):
+                if name in syms:
+                    syms[name] += delta
+        b = dataclasses.replace(boot, possible_cpus=f.possible_cpus, percpu_size_sum_bytes=size_sum, symbols=syms)
+        rep = compute_bootmem(b)
+        rows = {r.name: r.bytes_ for r in rep.rows}
+        out.append(ReservedPoint(v, f.nr_cpus, f.possible_cpus, rep.reserved_bytes, rows.get("percpu first chunk"),
+                                 rows.get("kernel image"), delta, ref_bss is None and symbol == "NR_CPUS",
+                                 rep.available_bytes))
+    return tuple(out)

@@ -34,6 +34,7 @@ from cpualloc_cli.analysis.placement import (
     evaluate_placement,
 )
 from cpualloc_cli.model.boot import BootFacts
+from cpualloc_cli.model.bootmem import BootMemReport
 from cpualloc_cli.model.config import ResolvedConfig
 from cpualloc_cli.model.footprint import Design, FootprintInputs, InputFact, Provenance
 from cpualloc_cli.model.image import ElfImage
@@ -396,6 +397,9 @@ class EvalRequest:
     boot_dtb: BootFacts | None = None
     dtb_size: int | None = None
     placement: PlacementInputs | None = None
+    # boot memory (issue 15): the model at --memory, and the capture kernel inside crashkernel=
+    boot_memory: BootMemReport | None = None
+    kdump_memory: BootMemReport | None = None
 
 
 @dataclass(frozen=True)
@@ -471,6 +475,9 @@ def evaluate(req: EvalRequest) -> Evaluation:
         sources = dict(ms.sources) | dict(req.extra_sources)
         ms = MeasureSet(values, sources, ms.lower_bounds)
     boot_values, boot_sources = boot_measures(req)
+    mem_values, mem_sources = boot_memory_measures(req.boot_memory, req.kdump_memory)
+    boot_values |= mem_values
+    boot_sources |= mem_sources
     if boot_values:
         ms = MeasureSet(dict(ms.values) | boot_values, dict(ms.sources) | boot_sources, ms.lower_bounds)
     projector = None
@@ -569,3 +576,23 @@ def describe_base(base: KernelBase) -> str:
     ext = base.measures.get("image_extent")
     size = f"{format_bytes(ext)} ({ext} B)" if ext is not None else "unknown"
     return f"{'' if base.exact else 'at least '}{size}: {base.source}"
+
+
+def boot_memory_measures(at_memory: BootMemReport | None, kdump: BootMemReport | None
+                         ) -> tuple[dict[str, float], dict[str, str]]:
+    """memory_reserved (the boot's reservation at --memory) and kdump_reserved (the capture
+    kernel's own reservation when booted with memory = the crashkernel= size, its initramfs
+    included), from the boot memory model; an inconclusive report gives no value (the limit is
+    then not decided, never passed)."""
+    values: dict[str, float] = {}
+    sources: dict[str, str] = {}
+    if at_memory is not None and at_memory.reserved_bytes is not None:
+        values[Measure.MEMORY_RESERVED] = float(at_memory.reserved_bytes)
+        sources[Measure.MEMORY_RESERVED] = (f"boot memory model at {at_memory.inputs.memory_bytes} B RAM, "
+                                            f"{at_memory.inputs.possible_cpus} possible CPU(s) (footprint --memory)")
+    if kdump is not None and kdump.reserved_bytes is not None:
+        values[Measure.KDUMP_RESERVED] = float(kdump.reserved_bytes)
+        sources[Measure.KDUMP_RESERVED] = (f"boot memory model of the capture kernel in {kdump.inputs.memory_bytes} B "
+                                           f"(crashkernel=), initrd {kdump.inputs.initrd_bytes} B, "
+                                           f"{kdump.inputs.possible_cpus} possible CPU(s)")
+    return values, sources

@@ -139,12 +139,28 @@ def _applicability(limit: Limit, ctx: CheckContext) -> tuple[bool, str | None]:
     return True, None
 
 
+def memory_reserved_room(params: Mapping[str, int]) -> tuple[int | None, list[str]]:
+    """What the boot may reserve so that `min_free_memory` of `memory` stays available:
+    memory - min_free_memory (the Memory: line's available = physpages - reserved,
+    mm/page_alloc.c:8509-8557). None without both, or when min_free_memory exceeds memory."""
+    mem, need = params.get("memory"), params.get("min_free_memory")
+    if mem is None or need is None or need > mem:
+        return None, []
+    return mem - need, [f"bound = memory - min_free_memory = {mem} - {need} = {mem - need} B"]
+
+
 def _resolve_bound(limit: Limit, ctx: CheckContext) -> tuple[float | None, list[str], str | None]:
     """(bound, arithmetic lines, skip reason)."""
     lines: list[str] = []
     if limit.bound_param is not None:
         value = ctx.params.get(limit.bound_param)
+        if value is None and limit.bound_param == "memory_reserved_room":
+            value, room_lines = memory_reserved_room(ctx.params)
+            lines += room_lines
         if value is None:
+            if limit.bound_param == "memory_reserved_room":
+                return None, lines, ("no memory and min_free_memory given (--param memory=SIZE --param "
+                                     "min_free_memory=SIZE, min_free_memory at most memory)")
             if limit.bound_param in ("crashkernel", "load_window"):
                 opt = "--" + limit.bound_param.replace("_", "-") + " SIZE"
                 return None, lines, f"no {limit.bound_param} given ({opt} or `{limit.bound_param} = ...` in the policy)"
@@ -267,8 +283,9 @@ def _evaluate_measure(limit: Limit, ctx: CheckContext) -> LimitOutcome:
     base = _outcome(limit, ctx, measure, unit)
     measured = ctx.measures.get(measure)
     if limit.bound_param is not None and limit.bound_param not in ctx.params:
-        _, _, skip = _resolve_bound(limit, ctx)
-        return replace(base, status=Status.SKIPPED, skip_reason=skip, measured=measured)
+        derived, _, skip = _resolve_bound(limit, ctx)
+        if derived is None:  # a derived bound (memory_reserved_room) goes on
+            return replace(base, status=Status.SKIPPED, skip_reason=skip, measured=measured)
     if measured is None:
         need = "an image" if measure in ("compressed_size",) else "an image or a config"
         return replace(base, status=Status.SKIPPED, skip_reason=f"no {measure} measured (needs {need})")

@@ -53,6 +53,7 @@ class PlatformChoice:
     platform: Any | None  # model.boot.Platform
     params: dict[str, int] = field(default_factory=dict)
     limits: tuple[Limit, ...] = ()
+    source: str | None = None  # "--platform" or "policy" (which one named the preset)
 
 
 def all_platforms(policy: Policy) -> tuple[Any, ...]:
@@ -86,7 +87,31 @@ def choose_platform(name: str | None, params_: tuple[str, ...], policy: Policy) 
         size = size_option(value, f"--param {key}")
         assert size is not None
         params[key] = size
-    return PlatformChoice(plat, params, tuple(plat.limits) if plat is not None else ())
+    source = None if plat is None else ("--platform" if name else "policy")
+    return PlatformChoice(plat, params, tuple(plat.limits) if plat is not None else (), source)
+
+
+def policy_option(func: F) -> F:
+    """sweep's and scale's --policy: the policy's `platform = "NAME"`, its [[platform]] presets and
+    [params] are honoured as check honours them."""
+    return click.option("--policy", "policy_path", default=None, metavar="FILE",
+                        help="Policy file whose platform = \"NAME\", [[platform]] presets and params apply "
+                             "(default: cpualloc.toml or [tool.cpualloc] in pyproject.toml, cwd upward).")(func)
+
+
+def platform_for_sweep(platform: str | None, params_: tuple[str, ...],
+                       policy_path: str | None) -> PlatformChoice | None:
+    """The preset a sweep or scale answers against: --platform, else the policy's platform."""
+    from cpualloc_cli.adapters.policy import load_policy
+    from cpualloc_cli.cli.common import warn
+
+    policy = load_policy(policy_path)
+    for note in policy.notes:
+        if not note.startswith("policy: using"):
+            warn(note)
+    if not (platform or params_ or policy.platform or policy.params):
+        return None
+    return choose_platform(platform, params_, policy)
 
 
 def gather_boot(choice: PlatformChoice, boot_image: str | None, dtb_path: str | None, dtb_size: str | None,

@@ -37,3 +37,30 @@ def run_bootmem(opts: Any, prep: Any, memory: str, crashkernel: str | None, mach
 
     emit(opts, render_rich(opts, lambda console: draw_bootmem(console, report, explain)))
     return 0
+
+
+def boot_memory_request(inputs: Any, image: Any, config: Any, params: dict[str, int], initrd_bytes: int | None,
+                        warn: Any) -> dict[str, Any]:
+    """EvalRequest keyword arguments for the boot memory limits: the model at --param memory=SIZE
+    (memory_reserved) and the capture kernel at crashkernel= (kdump_reserved, booted with one
+    possible CPU: the nr_cpus=1 that Debian's kdump-tools and RHEL's kdump append by default)."""
+    import dataclasses
+
+    from cpualloc_cli.analysis.bootmem import build_bootmem_inputs, compute_bootmem
+
+    if inputs is None or ("memory" not in params and "crashkernel" not in params):
+        return {}
+    cfg = dict(config.values) if config is not None else None
+    out: dict[str, Any] = {}
+    for key, mem, fp, crash, initrd in (
+            ("boot_memory", params.get("memory"), inputs, params.get("crashkernel", 0), 0),
+            ("kdump_memory", params.get("crashkernel"), dataclasses.replace(inputs, possible_cpus=1), 0,
+             initrd_bytes or 0)):
+        if not mem:
+            continue
+        try:
+            out[key] = compute_bootmem(build_bootmem_inputs(fp, image, cfg, memory_bytes=mem, machine=Machine.FLAT,
+                                                            crashkernel_bytes=crash, initrd_bytes=initrd))
+        except ValueError as exc:
+            warn(f"boot memory model at {mem} B not computed: {exc}")
+    return out

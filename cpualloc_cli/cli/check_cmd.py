@@ -237,6 +237,10 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
         inputs=inp, config_design=g.built.config_design, cli_design=Design(design) if design else None,
         image=img.facts if img is not None else None, base=g.base, extra_measures=extra, extra_sources=extra_src,
         params=params, today=dt.date.today(), **boot)
+    from cpualloc_cli.cli.bootmem_opts import boot_memory_request
+
+    req = replace(req, **boot_memory_request(inp, img.image if img is not None else None, resolved, params,
+                                             boot["placement"].initrd_size if boot.get("placement") else None, warn))
     ev = evaluate(req)
     measures = ev.measures.values
     known = {lim.id for lim in req.limits} | {f"budget.{m.value}" for m in Measure}
@@ -270,7 +274,9 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
                            base=describe_base(g.base) if img is None else f"measured from {image}",
                            lower_bound_measures=tuple(sorted(ev.measures.lower_bounds)),
                            nr_cpus=ev.nr_cpus if not module else None,
-                           nr_cpus_source=(nr_fact.note or nr_fact.provenance.value) if nr_fact and not module else ""),
+                           nr_cpus_source=(nr_fact.note or nr_fact.provenance.value) if nr_fact and not module else "",
+                           platform=plat.platform.id if plat.platform is not None else None,
+                           platform_source=plat.source),
         outcomes=ev.outcomes, budgets=budget_out, not_applicable=ev.not_applicable, fail_on=fail_threshold,
         fail_on_inconclusive=fail_inconclusive, strict_findings=strict_findings)
     if resolved is not None:

@@ -7,10 +7,13 @@ import dataclasses
 import click
 
 from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
+from cpualloc_cli.errors import EXIT_INPUT, InputError
 
 
 @click.command("inspect")
-@click.argument("images", nargs=-1, required=True, metavar="IMAGE...")
+@click.argument("images", nargs=-1, metavar="IMAGE...")
+@click.option("--build-dir", "build_dir", metavar="DIR",
+              help="Also read every module DIR/modules.order names, in its order (a build tree or lib/modules/VERSION).")
 @click.option("--top", "top_n", type=click.IntRange(min=0), default=10, show_default=True,
               help="How many of the largest symbols to list (overall, per-cpu, per --section).")
 @click.option("--section", "sections", multiple=True, metavar="NAME",
@@ -18,7 +21,7 @@ from cpualloc_cli.cli.common import emit, make_output, output_options, progress,
 @click.option("--symbols", "want_symbols", is_flag=True,
               help="Emit the whole sized symbol table (nm -S --size-sort order, sizes and types).")
 @output_options(("text", "json"))
-def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want_symbols: bool,
+def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections: tuple[str, ...], want_symbols: bool,
             format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
     """Read kernel images (vmlinux, .o, .ko, ET_DYN, or a compressed vmlinuz/bzImage/Image):
     header, sections, segments, GNU size totals, image extent, per-cpu section and the
@@ -29,10 +32,25 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
     from cpualloc_cli.model.inspect import InspectReport
 
     opts = make_output(format_, output, no_color, traceback_)
+    if build_dir is not None:
+        from cpualloc_cli.adapters.modules_order import modules_in_order
+
+        images = images + tuple(modules_in_order(build_dir))
+    elif not images:
+        raise click.UsageError("give at least one IMAGE, or --build-dir DIR")
     reports: list[InspectReport] = []
+    failed = 0
     for path in images:
-        with progress(f"reading {path}"):
-            loaded = load_any(path)
+        try:
+            with progress(f"reading {path}"):
+                loaded = load_any(path)
+        except InputError as exc:
+            # One image: its error is the command's error. Several: report it, go on with the rest.
+            if len(images) == 1:
+                raise
+            failed += 1
+            error_line(exc.one_line())
+            continue
         container = _container_facts(loaded.payload)
         if loaded.elf is None:
             notes = tuple(getattr(loaded.payload, "notes", ()) or ()) + (
@@ -51,6 +69,8 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
         if payload_notes:
             report = dataclasses.replace(report, notes=report.notes + payload_notes)
         reports.append(report)
+    if failed:
+        error_line(f"{failed} of {len(images)} inputs could not be read; the others are reported")
     if opts.format == "json":
         from cpualloc_cli.render.inspect_json import render_inspect_json
 
@@ -69,7 +89,16 @@ def inspect(images: tuple[str, ...], top_n: int, sections: tuple[str, ...], want
         from cpualloc_cli.render.inspect_text import draw_inspect
 
         emit(opts, render_rich(opts, lambda console: draw_inspect(console, reports)))
-    return 0
+    return EXIT_INPUT if failed else 0
+
+
+def error_line(text: str) -> None:
+    """`cpualloc: error: TEXT` on stderr, as the top level prints it for exit 3."""
+    import sys
+
+    from cpualloc_cli.render.safe import clean
+
+    sys.stderr.write(f"cpualloc: error: {clean(text)}\n")
 
 
 def _container_facts(payload: object) -> tuple[tuple[str, int | str], ...]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import click
 
-from cpualloc_cli.cli.boot import platform_options
+from cpualloc_cli.cli.boot import platform_options, policy_option
 from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
 from cpualloc_cli.errors import EXIT_FINDINGS, EXIT_OK, InputError, UsageError
 from cpualloc_cli.model.config import ResolvedConfig
@@ -84,10 +84,11 @@ def parse_config_values(config_text: str) -> dict[str, str]:
 @click.option("--top", "top_n", type=click.IntRange(min=0), default=25, show_default=True,
               help="Rows per table in text output (JSON has all).")
 @platform_options
+@policy_option
 @output_options(("text", "json"))
 def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...], use_db: bool, search_max: int | None,
           top_n: int, format_: str, output: str | None, no_color: bool, traceback_: bool, platform: str | None = None,
-          params_: tuple[str, ...] = ()) -> int:
+          params_: tuple[str, ...] = (), policy_path: str | None = None) -> int:
     """Fit how every symbol, section and the image extent scale with NR_CPUS (or --symbol)
     from images of one tree and config built at several values: constant, linear, bitmap
     or array of bitmaps; predict the totals at --at with an uncertainty band; and find the
@@ -123,10 +124,9 @@ def scale(images: tuple[str, ...], symbol: str, at: int, limits: tuple[str, ...]
         values = parse_config_values(last_config) if last_config else None
         resolved = ResolvedConfig(arch=arch, kernel_version=version or "", kernel_version_source="image",
                                   values=values) if values is not None else None
-        from cpualloc_cli.cli.boot import choose_platform, platform_request
-        from cpualloc_cli.model.limits import Policy
+        from cpualloc_cli.cli.boot import platform_for_sweep, platform_request
 
-        choice = choose_platform(platform, params_, Policy(path=None)) if platform or params_ else None
+        choice = platform_for_sweep(platform, params_, policy_path)
         req = EvalRequest(arch=arch, kernel_version=version, kernel_version_source="image",
                           limits=load_database() + (choice.limits if choice is not None else ()), config=resolved,
                           **platform_request(choice))

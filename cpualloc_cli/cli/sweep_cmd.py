@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from cpualloc_cli.cli.boot import platform_options
+from cpualloc_cli.cli.boot import platform_options, policy_option
 from cpualloc_cli.cli.common import emit, make_output, output_options, render_rich, write_atomic
 from cpualloc_cli.cli.configopts import config_options
 from cpualloc_cli.cli.footprint_cmd import (
@@ -74,8 +74,15 @@ def _parse_values(text: str | None) -> list[int] | None:
 @config_options
 @common_options
 @click.option("--symbol", default="NR_CPUS", show_default=True,
-              type=click.Choice(["NR_CPUS", "CPU_AREA_ORDER", "CPU_AREA_ALLOC_ORDER"]),
-              help="The integer symbol to vary.")
+              type=click.Choice(["NR_CPUS", "CPU_AREA_ORDER", "CPU_AREA_ALLOC_ORDER", "possible_cpus"]),
+              help="The integer symbol to vary (possible_cpus: only with --measure memory_reserved).")
+@click.option("--measure", "measure", type=click.Choice(["memory_reserved"]), default=None,
+              help="Instead of the designs: what the boot reserves from --memory at each value.")
+@click.option("--memory", "memory", default=None, metavar="SIZE", help="With --measure memory_reserved: the RAM.")
+@click.option("--machine", "machine", type=click.Choice(["flat", "qemu-pc"]), default="flat",
+              help="With --measure memory_reserved: how RAM appears (see footprint --memory).")
+@click.option("--crashkernel", "crashkernel", default=None, metavar="SIZE",
+              help="With --measure memory_reserved: a crashkernel=SIZE.")
 @click.option("--from", "from_", type=int, default=None, help="First value (default: the Kconfig range's start).")
 @click.option("--to", "to", type=int, default=None, help="Last value (default: the Kconfig range's end).")
 @click.option("--values", "values_", default=None, metavar="A,B,...", help="Values to show (the fit still searches the range).")
@@ -91,6 +98,7 @@ def _parse_values(text: str | None) -> list[int] | None:
 @click.option("--base-size", "base_size", default=None, metavar="SIZE",
               help="Without an image: the kernel's own image extent (without a cpu area).")
 @platform_options
+@policy_option
 @output_options(("text", "json"))
 def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, values_: str | None,
           designs: tuple[str, ...], chart_measure: str | None, no_chart: bool, plot: str | None, no_database: bool,
@@ -98,7 +106,9 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
           vmalloc_size: str | None, static_size: str | None, numa_nodes: str | None, simulate_packing: bool,
           scale_from: tuple[str, ...], base_size: str | None,
           format_: str, output: str | None, no_color: bool, traceback_: bool, platform: str | None = None,
-          params_: tuple[str, ...] = (), **kwargs: Any) -> int:
+          params_: tuple[str, ...] = (), measure: str | None = None, memory: str | None = None,
+          machine: str = "flat", crashkernel: str | None = None, policy_path: str | None = None,
+          **kwargs: Any) -> int:
     """Vary an integer symbol across its range and report, per design, the footprint and the
     largest value that fits each limit: the applicable limits of the shipped database (see
     `cpualloc limits`) and every --limit. Every value in the range is evaluated (the percpu span
@@ -142,6 +152,9 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
             raise UsageError("--scale-from models NR_CPUS; it cannot be combined with --symbol " + symbol)
         base_at, described = scaled
         base = with_scale_base(base, described, None, None)
+    if measure is not None or symbol == "possible_cpus":
+        return _reserved(opts, prep, symbol, measure, vals, from_, to, memory, machine, crashkernel, possible_cpus,
+                         base_at, cfg_kwargs)
     # the range: --from/--to, else the Kconfig range, else the --values span, else 2..8192
     from cpualloc_cli.analysis.engine import compute_build_blocker, nr_cpus_range
 
@@ -168,10 +181,9 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
     fixed_possible = possible_cpus
     db_facts: list[InputFact] = []
     db_findings: list[Finding] = []
-    from cpualloc_cli.cli.boot import choose_platform
-    from cpualloc_cli.model.limits import Policy
+    from cpualloc_cli.cli.boot import platform_for_sweep
 
-    choice = choose_platform(platform, params_, Policy(path=None)) if platform or params_ else None
+    choice = platform_for_sweep(platform, params_, policy_path)
     req = _request(g, base, config, choice)
     meta: list[tuple[str, bool]] = [("", False)] * len(limit_pairs)
     if not no_database:
@@ -233,6 +245,31 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
         write_atomic(plot, data, option="--plot")
     emit(opts, text)
     return config_exit(config, cfg_kwargs)
+
+
+def _reserved(opts: Any, prep: Any, symbol: str, measure: str | None, vals: list[int] | None, from_: int | None,
+              to: int | None, memory: str | None, machine: str, crashkernel: str | None, possible: int | None,
+              base_at: Any, cfg_kwargs: Any) -> int:
+    """--measure memory_reserved: over NR_CPUS (its Kconfig range) or possible_cpus (1..NR_CPUS)."""
+    from cpualloc_cli.analysis.engine import nr_cpus_range
+    from cpualloc_cli.analysis.sweep import default_points
+    from cpualloc_cli.cli.sweep_memory import run_reserved_sweep
+
+    if measure is None:
+        raise UsageError("--symbol possible_cpus needs --measure memory_reserved")
+    if symbol not in ("NR_CPUS", "possible_cpus"):
+        raise UsageError(f"--measure memory_reserved sweeps NR_CPUS or possible_cpus, not {symbol}")
+    nr = prep.built.inputs.nr_cpus
+    kr = (prep.built.nr_cpus_range or nr_cpus_range(prep.config, prep.built.inputs.arch)
+          if symbol == "NR_CPUS" else None) or ((2, 8192) if symbol == "NR_CPUS" else (1, nr))
+    lo = from_ if from_ is not None else min(vals) if vals else kr[0]
+    hi = to if to is not None else max(vals) if vals else kr[1]
+    if lo < 1 or lo > hi or hi - lo > 1_000_000:
+        raise UsageError(f"the range {lo}..{hi} is empty, below 1 or larger than 1,000,000 values")
+    bss_at = (lambda n: int(base_at(n)[0])) if base_at is not None else None
+    rc = run_reserved_sweep(opts, prep, symbol, vals or default_points(lo, hi), memory, machine, crashkernel,
+                            possible, bss_at)
+    return max(rc, config_exit(prep.config, cfg_kwargs))
 
 
 def _request(g: Any, base: Any, config: ResolvedConfig | None, platform: Any = None) -> Any:

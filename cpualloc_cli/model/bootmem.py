@@ -60,3 +60,18 @@ class BootMemReport:
     available_min_bytes: int | None  # the same with the kernel image inside the initialised range
     memtotal_bytes: int | None  # /proc/meminfo MemTotal once init is freed
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedPoint:
+    """One value of a memory_reserved sweep (bytes; None: inconclusive at that value)."""
+
+    value: int
+    nr_cpus: int
+    possible_cpus: int
+    reserved_bytes: int | None
+    percpu_bytes: int | None
+    image_bytes: int | None
+    static_delta_bytes: int  # BSS change from the scale model against the image's NR_CPUS
+    static_fixed: bool  # NR_CPUS swept without a scale model: the image's static arrays kept
+    available_bytes: int | None

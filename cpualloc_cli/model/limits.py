@@ -36,9 +36,10 @@ class Status(StrEnum):
 
 LIMIT_MEASURES = frozenset(m.value for m in Measure)  # the one vocabulary (model/measures.py)
 BOUND_PARAMS = frozenset({"crashkernel", "load_window", "bootm_len", "boot_partition", "kernel_partition",
-                          "kernel_image_maxsize", "chromeos_kernel_buffer"})
+                          "kernel_image_maxsize", "chromeos_kernel_buffer",
+                          "memory_reserved_room"})  # memory - min_free_memory (derived, issue 15)
 # Parameters that are not bounds: how partition_blocks rounds (the flash erase block / fs block).
-OTHER_PARAMS = frozenset({"erase_block"})
+OTHER_PARAMS = frozenset({"erase_block", "memory", "min_free_memory"})
 FIXES = frozenset({"nr_cpus", "virtual_design", "top_bss", "sparsemem_vmemmap"})  # what a database limit may ask for
 FIX_KINDS = FIXES | {"summary", "cause", "over_by"}  # what an outcome's fixes may be
 
@@ -192,6 +193,8 @@ class CheckInputs:
     lower_bound_measures: tuple[str, ...] = ()  # measures known only from below
     nr_cpus: int | None = None
     nr_cpus_source: str = ""
+    platform: str | None = None  # the preset used (--platform or the policy's platform = "...")
+    platform_source: str | None = None  # "--platform" or "policy"
 
 
 @dataclass(frozen=True)

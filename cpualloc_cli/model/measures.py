@@ -30,6 +30,10 @@ class Measure(StrEnum):
     DTB_SIZE = "dtb_size"  # the flattened device tree's totalsize
     STACK_CPUMASK_BYTES = "stack_cpumask_bytes"  # sizeof(cpumask_t) = BITS_TO_LONGS(NR_CPUS) longs
     PARTITION_BLOCKS = "partition_blocks"  # the image rounded up to whole erase blocks, in bytes
+    # Boot memory (issue 15): from the boot memory model (analysis/bootmem.py) at --memory.
+    MEMORY_RESERVED = "memory_reserved"  # what the boot reserves from RAM (the Memory: line's reserved)
+    KDUMP_RESERVED = "kdump_reserved"  # the capture kernel's own boot reservation (image, initrd, memmap,
+    # percpu, hashes) when booted inside the crashkernel= reservation
 
 
 # vmalloc_share is a fraction, everything else is bytes.

@@ -28,3 +28,13 @@ def bootmem_payload(report: BootMemReport) -> dict[str, Any]:
             "notes": list(report.notes),
         }
     }
+
+
+def reserved_sweep_payload(over: str, memory_bytes: int, points: Any) -> dict[str, Any]:
+    return {"memory_reserved": {
+        "over": over, "memory_bytes": memory_bytes,
+        "points": [{"value": p.value, "nr_cpus": p.nr_cpus, "possible_cpus": p.possible_cpus,
+                    "reserved_bytes": p.reserved_bytes, "inconclusive": p.reserved_bytes is None,
+                    "percpu_bytes": p.percpu_bytes, "image_bytes": p.image_bytes,
+                    "static_delta_bytes": p.static_delta_bytes, "static_fixed": p.static_fixed,
+                    "available_bytes": p.available_bytes} for p in points]}}

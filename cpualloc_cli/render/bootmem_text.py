@@ -40,3 +40,23 @@ def draw_bootmem(console: Any, report: BootMemReport, explain: bool) -> None:
     console.print(safe.text(f"predicted MemTotal: {_k(report.memtotal_bytes)}"))
     for n in report.notes:
         console.print(safe.text(n))
+
+
+def draw_reserved_sweep(console: Any, over: str, memory_bytes: int, points: Any) -> None:
+    """`sweep --measure memory_reserved`: what the boot reserves at each value."""
+    console.print(safe.text(f"memory_reserved over {over} with {memory_bytes:,} B RAM"))
+    rows = []
+    prev: int | None = None
+    for p in points:
+        step = "-" if prev is None or p.reserved_bytes is None else f"{p.reserved_bytes - prev:+,}"
+        rows.append([p.value, p.nr_cpus, p.possible_cpus, _k(p.percpu_bytes), _k(p.image_bytes),
+                     f"{p.static_delta_bytes:+,}", _k(p.reserved_bytes), step, _k(p.available_bytes)])
+        prev = p.reserved_bytes
+    print_table(console, [Col(over, "num", "right"), Col("NR_CPUS", "num", "right"), Col("possible", "num", "right"),
+                          Col("percpu chunk", "num", "right"), Col("kernel image", "num", "right"),
+                          Col("static arrays B", "num", "right"), Col("reserved", "num", "right"),
+                          Col("step B", "num", "right"), Col("available", "num", "right")], rows,
+                title="boot reservation per value", boxed=False)
+    if any(p.static_fixed for p in points):
+        console.print(safe.text("NR_CPUS swept without --scale-from: the image's static NR_CPUS arrays are kept "
+                                "as built (only the per-cpu chunk and printk buffer vary)"))

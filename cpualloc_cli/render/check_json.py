@@ -63,6 +63,7 @@ def check_document(report: CheckReport) -> dict[str, Any]:
             "boot_image": i.boot_image_path, "baseline": i.baseline_path, "policy": i.policy_path, "basis": i.basis,
             "config_source": i.config_source, "base": i.base, "lower_bound_measures": list(i.lower_bound_measures),
             "nr_cpus": i.nr_cpus, "nr_cpus_source": i.nr_cpus_source,
+            "platform": i.platform, "platform_source": i.platform_source,
         },
         "measures": measures,
         "measure_sources": dict(i.measure_sources),

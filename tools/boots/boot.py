@@ -30,8 +30,13 @@ STOP_MARKERS = (b"Kernel panic - not syncing", b"CPUALLOC-BOOT-END")
 
 
 def qemu_command(qemu: str, kernel: str, mem: str, smp: int, initrd: str | None, append_extra: str) -> list[str]:
-    append = "console=ttyS0 earlyprintk=serial panic=-1 " + append_extra
-    cmd = [qemu, "-accel", "tcg", "-cpu", "qemu64", "-m", mem, "-smp", str(smp), "-nographic",
+    if qemu.endswith("aarch64"):  # qemu's virt board, a Cortex-A57, PL011 console (earlycon from the DT)
+        append = "console=ttyAMA0 earlycon panic=-1 " + append_extra
+        machine = ["-M", "virt", "-cpu", "cortex-a57"]
+    else:
+        append = "console=ttyS0 earlyprintk=serial panic=-1 " + append_extra
+        machine = ["-cpu", "qemu64"]
+    cmd = [qemu, "-accel", "tcg", *machine, "-m", mem, "-smp", str(smp), "-nographic",
            "-no-reboot", "-kernel", kernel, "-append", append.strip()]
     if initrd:
         cmd += ["-initrd", initrd]
