@@ -77,6 +77,7 @@ def attribution_dict(attr: Attribution, top_n: int) -> dict[str, Any]:
 
 
 def draw_attribution(console: Any, attr: Attribution, top_n: int) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from cpualloc_cli.render.safe import clean
@@ -87,7 +88,7 @@ def draw_attribution(console: Any, attr: Attribution, top_n: int) -> None:
         t.add_column(k, justify="right")
     for depth, path, n in _walk(attr.root, top_n, "", 0):
         name = path.rsplit("/", 1)[-1] if depth else path
-        t.add_row("  " * depth + clean(name), *(str(n.bytes_by_kind.get(k, 0)) for k in KINDS), str(n.total_bytes))
+        t.add_row("  " * depth + escape(clean(name)), *(str(n.bytes_by_kind.get(k, 0)) for k in KINDS), str(n.total_bytes))
     r = attr.root
     t.add_row("total", *(str(r.bytes_by_kind.get(k, 0)) for k in KINDS), str(r.total_bytes))
     console.print(t)
