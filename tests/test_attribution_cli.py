@@ -51,3 +51,13 @@ def test_no_dwarf_is_exit_3(elfs: tuple[Path, Path]) -> None:
     rc, _out, err = run_cli_subprocess(["inspect", str(t0), "--by", "file"])
     assert rc == 3
     assert b"no DWARF compile units: build with CONFIG_DEBUG_INFO" in err
+
+
+def test_json_matches_schema(elfs: tuple[Path, Path]) -> None:
+    import jsonschema
+
+    t, _ = elfs
+    rc, out, _err = run_cli_subprocess(["inspect", str(t), "--by", "dir:1", "--top", "1", "--format", "json"])
+    assert rc == 0
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "attribution.schema.json").read_text())
+    jsonschema.validate(json.loads(out)["attribution"], schema)
