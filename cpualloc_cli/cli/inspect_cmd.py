@@ -6,7 +6,7 @@ import dataclasses
 
 import click
 
-from cpualloc_cli.cli.common import emit, make_output, output_options, progress, render_rich
+from cpualloc_cli.cli.common import OutputOptions, emit, make_output, output_options, progress, render_rich
 from cpualloc_cli.errors import EXIT_INPUT, InputError
 
 
@@ -20,9 +20,11 @@ from cpualloc_cli.errors import EXIT_INPUT, InputError
               help="Also list the largest symbols of this section (repeatable).")
 @click.option("--symbols", "want_symbols", is_flag=True,
               help="Emit the whole sized symbol table (nm -S --size-sort order, sizes and types).")
-@output_options(("text", "json"))
+@click.option("--by", "by", metavar="file|dir[:DEPTH]", default=None,
+              help="Attribute the bytes to source files or directories (DWARF compile units); --top per level.")
+@output_options(("text", "json", "csv", "tsv"))
 def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections: tuple[str, ...], want_symbols: bool,
-            format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
+            by: str | None, format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
     """Read kernel images (vmlinux, .o, .ko, ET_DYN, or a compressed vmlinuz/bzImage/Image):
     header, sections, segments, GNU size totals, image extent, per-cpu section and the
     largest symbols. Numbers equal GNU size, readelf and nm to the byte."""
@@ -32,6 +34,10 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
     from cpualloc_cli.model.inspect import InspectReport
 
     opts = make_output(format_, output, no_color, traceback_)
+    if by is not None:
+        return _inspect_by(images, by, top_n, opts)
+    if opts.format in ("csv", "tsv"):
+        raise click.UsageError("--format csv/tsv needs --by")
     if build_dir is not None:
         from cpualloc_cli.adapters.modules_order import modules_in_order
 
@@ -120,3 +126,35 @@ def _container_facts(payload: object) -> tuple[tuple[str, int | str], ...]:
     if isinstance(data, bytes | bytearray):
         facts.append(("decompressed_size_bytes", len(data)))
     return tuple(facts)
+
+
+def _inspect_by(images: tuple[str, ...], by: str, top_n: int, opts: OutputOptions) -> int:
+    """`inspect IMAGE --by file|dir[:N]`: the attribution tree of one ELF image."""
+    from cpualloc_cli.adapters.dwarf_units import read_dwarf_units
+    from cpualloc_cli.adapters.image import load_any
+    from cpualloc_cli.analysis.attribution import attributable_symbols, compute_attribution
+    from cpualloc_cli.render import attribution as ra
+
+    if by != "file" and not (by == "dir" or (by.startswith("dir:") and by[4:].isdigit())):
+        raise click.UsageError(f"--by {by}: give file, dir or dir:DEPTH")
+    if len(images) != 1:
+        raise click.UsageError("--by takes exactly one IMAGE")
+    loaded = load_any(images[0])
+    if loaded.elf is None:
+        raise InputError("the payload is a raw binary, not an ELF", path=images[0],
+                         hint="attribution needs the vmlinux with DWARF")
+    text, data = attributable_symbols(loaded.elf)
+    units = read_dwarf_units(loaded.elf, text, data)
+    if not units.paths:
+        raise InputError("no DWARF compile units: build with CONFIG_DEBUG_INFO or give the debug vmlinux",
+                         path=images[0], hint="; ".join(units.notes) or None)
+    attr = compute_attribution(loaded.elf, units.paths, units.symbol_unit, by=by, notes=units.notes)
+    if opts.format == "json":
+        from cpualloc_cli.render.jsonout import dumps, envelope
+
+        emit(opts, dumps(envelope("inspect", {"path": images[0], "attribution": ra.attribution_dict(attr, top_n)})))
+    elif opts.format in ("csv", "tsv"):
+        emit(opts, ra.render_attribution_csv(attr, top_n, "," if opts.format == "csv" else "\t"))
+    else:
+        emit(opts, render_rich(opts, lambda console: ra.draw_attribution(console, attr, top_n)))
+    return 0
