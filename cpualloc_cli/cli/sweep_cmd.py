@@ -76,7 +76,7 @@ def _parse_values(text: str | None) -> list[int] | None:
 @click.option("--symbol", default="NR_CPUS", show_default=True,
               type=click.Choice(["NR_CPUS", "CPU_AREA_ORDER", "CPU_AREA_ALLOC_ORDER", "possible_cpus"]),
               help="The integer symbol to vary (possible_cpus: only with --measure memory_reserved).")
-@click.option("--measure", "measure", type=click.Choice(["memory_reserved"]), default=None,
+@click.option("--measure", "measure", type=click.Choice([Measure.MEMORY_RESERVED.value]), default=None,
               help="Instead of the designs: what the boot reserves from --memory at each value.")
 @click.option("--memory", "memory", default=None, metavar="SIZE", help="With --measure memory_reserved: the RAM.")
 @click.option("--machine", "machine", type=click.Choice(["flat", "qemu-pc"]), default="flat",

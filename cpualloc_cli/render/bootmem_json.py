@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cpualloc_cli.model.bootmem import BootMemReport
+from cpualloc_cli.model.measures import Measure
 
 
 def bootmem_payload(report: BootMemReport) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def bootmem_payload(report: BootMemReport) -> dict[str, Any]:
 
 
 def reserved_sweep_payload(over: str, memory_bytes: int, points: Any) -> dict[str, Any]:
-    return {"memory_reserved": {
+    return {Measure.MEMORY_RESERVED.value: {
         "over": over, "memory_bytes": memory_bytes,
         "points": [{"value": p.value, "nr_cpus": p.nr_cpus, "possible_cpus": p.possible_cpus,
                     "reserved_bytes": p.reserved_bytes, "inconclusive": p.reserved_bytes is None,
