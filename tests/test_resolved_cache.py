@@ -5,29 +5,16 @@ never a crash and never code."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from conftest import need_linux_tree
+from test_hostile_kconfig import make
 
 from cpualloc_cli.adapters import resolvedcache, securecache
 from cpualloc_cli.adapters.kconfig import ConfigRequest, LoadedConfig, load_resolved_config
-
-
-def _load_make() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hostile_kconfig_make_rc",
-                                                  Path(__file__).parent / "fixtures" / "hostile_kconfig" / "make.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-make = _load_make()
 
 KCONFIG = 'config NR\n\tint "nr"\n\trange 1 64\n\tdefault 4\nconfig X\n\tbool "x"\n\tdefault y\n'
 
