@@ -18,24 +18,10 @@ import argparse
 import os
 import shlex
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-CHILD_ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="cpualloc-bench-pycache-")
-
-
-def run(cmds: list[list[str]]) -> float:
-    """Wall seconds for running the commands one after another (each must exit 0)."""
-    t0 = time.perf_counter()
-    for cmd in cmds:
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV, check=False)
-        if proc.returncode != 0:
-            sys.exit(f"{shlex.join(cmd[:4])} ... exited {proc.returncode}: {proc.stderr.decode().strip()[:500]}")
-    return time.perf_counter() - t0
+from benchlib import CHILD_ENV, emit, run
 
 
 def main() -> None:
@@ -59,10 +45,14 @@ def main() -> None:
         gnu = [[args.size, *chosen], [args.nm, "-S", "--size-sort", *chosen]]
         ours = [[*tool, "inspect", "--format", "json", "--symbols", *chosen]]
         g = c = 1e9
+        peak = 0
         for _ in range(args.runs):
-            g = min(g, run(gnu))
-            c = min(c, run(ours))
+            g = min(g, run(gnu)[0])
+            wall, _, rss = run(ours)
+            c, peak = min(c, wall), max(peak, rss)
         print(f"{n:>6}  {g:>8.2f}  {c:>10.2f}  {c / g:>6.2f}  {1000 * c / n:>16.2f}", flush=True)
+        emit(f"inspect --format json --symbols, {n} .ko", c, "GNU size + nm -S --size-sort", g, peak_rss_mb=peak / 1024,
+             note="goal <= 1.5 (vs size)")
     print(f"machine load average: {os.getloadavg()[0]:.2f}")
     shutil.rmtree(CHILD_ENV["PYTHONPYCACHEPREFIX"], ignore_errors=True)
 
