@@ -45,7 +45,7 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
     elif not images:
         raise click.UsageError("give at least one IMAGE, or --build-dir DIR")
     reports: list[InspectReport] = []
-    failed = 0
+    failures: list[tuple[str, str]] = []  # (path, the error line without its prefix)
     for path in images:
         try:
             with progress(f"reading {path}"):
@@ -54,7 +54,7 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
             # One image: its error is the command's error. Several: report it, go on with the rest.
             if len(images) == 1:
                 raise
-            failed += 1
+            failures.append((path, exc.one_line()))
             error_line(exc.one_line())
             continue
         container = _container_facts(loaded.payload)
@@ -75,12 +75,12 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
         if payload_notes:
             report = dataclasses.replace(report, notes=report.notes + payload_notes)
         reports.append(report)
-    if failed:
-        error_line(f"{failed} of {len(images)} inputs could not be read; the others are reported")
+    if failures:
+        error_line(f"{len(failures)} of {len(images)} inputs could not be read; the others are reported")
     if opts.format == "json":
         from cpualloc_cli.render.inspect_json import render_inspect_json
 
-        emit(opts, render_inspect_json(reports))
+        emit(opts, render_inspect_json(reports, failures))
     elif want_symbols:
         from cpualloc_cli.render.inspect_text import nm_lines
 
@@ -95,7 +95,7 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
         from cpualloc_cli.render.inspect_text import draw_inspect
 
         emit(opts, render_rich(opts, lambda console: draw_inspect(console, reports)))
-    return EXIT_INPUT if failed else 0
+    return EXIT_INPUT if failures else 0
 
 
 def error_line(text: str) -> None:

@@ -103,5 +103,10 @@ def image_dict(r: InspectReport) -> dict[str, Any]:
     return d
 
 
-def render_inspect_json(reports: Sequence[InspectReport]) -> str:
-    return dumps(envelope("inspect", {"images": [image_dict(r) for r in reports]}))
+def render_inspect_json(reports: Sequence[InspectReport], failures: Sequence[tuple[str, str]] = ()) -> str:
+    """`failures`: the inputs that could not be read among several, in argument order, each with
+    its error line; the key is there only when one failed, so a clean run's document is unchanged."""
+    body: dict[str, object] = {"images": [image_dict(r) for r in reports]}
+    if failures:
+        body["failures"] = [{"path": p, "error": e} for p, e in failures]
+    return dumps(envelope("inspect", body))
