@@ -7,6 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis's timing checks (a per-example deadline, "input generation too slow") measure the
+# machine, not the property: on a loaded 2-core runner they fail tests whose examples are all
+# fine. The properties, the example counts and the other health checks stay as each test sets them.
+settings.register_profile("cpualloc", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("cpualloc")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
