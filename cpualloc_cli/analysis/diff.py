@@ -51,6 +51,11 @@ _NM_DROPS = frozenset("UwvaA")
 PERCPU_SECTIONS = (".data..percpu", ".data.percpu")
 
 
+# str.split()'s whitespace: the re module's \s on str patterns is the same test as str.isspace()
+# (both Py_UNICODE_ISSPACE), found in C instead of a Python loop over the name.
+_SPACE = re.compile(r"\s")
+
+
 def fold_name(name: str) -> str:
     """bloat-o-meter's `re_NUMBER.sub('', name)`: every `.DIGITS` removed, anywhere."""
     return RE_NUMBER.sub("", name)
@@ -58,7 +63,7 @@ def fold_name(name: str) -> str:
 
 def bloat_skips(name: str) -> bool:
     """Names bloat-o-meter drops as generated (and names its line parser never sees)."""
-    if not name or ":" in name or any(c.isspace() for c in name):
+    if not name or ":" in name or _SPACE.search(name):
         return True  # bloat-o-meter skips any nm line containing ':'; split() needs one word
     return name.startswith(_SKIP_PREFIXES) or name in _SKIP_NAMES
 
