@@ -153,3 +153,27 @@ def test_kdump_utils_x86_feeds_the_boot_reserved_limit() -> None:
     lim, p = db("kdump.boot-reserved-fit"), dict(preset("kdump-utils-x86_64").params)
     assert run(lim, "x86_64", {"kdump_reserved": 256 * MiB}, p).status is Status.PASS
     assert run(lim, "x86_64", {"kdump_reserved": 256 * MiB + 1}, p).status is Status.FAIL
+
+
+def _arm64_image_of(path: Path, size: int) -> Path:
+    # an arm64 Image header (Documentation/arch/arm64/booting.rst:75-86), the file padded (sparse) to `size`
+    head = bytearray(64)
+    head[0x10:0x18] = (size + (1 << 20)).to_bytes(8, "little")  # image_size
+    head[0x18:0x20] = (0xA).to_bytes(8, "little")
+    head[0x38:0x3C] = b"ARM\x64"
+    with open(path, "wb") as fh:
+        fh.write(bytes(head))
+        fh.truncate(size)
+    return path
+
+
+def test_check_cli_with_the_2015_depthcharge_preset(tmp_path: Path) -> None:
+    # 221d8e95: KERNEL_SIZE 0x2000000; a kernel blob of exactly 32 MiB fits, one byte more does not
+    base = ["check", "--kernel-version", "6.1", "--platform", "chromeos-depthcharge-2015", "--boot-image"]
+    at = cli_json([*base, str(_arm64_image_of(tmp_path / "at", 0x2000000))], 0)
+    r = {x["rule"]: x for x in at["results"]}["chromeos.depthcharge-kernel-buffer"]
+    assert (r["status"], r["measured"], r["bound"]) == ("pass", 0x2000000, 0x2000000)
+    over = cli_json([*base, str(_arm64_image_of(tmp_path / "over", 0x2000001))], 1)
+    r = {x["rule"]: x for x in over["results"]}["chromeos.depthcharge-kernel-buffer"]
+    assert (r["status"], r["measured"], r["margin"]) == ("fail", 0x2000001, -1)
+    assert over["inputs"]["platform"] == "chromeos-depthcharge-2015"
