@@ -391,15 +391,31 @@ def load_any_with_symbols(path: str, symbols_from: str | None = None) -> LoadedI
             if loaded.elf.symbols is not None:
                 raise InputError("has its own .symtab: --symbols-from is for an image without one", path=path,
                                  hint="drop --symbols-from")
-            return dataclasses.replace(loaded, elf=with_symbols(loaded.elf, raw, data))
+            return _fresh_notes(dataclasses.replace(loaded, elf=with_symbols(loaded.elf, raw, data)))
         word = 8 if max(raw.addresses, default=0) > 0xFFFFFFFF else 4
         size = len(data) if data is not None else os.path.getsize(path)
         image = pseudo_image(path, raw, word, "little", arch=_raw_arch(loaded), file_size=size)
         if image is None:
             raise InputError("names none of the range bounds (_stext/_etext, __bss_start/__bss_stop, ...)",
                              path=symbols_from, hint="give the whole /proc/kallsyms or System.map")
-        return dataclasses.replace(loaded, elf=image)
-    return attach_kallsyms(loaded)
+        return _fresh_notes(dataclasses.replace(loaded, elf=image))
+    return _fresh_notes(attach_kallsyms(loaded))
+
+
+def _fresh_notes(loaded: LoadedImage) -> LoadedImage:
+    """The container's note that symbol figures need the vmlinux is dropped once kallsyms gave them."""
+    if loaded.elf is None or loaded.elf.symbols_from is None or loaded.payload is None:
+        return loaded
+    from cpualloc_cli.adapters.decompress import ARM64_NOTE, BZIMAGE_NOTE
+    from cpualloc_cli.model.payload import Payload
+
+    payload = loaded.payload
+    if not isinstance(payload, Payload):
+        return loaded
+    kept = tuple(n for n in payload.notes if n not in (ARM64_NOTE, BZIMAGE_NOTE))
+    if kept == payload.notes:
+        return loaded
+    return dataclasses.replace(loaded, payload=dataclasses.replace(payload, notes=kept))
 
 
 def _raw_arch(loaded: LoadedImage) -> str:
