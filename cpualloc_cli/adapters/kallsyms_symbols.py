@@ -380,10 +380,13 @@ def read_symbol_file(path: str) -> RawSymbols:
 
 # --- one entry point for the commands ---------------------------------------------------------
 
-def load_any_with_symbols(path: str, symbols_from: str | None = None) -> LoadedImage:
+def load_any_with_symbols(path: str, symbols_from: str | None = None, *, raw_payloads: bool = False) -> LoadedImage:
     """load_any, then symbols for an image without .symtab: from `symbols_from` when given,
-    else from the image's own kallsyms."""
+    else from the image's own kallsyms. A raw payload (an arm64 Image) becomes a pseudo image
+    (sections from bound symbols) only with `raw_payloads`; else it stays without an ELF."""
     loaded = load_any(path)
+    if loaded.elf is None and not raw_payloads:
+        return loaded
     if symbols_from is not None:
         raw = read_symbol_file(symbols_from)
         data = getattr(loaded.payload, "data", None) if loaded.payload is not None else None
@@ -427,7 +430,7 @@ def load_image_with_symbols(path: str, symbols_from: str | None = None) -> ElfIm
     its range bounds becomes a pseudo image, one without is bad input as for load_image."""
     loaded = load_any_with_symbols(path, symbols_from)
     if loaded.elf is None:
-        raise ElfFormatError("the image's payload is a raw binary, not an ELF, and has no kallsyms", path=path,
+        raise ElfFormatError("the image's payload is a raw binary, not an ELF", path=path,
                              hint="section and symbol detail needs the vmlinux")
     return loaded.elf
 

@@ -47,10 +47,10 @@ def config_exit(config: ResolvedConfig | None, cfg_kwargs: dict[str, Any]) -> in
 def read_image(path: str | None) -> ElfImage | None:
     if path is None:
         return None
-    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.adapters.kallsyms_symbols import load_image_with_symbols
 
     with progress(f"reading {path}"):
-        return load_image(path)
+        return load_image_with_symbols(path)
 
 
 def parse_limits(texts: Sequence[str]) -> list[tuple[Measure, float]]:

@@ -40,10 +40,10 @@ class ImageRead:
 
 def read_image(path: str) -> ImageRead:
     from cpualloc_cli.adapters.elf import is_elf_file
-    from cpualloc_cli.adapters.image import load_any
+    from cpualloc_cli.adapters.kallsyms_symbols import load_any_with_symbols
 
     with progress(f"reading {path}"):
-        loaded = load_any(path)
+        loaded = load_any_with_symbols(path)
     if loaded.elf is None:
         from cpualloc_cli.errors import ElfFormatError
 

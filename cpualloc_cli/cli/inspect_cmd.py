@@ -59,7 +59,7 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
         try:
             with progress(f"reading {path}"):
                 if images:
-                    loaded = load_any_with_symbols(path, symbols_from)
+                    loaded = load_any_with_symbols(path, symbols_from, raw_payloads=True)
                 else:
                     loaded = LoadedImage(path, load_symbols_only(path), None, "symbol list")
         except InputError as exc:
