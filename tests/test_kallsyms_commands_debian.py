@@ -159,3 +159,24 @@ def test_symbols_from_system_map_alone(tmp_path: Path) -> None:
     assert secs[".bss"]["size_bytes"] == syms["__bss_stop"] - syms["__bss_start"]
     top = img["top_symbols"][0]
     assert (top["address"], top["name"]) in nm_symbols() and top["size_source"] == "derived"
+
+
+def test_check_budget_names_the_symbol_that_grew(tmp_path: Path) -> None:
+    """A baseline that is this image's own check JSON with bss at 1 B and amd_ucode_patch 4096 B
+    smaller: the bss budget fails and names amd_ucode_patch, whose current size is nm's st_size."""
+    path = str(vmlinuz())
+    base = tmp_path / "baseline.json"
+    rc, _out, err = run_cli(["check", path, "--format", "json", "-o", str(base)])
+    assert rc in (0, 1), err
+    doc = json.loads(base.read_text())
+    st_size = next(v for (_a, n), v in nm_sizes().items() if n == "amd_ucode_patch")
+    assert doc["symbol_sizes"]["amd_ucode_patch"] == [st_size, "b"]  # 12 MiB: derived == st_size
+    doc["measures"]["bss"] = 1
+    doc["symbol_sizes"]["amd_ucode_patch"][0] -= 4096
+    base.write_text(json.dumps(doc))
+    rc, out, err = run_cli(["check", path, "--baseline", str(base), "--budget", "bss=+1%", "--format", "json"])
+    assert rc == 1, err
+    budget = next(b for b in json.loads(out)["budgets"] if b["measure"] == "bss")
+    line = next(x for x in budget["arithmetic"] if x.startswith("grew most since the baseline: "))
+    assert line == (f"grew most since the baseline: amd_ucode_patch +4096 B ({st_size - 4096} -> {st_size}) "
+                    "(current sizes derived from kallsyms: no .symtab)")

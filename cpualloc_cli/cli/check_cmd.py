@@ -72,9 +72,9 @@ SYMBOL_SIZES_RECORDED = 1000
 
 
 def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
-                 current: dict[str, tuple[int, str]]) -> BudgetOutcome:
+                 current: dict[str, tuple[int, str]], symbols_from: str | None = None) -> BudgetOutcome:
     """An overrun budget names the symbols that grew most since the baseline (of the recorded
-    largest symbols on each side)."""
+    largest symbols on each side); `symbols_from` says where derived sizes came from."""
     from cpualloc_cli.analysis.diff import compute_symbol_growth
 
     if b.status is not Status.FAIL:
@@ -83,7 +83,8 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
     if not grown:
         return b
     text = ", ".join(f"{name} {new - old:+d} B ({old} -> {new})" for name, old, new in grown)
-    return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}",))
+    how = f" (current sizes derived from {symbols_from}: no .symtab)" if symbols_from else ""
+    return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}{how}",))
 
 
 @click.command("check")
@@ -254,7 +255,8 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
 
         symbol_sizes = compute_symbol_sizes(img.image, limit=SYMBOL_SIZES_RECORDED)
     if baseline_syms and symbol_sizes:
-        budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes) for b in budget_out)
+        derived_from = img.image.symbols_from if img is not None else None
+        budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes, derived_from) for b in budget_out)
     basis = "+".join(p for p, on in (("image", img is not None), ("config", resolved is not None)) if on)
     strict_findings: tuple[str, ...] = ()
     if strict and resolved is not None:
