@@ -180,3 +180,15 @@ def test_check_budget_names_the_symbol_that_grew(tmp_path: Path) -> None:
     line = next(x for x in budget["arithmetic"] if x.startswith("grew most since the baseline: "))
     assert line == (f"grew most since the baseline: amd_ucode_patch +4096 B ({st_size - 4096} -> {st_size}) "
                     "(current sizes derived from kallsyms: no .symtab)")
+
+
+def test_footprint_symbols_from_system_map(tmp_path: Path) -> None:
+    smap = tmp_path / f"System.map-{RELEASE}"
+    smap.write_text(_nm("-n"))
+    code, out, err = run_cli(["footprint", str(vmlinuz()), "--symbols-from", str(smap), "--format", "json"])
+    assert code == 0, err
+    doc = json.loads(out)
+    (fact,) = [f for f in doc["inputs"] if f["name"] == "nr_cpus"]
+    assert fact["value"] == 8192 and f"derived from System.map {smap}" in fact["note"]
+    code, _out, err = run_cli(["footprint", "--arch", "x86_64", "--symbols-from", str(smap)])
+    assert code == 2 and "--symbols-from goes with an IMAGE" in err

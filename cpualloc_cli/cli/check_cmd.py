@@ -111,12 +111,16 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
 @click.option("--scale-from", "scale_from", multiple=True, metavar="IMAGE@N",
               help="Without an image: builds of the same tree at several NR_CPUS; their scale model gives the "
                    "kernel's own size at the config's NR_CPUS.")
+@click.option("--symbols-from", "symbols_from", default=None, metavar="FILE",
+              help="Symbols for an IMAGE without .symtab from /proc/kallsyms or a System.map (sizes derived); "
+                   "default: the image's own kallsyms.")
 @platform_options
 @placement_options
 @output_options(FORMATS)
 def check(image: str | None, design: str | None, build_dir: str | None, policy_path: str | None,
           baseline_path: str | None, budgets: tuple[str, ...], fail_on: tuple[str, ...], crashkernel: str | None,
-          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], format_: str,
+          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], symbols_from: str | None,
+          format_: str,
           output: str | None, no_color: bool, traceback_: bool,
           arch: str | None, config: str | None, set_: tuple[str, ...], config_from: str | None,
           srctree: str | None, allow_shell: bool, kernel_version: str | None, strict: bool,
@@ -206,7 +210,9 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
             boot["boot_kernel"] = read_boot_facts(facts_path)
         except CpuallocError as exc:
             warn(f"{facts_path}: boot image header not read ({exc})")
-    img = read_image(image) if image is not None else None
+    if symbols_from is not None and image is None:
+        raise UsageError("--symbols-from goes with an IMAGE (the image without .symtab it gives symbols for)")
+    img = read_image(image, symbols_from) if image is not None else None
     has_config = bool(arch or config or set_ or config_from or srctree)
     if img is None and not has_config and boot["boot_kernel"] is not None:
         arch = _boot_arch(boot["boot_kernel"], arch)
