@@ -102,7 +102,11 @@ def derive_nr_cpus(img: ElfImage) -> tuple[int | None, str | None]:
         size = int(syms.sizes[i])
         e = elem or long_bytes
         if size > 0 and size % e == 0:
-            return size // e, f"derived: sizeof({name}) {size} B / {e} B per CPU ({source})"
+            how = ""
+            if syms.size_source(i) != "symtab":
+                how = (f"; its size is derived from {img.symbols_from or 'symbol addresses'} (the distance to the "
+                       "next symbol, an upper bound)")
+            return size // e, f"derived: sizeof({name}) {size} B / {e} B per CPU ({source}){how}"
     return None, None
 
 

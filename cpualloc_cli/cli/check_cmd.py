@@ -72,9 +72,9 @@ SYMBOL_SIZES_RECORDED = 1000
 
 
 def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
-                 current: dict[str, tuple[int, str]]) -> BudgetOutcome:
+                 current: dict[str, tuple[int, str]], symbols_from: str | None = None) -> BudgetOutcome:
     """An overrun budget names the symbols that grew most since the baseline (of the recorded
-    largest symbols on each side)."""
+    largest symbols on each side); `symbols_from` says where derived sizes came from."""
     from cpualloc_cli.analysis.diff import compute_symbol_growth
 
     if b.status is not Status.FAIL:
@@ -83,7 +83,8 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
     if not grown:
         return b
     text = ", ".join(f"{name} {new - old:+d} B ({old} -> {new})" for name, old, new in grown)
-    return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}",))
+    how = f" (current sizes derived from {symbols_from}: no .symtab)" if symbols_from else ""
+    return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}{how}",))
 
 
 @click.command("check")
@@ -113,13 +114,17 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
 @click.option("--scale-from", "scale_from", multiple=True, metavar="IMAGE@N",
               help="Without an image: builds of the same tree at several NR_CPUS; their scale model gives the "
                    "kernel's own size at the config's NR_CPUS.")
+@click.option("--symbols-from", "symbols_from", default=None, metavar="FILE",
+              help="Symbols for an IMAGE without .symtab from /proc/kallsyms or a System.map (sizes derived); "
+                   "default: the image's own kallsyms.")
 @platform_options
 @placement_options
 @output_options(FORMATS)
 def check(images: tuple[str, ...], design: str | None, build_dir: str | None, modules_dir: str | None,
           policy_path: str | None,
           baseline_path: str | None, budgets: tuple[str, ...], fail_on: tuple[str, ...], crashkernel: str | None,
-          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], format_: str,
+          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], symbols_from: str | None,
+          format_: str,
           output: str | None, no_color: bool, traceback_: bool,
           arch: str | None, config: str | None, set_: tuple[str, ...], config_from: str | None,
           srctree: str | None, allow_shell: bool, kernel_version: str | None, strict: bool,
@@ -178,6 +183,8 @@ def check(images: tuple[str, ...], design: str | None, build_dir: str | None, mo
     many = len(paths) > 1
     if many and (baseline_path is not None or budgets):
         raise UsageError("--baseline and --budget compare one image with its earlier check: give one IMAGE")
+    if many and symbols_from is not None:
+        raise UsageError("--symbols-from gives the symbols of one image: give one IMAGE")
     if many and (base_size is not None or scale_from):
         raise UsageError("--base-size and --scale-from are for a config without an image")
     if image is None and paths:
@@ -230,7 +237,9 @@ def check(images: tuple[str, ...], design: str | None, build_dir: str | None, mo
                 boot["boot_kernel"] = read_boot_facts(facts_path)
             except CpuallocError as exc:
                 warn(f"{facts_path}: boot image header not read ({exc})")
-        img = read_image(image) if image is not None else None
+        if symbols_from is not None and image is None:
+            raise UsageError("--symbols-from goes with an IMAGE (the image without .symtab it gives symbols for)")
+        img = read_image(image, symbols_from) if image is not None else None
         has_config = bool(arch or config or set_ or config_from or srctree)
         if img is None and not has_config and boot["boot_kernel"] is not None:
             arch = _boot_arch(boot["boot_kernel"], arch)
@@ -280,7 +289,8 @@ def check(images: tuple[str, ...], design: str | None, build_dir: str | None, mo
 
             symbol_sizes = compute_symbol_sizes(img.image, limit=SYMBOL_SIZES_RECORDED)
         if baseline_syms and symbol_sizes:
-            budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes) for b in budget_out)
+            derived_from = img.image.symbols_from if img is not None else None
+            budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes, derived_from) for b in budget_out)
         basis = "+".join(p for p, on in (("image", img is not None), ("config", resolved is not None)) if on)
         strict_findings: tuple[str, ...] = ()
         if strict and resolved is not None:
