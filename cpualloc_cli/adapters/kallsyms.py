@@ -475,19 +475,34 @@ def _scan_seqs_markers(r: _Reader, tok: _Tokens, word: int) -> _Found | None:
 
 
 # -- sizes ----------------------------------------------------------------------------------------
+#
+# kallsyms has no sizes. A symbol's derived size is the distance to the next higher address in
+# the same range (an ELF section of the payload, or a span named by BOUND_SYMBOLS), so it
+# includes the padding before the next symbol; on x86 that padding is recognisable and trimmed.
 
-#: x86 padding: int3 and the multi-byte nops gas and the linker emit (Intel SDM vol. 2B, NOP;
-#: binutils gas/config/tc-i386.c alt_patt), longest first.
-_X86_NOPS = (
-    bytes.fromhex("662e0f1f840000000000"), bytes.fromhex("660f1f840000000000"),
-    bytes.fromhex("0f1f8000000000"), bytes.fromhex("0f1f840000000000"), bytes.fromhex("660f1f440000"),
-    bytes.fromhex("0f1f440000"), bytes.fromhex("0f1f4000"), bytes.fromhex("0f1f00"), bytes.fromhex("6690"),
-    b"\x90",
-)
+#: gas's x86 nops by length (binutils gas/config/tc-i386.c alt_patt: f32_1, f32_2, alt_3 .. alt_11).
+#: Lengths 1-8 are 6.1 arch/x86/include/asm/nops.h:51-58 BYTES_NOP1..8 (64-bit), 1-9 the Intel
+#: SDM vol. 2B "NOP" Table 4-12 (recommended multi-byte NOP sequences); 10 and 11 add the cs
+#: (2E) and a second operand-size (66) prefix to the 9-byte one. An alignment pad of COUNT
+#: bytes is COUNT // 11 eleven-byte nops then one (COUNT % 11)-byte nop (tc-i386.c
+#: i386_output_nops); with more than 7 eleven-byte nops gas jumps over the pad instead.
+_X86_NOPS: tuple[bytes, ...] = tuple(bytes.fromhex(h) for h in (
+    "", "90", "6690", "0f1f00", "0f1f4000", "0f1f440000", "660f1f440000", "0f1f8000000000",
+    "0f1f840000000000", "660f1f840000000000", "662e0f1f840000000000", "66662e0f1f840000000000"))
+_NOP11 = _X86_NOPS[11]
+_MAX_PAD = 11 * 7 + 10  # tc-i386.c i386_generate_nops: at most 7 (max_number_of_nops) 11-byte nops
+#: the remainder nop lengths (0..10) a pad can end with, by the pad's last two bytes (0: the pad
+#: ends with a whole 11-byte nop, which ends "0000" as nops 5 to 10 do). A last byte 0x90 with
+#: another byte before it than 66 or 00 can only be the one-byte nop.
+_PAD_TAILS: dict[int, tuple[int, ...]] = {
+    0x6690: (2,), 0x0090: (1,), 0x1F00: (3,), 0x4000: (4,), 0x0000: (0, 10, 9, 8, 7, 6, 5),
+}
 
 
 @dataclass(frozen=True)
 class Range:
+    """An address span symbols are bounded by: an ELF section, or a pair of BOUND_SYMBOLS."""
+
     name: str
     start: int
     end: int
@@ -498,84 +513,135 @@ class Range:
 
 @dataclass(frozen=True)
 class DerivedSizes:
+    """Derived sizes, one per symbol in the order of the addresses given (columns)."""
+
     sizes: array[int]  # 'Q'
     shndx: array[int]  # 'L': the range index per symbol, SHN_ABS (0xfff1) outside every range
-    unbounded: bytes  # 1 per symbol whose size no next symbol or range end bounds
+    #: 1 per symbol no next symbol in its range bounds: its size runs to the range's end (it is
+    #: the last symbol there, and the range's tail may hold unnamed bytes), or it lies outside
+    #: every range (size 0)
+    unbounded: bytes
     trimmed: int  # symbols whose tail padding was trimmed
 
 
 SHN_ABS = 0xFFF1
+SHF_EXECINSTR = 0x4
+_NO_NEXT = 1 << 64  # above every address
+
+
+def _gas_pad(buf: Any, start: int, end: int) -> int:
+    """The length of the longest gas alignment pad (k <= 7 eleven-byte nops, then one 0..10-byte
+    nop) that ends at `end` and starts at or after `start`."""
+    t = bytes(buf[max(start, end - _MAX_PAD):end])  # one copy holds the longest pad
+    n = len(t)
+    if not n:
+        return 0
+    best = 0
+    for r in _PAD_TAILS.get(t[-2] << 8 | t[-1] if n >= 2 else -1, (1,) if t[-1] == 0x90 else ()):
+        if t.endswith(_X86_NOPS[r]):
+            length = r
+            while n - length >= 11 and t.endswith(_NOP11, 0, n - length):
+                length += 11
+            best = max(best, length)
+    return best
+
+
+def _int3_run_start(buf: Any, start: int, end: int) -> int:
+    """Where the run of 0xCC bytes that ends at `end` begins (not below `start`), found with
+    bytes.rstrip over windows that double, so a page of fill costs no Python loop per byte."""
+    width = 64
+    while True:
+        lo = max(start, end - width)
+        kept = len(bytes(buf[lo:end]).rstrip(b"\xcc"))
+        if kept or lo == start:
+            return lo + kept
+        width *= 2
 
 
 def _trim_x86(buf: Any, start: int, end: int) -> int:
-    """`end` moved back over int3/nop/zero padding; one int3 kept after a ret or a jmp (SLS:
-    gcc -mharden-sls puts it inside the function, arch/x86/Kconfig SLS)."""
-    floor = start
-    e = end
-    while e > floor:
-        b = buf[e - 1]
-        if b == 0xCC:
-            run = e
-            while e > floor and buf[e - 1] == 0xCC:
-                e -= 1
-            if e > floor and (buf[e - 1] == 0xC3 or (e - 5 >= floor and buf[e - 5] == 0xE9)
-                              or (e - 2 >= floor and buf[e - 2] == 0xFF and 0xE0 <= buf[e - 1] <= 0xE7)):
-                return min(run, e + 1)
-            continue
-        for nop in _X86_NOPS:
-            if e - len(nop) >= floor and buf[e - len(nop):e] == nop:
-                e -= len(nop)
-                break
-        else:
-            if b == 0 and e - 1 > floor and buf[e - 2] in (0x00, 0xC3, 0xCC):
-                e -= 1
-                continue
-            break
-    return e
+    """`end` (an offset in `buf`) moved back over the padding after an x86 function, never
+    below `start`:
+
+    - a run of int3 (0xCC), the linker's fill between input sections (6.1
+      arch/x86/kernel/vmlinux.lds.S:161 `} :text =0xcccc`). One int3 stays when the byte
+      before the run is a `ret` (C3) or ends a `jmp *%reg` (FF E0..E7): gcc -mharden-sls=all
+      (CONFIG_SLS, 6.1 arch/x86/Makefile:207-208) puts that int3 inside the function; when it
+      is EB, a `jmp rel8` whose displacement is the CC; and when the two bytes before are 0F B9,
+      the `ud1 %esp, %ecx` (0F B9 CC) that ends every static-call trampoline (6.1
+      arch/x86/include/asm/static_call.h:28,41);
+    - else one gas alignment pad (_gas_pad). A pad that is one 0x90 after EB or a Jcc opcode
+      (70..7F) is taken for the displacement of that short jump instead.
+
+    Zero fill is not trimmed: x86 text is filled with int3 and nops, and in data a zero tail
+    cannot be told from zero-valued data."""
+    if end <= start:
+        return end
+    last = buf[end - 1]
+    if last == 0xCC:
+        e = _int3_run_start(buf, start, end)
+        if e > start:
+            before = buf[e - 1]
+            if before == 0xC3 or before == 0xEB or (e - 2 >= start and (
+                    (0xE0 <= before <= 0xE7 and buf[e - 2] == 0xFF) or (before == 0xB9 and buf[e - 2] == 0x0F))):
+                return e + 1
+        return e
+    if last != 0x90 and last != 0:
+        return end
+    pad = _gas_pad(buf, start, end)
+    if pad == 1 and end - 2 >= start and (buf[end - 2] == 0xEB or 0x70 <= buf[end - 2] <= 0x7F):
+        return end
+    return end - pad
 
 
 def compute_derived_sizes(addresses: Sequence[int], ranges: Sequence[Range], buf: Any | None = None,
                           trim_x86: bool = False) -> DerivedSizes:
     """Each symbol's size: the next higher address within its range (or the range's end), minus
-    recognisable padding at the tail of executable ranges. `addresses` are sorted."""
-    n = len(addresses)
-    rs = sorted((r for r in ranges if r.end > r.start), key=lambda r: r.start)
-    starts = [r.start for r in rs]
-    # next distinct address after each symbol (one backward pass)
-    nxt = [0] * n
-    nextv = -1
-    for i in range(n - 1, -1, -1):
-        a = addresses[i]
-        nxt[i] = nextv
-        if i == 0 or addresses[i - 1] != a:
-            nextv = a
+    the padding _trim_x86 recognises at the tail of executable ranges when `trim_x86` and the
+    range's bytes are in `buf`. `addresses` are sorted (kallsyms order); symbols at one
+    address (aliases) get the same size. Ranges are placed by start; a symbol belongs to the
+    first range that holds it, half-open [start, end)."""
+    addrs = list(addresses)
+    n = len(addrs)
+    if not all(map(operator.le, addrs, addrs[1:])):
+        raise ValueError("compute_derived_sizes: addresses are not sorted")
+    uniq = list(dict.fromkeys(addrs))
+    following = dict(zip(uniq, uniq[1:], strict=False))  # the last address has no next
+    nextv = list(map(following.get, addrs, repeat(_NO_NEXT)))
     sizes = array("Q", bytes(8 * n))
     shndx = array("L", [SHN_ABS]) * n
-    unbounded = bytearray(n)
+    unbounded = bytearray(b"\x01") * n
     trimmed = 0
-    ri = -1
-    for i in range(n):
-        a = addresses[i]
-        if ri < 0 or not (rs[ri].start <= a < rs[ri].end):
-            k = bisect.bisect_right(starts, a) - 1
-            ri = k if k >= 0 and a < rs[k].end else -1
-        if ri < 0:
-            if nxt[i] < 0:
-                unbounded[i] = 1
+    done = 0  # symbols below this index are in a range already
+    for r in sorted((r for r in ranges if r.end > r.start), key=lambda r: (r.start, r.end)):
+        lo = max(bisect.bisect_left(addrs, r.start), done)
+        hi = bisect.bisect_left(addrs, r.end)
+        if lo >= hi:
             continue
-        r = rs[ri]
-        shndx[i] = r.index
-        end = r.end if nxt[i] < 0 else min(nxt[i], r.end)
+        done = hi
+        seg = addrs[lo:hi]
+        nv = nextv[lo:hi]
+        ends = list(map(min, nv, repeat(r.end)))
         if trim_x86 and buf is not None and r.executable and r.file_offset is not None:
-            fo = r.file_offset + (a - r.start)
-            fe = r.file_offset + (end - r.start)
-            if fe <= len(buf):
-                t = _trim_x86(buf, fo, fe)
-                if t != fe:
-                    trimmed += 1
-                    end -= fe - t
-        sizes[i] = end - a
+            delta = r.file_offset - r.start  # address + delta = offset in buf
+            top = len(buf) - delta  # ends above this are past the buffer: left alone
+            cut = list(ends)
+            for j, (a, e) in enumerate(zip(seg, ends, strict=True)):
+                if e <= top:
+                    cut[j] = _trim_x86(buf, a + delta, e + delta) - delta
+            trimmed += sum(map(operator.ne, cut, ends))
+            ends = cut
+        sizes[lo:hi] = array("Q", map(operator.sub, ends, seg))
+        shndx[lo:hi] = array("L", [r.index]) * (hi - lo)
+        unbounded[lo:hi] = bytes(map(r.end.__lt__, nv))
     return DerivedSizes(sizes, shndx, bytes(unbounded), trimmed)
+
+
+def ranges_from_sections(sections: Sequence[Any]) -> list[Range]:
+    """The ranges of an ELF payload: its allocated, non-empty sections (model.image.Section),
+    executable when SHF_EXECINSTR, with no bytes in the buffer when NOBITS."""
+    return [Range(s.name, s.address, s.end, s.index, bool(s.flags & SHF_EXECINSTR),
+                  None if s.is_nobits else s.offset)
+            for s in sections if s.is_alloc and s.size_bytes > 0]
 
 
 #: Range bounds kallsyms itself names, for a payload without section headers (an arm64 Image).
