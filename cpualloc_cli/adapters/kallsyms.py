@@ -517,9 +517,9 @@ class DerivedSizes:
 
     sizes: array[int]  # 'Q'
     shndx: array[int]  # 'L': the range index per symbol, SHN_ABS (0xfff1) outside every range
-    #: 1 per symbol no next symbol in its range bounds: its size runs to the range's end (it is
-    #: the last symbol there, and the range's tail may hold unnamed bytes), or it lies outside
-    #: every range (size 0)
+    #: 1 per symbol whose size no later symbol bounds: the last symbol of its range with no
+    #: symbol at the range's end (its size runs to the range's end, over whatever unnamed bytes
+    #: the range ends with), or a symbol outside every range (size 0)
     unbounded: bytes
     trimmed: int  # symbols whose tail padding was trimmed
 
