@@ -33,10 +33,11 @@ from __future__ import annotations
 
 import bisect
 import operator
+import re
 import struct
 import sys
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, repeat
 from typing import Any
@@ -181,15 +182,19 @@ def _token_table_at(buf: Any, anchor: int) -> list[_Tokens]:
     return out
 
 
-def _find_tokens(buf: Any) -> list[_Tokens]:
+def _find_tokens(buf: Any) -> Iterator[_Tokens]:
+    """Token table/index pairs in buffer order, found lazily: the first one that decodes ends
+    the search, so the rest of a 60 MB image is not scanned."""
     found: list[_Tokens] = []
     pos = buf.find(_DIGITS)
     seen = 0
     while pos >= 0 and seen < _MAX_ANCHORS:
         seen += 1
-        found.extend(t for t in _token_table_at(buf, pos) if t not in found)
+        for t in _token_table_at(buf, pos):
+            if t not in found:
+                found.append(t)
+                yield t
         pos = buf.find(_DIGITS, pos + 1)
-    return found
 
 
 def _walk_markers(r: _Reader, end: int, width: int, limit: int) -> list[int] | None:
@@ -249,6 +254,25 @@ def _entry_ends(buf: Any, start: int, count: int, uleb: bool, limit: int) -> tup
     return lens, starts
 
 
+def _u32_in(r: _Reader, lo: int, hi: int, vmin: int, vmax: int) -> list[int]:
+    """The 4-aligned positions q in [lo, hi) whose u32 is in [vmin, vmax], ascending. The range
+    spans few values of v >> 8 (a num_syms range spans two), so each is one bytes.find loop over
+    the three bytes above the low one: the scan runs in C, not one Python step per word."""
+    out: list[int] = []
+    off = 1 if r.endian == "little" else 0  # where the three high bytes sit in the word
+    for h in range(vmin >> 8, (vmax >> 8) + 1):
+        pat = h.to_bytes(3, "little" if r.endian == "little" else "big")
+        end = hi + off + 2  # a match starting at q + off with q < hi
+        p = r.buf.find(pat, max(lo, 0) + off, end)
+        while p >= 0:
+            q = p - off
+            if q % 4 == 0 and vmin <= r.u32(q) <= vmax:
+                out.append(q)
+            p = r.buf.find(pat, p + 1, end)
+    out.sort()
+    return out
+
+
 def _names_for(r: _Reader, markers: list[int], m0: int, align: int) -> list[_Names]:
     """kallsyms_num_syms and kallsyms_names for the markers at `m0`: num_syms is the word before
     the names, the names end (aligned) where the markers begin, and every 256th entry starts
@@ -262,15 +286,13 @@ def _names_for(r: _Reader, markers: list[int], m0: int, align: int) -> list[_Nam
     out: list[_Names] = []
     if hi < 4:
         return out
-    for q in range(_align(max(lo, 0), 4), hi, 4):
+    for q in _u32_in(r, _align(lo, 4), hi, lo_n, hi_n):
         v = r.u32(q)
         cands = []
-        if lo_n <= v <= hi_n and q % r.word == 0:  # every label is ALGN-ed (.balign word)
+        if q % r.word == 0:  # every label is ALGN-ed (.balign word)
             cands.append((q, 4, v))
-        if r.word == 8 and r.endian == "big" and q % 8 == 4:  # PTR num_syms, big-endian: the low word
-            hv = r.u32(q - 4)
-            if hv == 0 and lo_n <= v <= hi_n:
-                cands.append((q - 4, 8, v))
+        if r.word == 8 and r.endian == "big" and q % 8 == 4 and r.u32(q - 4) == 0:
+            cands.append((q - 4, 8, v))  # PTR num_syms, big-endian: the low word
         for pos, width, n in cands:
             start = _align(pos + width, align)
             for uleb in (True, False):
@@ -348,13 +370,12 @@ def find_kallsyms(buf: Any, path: str, *, word_bytes: int | None = None,
                   endian: str | None = None) -> Kallsyms | None:
     """The kallsyms tables in `buf` (a decompressed kernel), decoded; None when the image has no
     token table. A token table whose other tables cannot be found or disagree is bad input."""
-    candidates = _find_tokens(buf)
-    if endian is not None:
-        candidates = [t for t in candidates if t.endian == endian]
-    if not candidates:
-        return None
     problems: list[str] = []
-    for tok in candidates:
+    any_table = False
+    for tok in _find_tokens(buf):
+        if endian is not None and tok.endian != endian:
+            continue
+        any_table = True
         for word in ((word_bytes,) if word_bytes else (8, 4)):
             if tok.table % word:
                 continue
@@ -365,6 +386,8 @@ def find_kallsyms(buf: Any, path: str, *, word_bytes: int | None = None,
                 continue
             if got is not None:
                 return got
+    if not any_table:
+        return None
     raise _bad(path, "a token table is there but " + (problems[0] if problems else
                                                        "no markers, names and addresses agree with it"))
 
@@ -451,26 +474,46 @@ def _try_markers(r: _Reader, tok: _Tokens, word: int, ends: list[tuple[int, bool
     return None
 
 
+#: a zero u32 followed by a non-zero one: where kallsyms_markers (0, then offsets >= 512) can start
+_MARKERS_START = re.compile(rb"(?=\0\0\0\0(?!\0\0\0\0))")
+
+
 def _scan_seqs_markers(r: _Reader, tok: _Tokens, word: int) -> _Found | None:
-    """kallsyms_seqs_of_names between the markers and the token table (6.1, 6.2+): scan back
-    from the token table for a markers array whose symbol count fills the gap with 3-byte seqs."""
+    """kallsyms_seqs_of_names between the markers and the token table (6.1, 6.2+): m markers
+    (4 bytes each, from a word-aligned m0, markers[0] == 0) end where the seqs start (aligned),
+    and the n seqs (n in (256 (m - 1), 256 m], 3 bytes each) end, aligned, at the token table.
+    So each m puts m0 in a window of about 3 * 256 bytes; m counts up (the markers move down
+    from the token table) and each window is searched in C for where markers can start."""
     t = tok.table
-    lowest = max(0, t - 3 * _MAX_SYMS - 64)
-    e = (t - 4) // 4 * 4
-    while e > lowest:
-        markers = _walk_markers(r, e, 4, 1 << 16)
-        if markers is not None:
-            seqs_start = _align(e, word)
+    buf = r.buf
+    for m in range(1, _MAX_SYMS // 256 + 1):
+        n_lo, n_hi = 256 * (m - 1) + 1, 256 * m
+        s_lo = (t - 3 * n_hi) // word * word  # where the seqs start, for the largest and smallest n
+        s_hi = (t - 3 * n_lo) // word * word
+        lo, hi = s_lo - 4 * m - word, s_hi - 4 * m + 1  # m0 = e - 4 m with align(e, word) = seqs start
+        if lo < 0:
+            return None
+        if m == 1:
+            hits = [p for p in range(_align(lo, word), hi, word) if r.u32(p) == 0]
+        else:
+            hits = [x.start() for x in _MARKERS_START.finditer(buf, lo, hi + 8)]
+        for m0 in hits:
+            if m0 % word or not lo <= m0 < hi:
+                continue
+            if m > 1 and not 512 <= r.u32(m0 + 4) <= 256 * (_MAX_NAME_LEN + 2):
+                continue
+            markers = r.array("I", m0, m).tolist()
+            if markers[0] != 0 or not all(512 <= b - a <= 256 * (_MAX_NAME_LEN + 2)
+                                          for a, b in zip(markers, markers[1:], strict=False)):
+                continue
+            seqs_start = _align(m0 + 4 * m, word)
             gap = t - seqs_start
-            m = len(markers)
-            for n in range(max(256 * (m - 1) + 1, (gap - word + 3) // 3), min(256 * m, gap // 3) + 1):
-                if not _seqs_ok(r, seqs_start, n) or _align(seqs_start + 3 * n, word) != t:
+            for n in range(max(n_lo, (gap - word + 3) // 3), min(n_hi, gap // 3) + 1):
+                if _align(seqs_start + 3 * n, word) != t or not _seqs_ok(r, seqs_start, n):
                     continue
-                m0 = e - 4 * m
                 for names in _names_for(r, markers, m0, word):
                     if names.count == n:
                         return markers, m0, 4, names, True
-        e -= 4
     return None
 
 
