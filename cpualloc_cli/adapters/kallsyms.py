@@ -37,9 +37,10 @@ import re
 import struct
 import sys
 from array import array
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, count, repeat
 from typing import Any
 
 from cpualloc_cli.errors import InputError
@@ -49,9 +50,13 @@ from cpualloc_cli.errors import InputError
 #: (6.1 scripts/kallsyms.c:730-757). A cheap place to start; the structure decides.
 _DIGITS = b"0\x001\x002\x003\x004\x005\x006\x007\x008\x009\x00"
 _MAX_ANCHORS = 256  # digit runs looked at before giving up (a random run is not a table)
-_MAX_NAME_LEN = 0x3FFF  # ULEB128 in at most two bytes (6.1 scripts/kallsyms.c:571-575)
 _MAX_SYMS = 1 << 24  # seqs_of_names holds 3-byte indices (6.1 scripts/kallsyms.c:605-607)
 _MAX_EXPANDED = 4096  # bytes one name may expand to (KSYM_NAME_LEN is 512 in 6.1)
+#: tokens in one kallsyms_names entry: a name has fewer than KSYM_NAME_LEN (512 in 6.1 and 6.12
+#: include/linux/kallsyms.h:18, 128 before) characters with its type letter (6.1
+#: scripts/kallsyms.c:35 and read_symbol() drop longer ones), a token at least one; twice that
+_MAX_TOKENS = 1024
+_MAX_STEP = 256 * (_MAX_TOKENS + 2)  # bytes between two kallsyms_markers: 256 entries
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,7 @@ def _walk_markers(r: _Reader, end: int, width: int, limit: int) -> list[int] | N
     prev = -1
     while p >= 0 and len(vals) <= limit:
         v = read(p)
-        if prev >= 0 and not (512 <= prev - v <= 256 * (_MAX_NAME_LEN + 2)):
+        if prev >= 0 and not (512 <= prev - v <= _MAX_STEP):
             return None
         vals.append(v)
         if v == 0:
@@ -228,30 +233,38 @@ class _Names:
 
 
 def _entry_ends(buf: Any, start: int, count: int, uleb: bool, limit: int) -> tuple[list[int], list[int]] | None:
-    """(length-byte positions, entry starts) of `count` names from `start`; None past `limit`."""
-    lens: list[int] = []
+    """(the entries whose length takes two bytes, the start of every entry and the end) of
+    `count` names from `start`; None past `limit` or for a length of 0 or over _MAX_TOKENS."""
+    wide: list[int] = []
     starts: list[int] = []
+    add = starts.append
     pos = start
-    for _ in range(count):
+    for _ in repeat(None, count):
         if pos >= limit:
             return None
+        add(pos)
         n = buf[pos]
-        starts.append(pos)
-        if uleb and n & 0x80:
+        if n & 0x80 and uleb:
             if pos + 1 >= limit:
                 return None
             n = (n & 0x7F) | (buf[pos + 1] << 7)
-            lens.append(2)
+            if n > _MAX_TOKENS:
+                return None
+            wide.append(pos)
             pos += 2 + n
-        else:
-            lens.append(1)
+        elif n:
             pos += 1 + n
-        if n == 0:
+        else:
             return None
     if pos > limit:
         return None
-    starts.append(pos)
-    return lens, starts
+    add(pos)
+    return wide, starts
+
+
+#: a u32 in 1..255: the low byte non-zero, the other three zero. A match's three zero bytes
+#: cannot hold the next match's non-zero byte, so non-overlapping matches miss none.
+_SMALL_U32 = {"little": re.compile(rb"[^\0]\0\0\0"), "big": re.compile(rb"\0\0\0[^\0]")}
 
 
 def _u32_in(r: _Reader, lo: int, hi: int, vmin: int, vmax: int) -> list[int]:
@@ -260,6 +273,11 @@ def _u32_in(r: _Reader, lo: int, hi: int, vmin: int, vmax: int) -> list[int]:
     the three bytes above the low one: the scan runs in C, not one Python step per word."""
     out: list[int] = []
     off = 1 if r.endian == "little" else 0  # where the three high bytes sit in the word
+    if vmin >> 8 == 0:  # values below 256: three zero bytes are everywhere in zero fill, so
+        # look for a non-zero low byte beside them (matches cannot overlap: see _SMALL_U32)
+        out.extend(q for q in (x.start() for x in _SMALL_U32[r.endian].finditer(r.buf, max(lo, 0), hi + 3))
+                   if q < hi and q % 4 == 0 and vmin <= r.u32(q) <= vmax)
+        vmin = 256
     for h in range(vmin >> 8, (vmax >> 8) + 1):
         pat = h.to_bytes(3, "little" if r.endian == "little" else "big")
         end = hi + off + 2  # a match starting at q + off with q < hi
@@ -282,7 +300,7 @@ def _names_for(r: _Reader, markers: list[int], m0: int, align: int) -> list[_Nam
     lo_n, hi_n = 256 * (m - 1) + 1, 256 * m
     last = markers[-1]
     hi = m0 - last
-    lo = max(0, hi - 256 * (_MAX_NAME_LEN + 2) - 16)
+    lo = max(0, hi - _MAX_STEP - 16)
     out: list[_Names] = []
     if hi < 4:
         return out
@@ -332,36 +350,41 @@ def _addresses(r: _Reader, pos: int, n: int, relative: bool) -> tuple[array[int]
     if not r.ok(pos, 4 * n) or not r.ok(rb_pos, word):
         return None
     base = r.uword(rb_pos)
-    offs = r.array("i", pos, n)
     mask = (1 << (8 * word)) - 1
     # plain base-relative first: addr = base + (u32)offset (6.12 kernel/kallsyms.c:155-156);
-    # ABSOLUTE_PERCPU's negative offsets read as u32 descend, so they fail this
-    plain = list(map(operator.add, repeat(base), map(operator.and_, offs, repeat(0xFFFFFFFF))))
-    if max(plain, default=0) <= mask and all(map(operator.le, plain, plain[1:])):
-        return array("Q", plain), base, False
-    if not any(o == -1 for o in offs):  # the lowest relative symbol is relative_base itself: -1
+    # ABSOLUTE_PERCPU's negative offsets read as u32 descend, so they fail this early
+    unsigned = r.array("I", pos, n)
+    if all(map(operator.le, unsigned, unsigned[1:])) and base + max(unsigned, default=0) <= mask:
+        return array("Q", map(operator.add, repeat(base), unsigned)), base, False
+    offs = r.array("i", pos, n)
+    if -1 not in offs:  # the lowest relative symbol is relative_base itself: -1
         return None
     # KALLSYMS_ABSOLUTE_PERCPU: non-negative offsets are absolute, negative ones relative to
     # base - 1 (6.12 kernel/kallsyms.c:158-163)
-    addrs = array("Q", [o if o >= 0 else (base - 1 - o) & mask for o in offs])
+    values = list(map(operator.sub, repeat(base - 1), offs))
+    for i in compress(count(), map(operator.ge, offs, repeat(0))):
+        values[i] = offs[i]
+    if max(values, default=0) > mask:
+        values = list(map(operator.and_, values, repeat(mask)))
+    addrs = array("Q", values)
     if not all(map(operator.le, addrs, addrs[1:])):
         return None
     return addrs, base, True
 
 
-def _expand(buf: Any, names: _Names, tokens: tuple[bytes, ...], lens: list[int], starts: list[int]) -> bytes:
+def _expand(buf: Any, names: _Names, tokens: tuple[bytes, ...], wide: list[int], starts: list[int]) -> bytes:
     """The whole name stream expanded in one join: every length byte becomes a NUL separator
     (token 256), the second byte of a two-byte length the empty string (token 257)."""
     raw = bytes(buf[names.start:names.end])
-    wide = bytearray(2 * len(raw))  # one u16 per byte, built by a strided copy
-    wide[0 if sys.byteorder == "little" else 1::2] = raw
+    u16 = bytearray(2 * len(raw))  # one u16 per byte, built by a strided copy
+    u16[0 if sys.byteorder == "little" else 1::2] = raw
     codes = array("H")
-    codes.frombytes(wide)
+    codes.frombytes(u16)
     base = names.start
-    for p, w in zip(starts, lens, strict=False):
-        codes[p - base] = 256
-        if w == 2:
-            codes[p - base + 1] = 257
+    rel = list(map(operator.sub, starts[:-1], repeat(base)))
+    deque(map(codes.__setitem__, rel, repeat(256)), maxlen=0)
+    for p in wide:
+        codes[p - base + 1] = 257
     table = [t.decode("latin-1") for t in tokens] + ["\0", ""]
     return "".join(map(table.__getitem__, codes)).encode("latin-1")
 
@@ -407,7 +430,7 @@ def _decode_from(buf: Any, path: str, tok: _Tokens, word: int, problems: list[st
     if ends is None:
         problems.append("kallsyms_names runs past kallsyms_markers")
         return None
-    lens, starts = ends
+    wide, starts = ends
     for k, mk in enumerate(markers):
         if starts[256 * k] - names.start != mk:
             problems.append(f"kallsyms_markers[{k}] = {mk} disagrees with the names")
@@ -437,7 +460,7 @@ def _decode_from(buf: Any, path: str, tok: _Tokens, word: int, problems: list[st
     addresses, base, abs_percpu = addr
     if not seqs and layout == "offsets-after-index" and base is not None:
         seqs = _seqs_ok(r, _align(_align(apos + 4 * n, word) + word, word), n)
-    blob = _expand(buf, names, tok.tokens, lens, starts)
+    blob = _expand(buf, names, tok.tokens, wide, starts)
     parts = blob.split(b"\0")  # parts[0] is empty: the blob starts with a separator
     if len(parts) != n + 1:
         problems.append("kallsyms_names holds a NUL")
@@ -446,7 +469,7 @@ def _decode_from(buf: Any, path: str, tok: _Tokens, word: int, problems: list[st
     if min(plen[1:], default=1) < 1 or max(plen, default=0) > _MAX_EXPANDED:
         problems.append("a name expands to nothing or past KSYM_NAME_LEN")
         return None
-    entry = list(accumulate((x + 1 for x in plen[:-1]), initial=0))  # where each part starts
+    entry = list(accumulate(map(operator.add, plen[:-1], repeat(1)), initial=0))  # where each part starts
     types = bytes(map(blob.__getitem__, entry[1:])).decode("latin-1")
     offsets = array("Q", map(operator.add, entry[1:], repeat(1)))
     positions = (("token_table", tok.table), ("token_index", tok.index), ("markers", m0),
@@ -474,8 +497,37 @@ def _try_markers(r: _Reader, tok: _Tokens, word: int, ends: list[tuple[int, bool
     return None
 
 
-#: a zero u32 followed by a non-zero one: where kallsyms_markers (0, then offsets >= 512) can start
-_MARKERS_START = re.compile(rb"(?=\0\0\0\0(?!\0\0\0\0))")
+#: where kallsyms_markers can start: markers[0] == 0, then markers[1] in [512, _MAX_STEP], whose
+#: top byte is 0 and next one at most _MAX_STEP >> 16. The literal prefix lets the regex engine
+#: skip ahead in C; the caller restarts one byte after each match, so overlapping starts are seen.
+_MARKERS_START = {
+    "little": re.compile(rb"\0\0\0\0(?!\0\0\0\0)..[\0-\x%02x]\0" % (_MAX_STEP >> 16), re.DOTALL),
+    "big": re.compile(rb"\0\0\0\0(?!\0\0\0\0)\0[\0-\x%02x].." % (_MAX_STEP >> 16), re.DOTALL),
+}
+
+
+def _matches(pattern: re.Pattern[bytes], buf: Any, lo: int, hi: int) -> list[int]:
+    """Every start in [lo, hi) where `pattern` matches, overlapping ones included."""
+    out: list[int] = []
+    end = hi + 16  # room for a match that starts before hi (the patterns are 8 bytes)
+    m = pattern.search(buf, lo, end)
+    while m is not None and m.start() < hi:
+        out.append(m.start())
+        m = pattern.search(buf, m.start() + 1, end)
+    return out
+
+
+def _markers_at(r: _Reader, m0: int, m: int) -> list[int] | None:
+    """The m u32 markers at m0 if they are kallsyms_markers: 0, then steps of 512 to _MAX_STEP.
+    The last two are looked at before the whole array is read."""
+    if m > 1:
+        last, before = r.u32(m0 + 4 * (m - 1)), r.u32(m0 + 4 * (m - 2))
+        if not (512 <= last - before <= _MAX_STEP and 512 * (m - 1) <= last <= _MAX_STEP * (m - 1)):
+            return None
+    markers = r.array("I", m0, m).tolist()
+    if markers[0] != 0 or not all(512 <= b - a <= _MAX_STEP for a, b in zip(markers, markers[1:], strict=False)):
+        return None
+    return markers
 
 
 def _scan_seqs_markers(r: _Reader, tok: _Tokens, word: int) -> _Found | None:
@@ -486,6 +538,7 @@ def _scan_seqs_markers(r: _Reader, tok: _Tokens, word: int) -> _Found | None:
     from the token table) and each window is searched in C for where markers can start."""
     t = tok.table
     buf = r.buf
+    start_re = _MARKERS_START[r.endian]
     for m in range(1, _MAX_SYMS // 256 + 1):
         n_lo, n_hi = 256 * (m - 1) + 1, 256 * m
         s_lo = (t - 3 * n_hi) // word * word  # where the seqs start, for the largest and smallest n
@@ -495,16 +548,15 @@ def _scan_seqs_markers(r: _Reader, tok: _Tokens, word: int) -> _Found | None:
             return None
         if m == 1:
             hits = [p for p in range(_align(lo, word), hi, word) if r.u32(p) == 0]
+        elif buf.count(b"\0", lo, hi + 8) == hi + 8 - lo:
+            continue  # zero fill: markers[1] is not zero
         else:
-            hits = [x.start() for x in _MARKERS_START.finditer(buf, lo, hi + 8)]
+            hits = _matches(start_re, buf, lo, hi)
         for m0 in hits:
-            if m0 % word or not lo <= m0 < hi:
+            if m0 % word or m0 < lo:
                 continue
-            if m > 1 and not 512 <= r.u32(m0 + 4) <= 256 * (_MAX_NAME_LEN + 2):
-                continue
-            markers = r.array("I", m0, m).tolist()
-            if markers[0] != 0 or not all(512 <= b - a <= 256 * (_MAX_NAME_LEN + 2)
-                                          for a, b in zip(markers, markers[1:], strict=False)):
+            markers = _markers_at(r, m0, m)
+            if markers is None:
                 continue
             seqs_start = _align(m0 + 4 * m, word)
             gap = t - seqs_start
