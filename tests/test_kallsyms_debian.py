@@ -210,6 +210,14 @@ def test_debian_vmlinuz_derived_sizes_against_nm(debian_image: Image, record_pro
              f"sharing their address with another kallsyms entry (aliases, same size each): {n_alias}; "
              f"symbols the trim changed: {d.trimmed}"]
     lines += [f"  {m:5d}  {c}   e.g. {examples[c]}" for c, m in classes.most_common()]
+    # data, rodata and BSS objects for the record (no trim applies: zero fill there cannot be
+    # told from zero-valued data); not asserted
+    data_rows = [(a, sized[(a, n)], where[(a, n)]) for a, t, n in kept
+                 if t in "dDbBrR" and sized.get((a, n), 0) > 0 and (a, n) in where]
+    d_exact = sum(d.sizes[i] == want for _, want, i in data_rows)
+    d_within = sum(0 <= d.sizes[i] - want <= 64 for _, want, i in data_rows)
+    lines.append(f"sized data/rodata/bss objects: {len(data_rows)}, exact {100 * d_exact / len(data_rows):.2f} %, "
+                 f"0..64 above {100 * d_within / len(data_rows):.2f} %")
     print("\n".join(lines))
     record_property("kallsyms_sizes", {"total": total, "exact": exact, "within64": within,
                                        "below": counts["below"], "above64": counts["above>64"],
@@ -220,3 +228,25 @@ def test_debian_vmlinuz_derived_sizes_against_nm(debian_image: Image, record_pro
     # a floor under the exact share measured when this was written (99.68 %), not a target
     assert exact >= 0.95 * total, lines
     assert sum(classes.values()) == total - exact
+
+
+def test_damaged_tables_are_bad_input_without_a_long_search(debian_image: Image) -> None:
+    """The Debian payload with its kallsyms_markers overwritten, or everything before the token
+    table zeroed: a token table is there, nothing agrees with it, so InputError (exit 3). Before
+    the bounded searches of cpualloc_cli/adapters/kallsyms.py this took 19-30 s each; the bound
+    here is loose (CPU seconds, so machine load does not count)."""
+    import time
+
+    from cpualloc_cli.errors import InputError
+
+    data = bytes(debian_image.data)
+    at = dict(debian_image.kallsyms.positions)
+    damaged = {"markers": data[:at["markers"]] + b"\xff" * 64 + data[at["markers"] + 64:],
+               "zeros": bytes(at["token_table"]) + data[at["token_table"]:]}
+    for what, buf in damaged.items():
+        c0 = time.process_time()
+        with pytest.raises(InputError, match="kallsyms"):
+            find_kallsyms(buf, debian_image.path)
+        spent = time.process_time() - c0
+        print(f"{what}: refused in {spent:.2f} s CPU")
+        assert spent < 5, (what, spent)
