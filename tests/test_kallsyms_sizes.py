@@ -154,8 +154,16 @@ def test_edge_inputs() -> None:
     # 0x10 is in both [0, 0x20) and [0x10, 0x30): the first; its size is bounded by 0x18 (8)
     d = compute_derived_sizes([0x10, 0x18], [Range("b", 0x10, 0x30, 2, False, None), Range("a", 0, 0x20, 1, False, None)])
     assert (list(d.sizes), list(d.shndx), list(d.unbounded)) == ([8, 8], [1, 1], [0, 1])
-    with pytest.raises(ValueError, match="not sorted"):
-        compute_derived_sizes([2, 1], [])
+    # addresses out of order (a System.map with modules, /proc/kallsyms): the same sizes, in
+    # the order given
+    addresses, ranges, buf = _layout()
+    shuffled = [addresses[i] for i in (10, 3, 0, 7, 1, 9, 2, 5, 8, 4, 6)]
+    d = compute_derived_sizes(shuffled, ranges, buf, trim_x86=True)
+    by_address = dict(zip(addresses, compute_derived_sizes(addresses, ranges, buf, trim_x86=True).sizes, strict=True))
+    assert list(d.sizes) == [by_address[a] for a in shuffled]
+    assert list(d.sizes) == [0, 2, 5, 0x80, 4, 0, 4, 8, 0x80, 0, 8]  # from the sorted case above
+    assert list(d.unbounded) == [1, 0, 0, 0, 0, 1, 0, 0, 1, 1, 1]
+    assert list(d.shndx) == [SHN_ABS, 1, 1, 3, 1, SHN_ABS, 1, 2, 3, SHN_ABS, 2]
 
 
 def test_ranges_from_sections() -> None:

@@ -692,13 +692,21 @@ def compute_derived_sizes(addresses: Sequence[int], ranges: Sequence[Range], buf
                           trim_x86: bool = False) -> DerivedSizes:
     """Each symbol's size: the next higher address within its range (or the range's end), minus
     the padding _trim_x86 recognises at the tail of executable ranges when `trim_x86` and the
-    range's bytes are in `buf`. `addresses` are sorted (kallsyms order); symbols at one
-    address (aliases) get the same size. Ranges are placed by start; a symbol belongs to the
-    first range that holds it, half-open [start, end)."""
+    range's bytes are in `buf`. Symbols at one address (aliases) get the same size. Ranges are
+    placed by start; a symbol belongs to the first range that holds it, half-open [start, end).
+    `addresses` come in kallsyms order (sorted); any other order (a System.map with modules, a
+    /proc/kallsyms) is sorted here and the columns come back in the order given."""
     addrs = list(addresses)
     n = len(addrs)
     if not all(map(operator.le, addrs, addrs[1:])):
-        raise ValueError("compute_derived_sizes: addresses are not sorted")
+        order = sorted(range(n), key=addrs.__getitem__)
+        inner = compute_derived_sizes(list(map(addrs.__getitem__, order)), ranges, buf, trim_x86)
+        back = [0] * n
+        for k, i in enumerate(order):
+            back[i] = k
+        return DerivedSizes(array("Q", map(inner.sizes.__getitem__, back)),
+                            array("L", map(inner.shndx.__getitem__, back)),
+                            bytes(map(inner.unbounded.__getitem__, back)), inner.trimmed)
     uniq = list(dict.fromkeys(addrs))
     following = dict(zip(uniq, uniq[1:], strict=False))  # the last address has no next
     nextv = list(map(following.get, addrs, repeat(_NO_NEXT)))
