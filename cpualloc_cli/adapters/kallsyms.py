@@ -33,12 +33,14 @@ from __future__ import annotations
 
 import bisect
 import operator
+import re
 import struct
 import sys
 from array import array
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, repeat
+from itertools import accumulate, compress, count, repeat
 from typing import Any
 
 from cpualloc_cli.errors import InputError
@@ -48,9 +50,13 @@ from cpualloc_cli.errors import InputError
 #: (6.1 scripts/kallsyms.c:730-757). A cheap place to start; the structure decides.
 _DIGITS = b"0\x001\x002\x003\x004\x005\x006\x007\x008\x009\x00"
 _MAX_ANCHORS = 256  # digit runs looked at before giving up (a random run is not a table)
-_MAX_NAME_LEN = 0x3FFF  # ULEB128 in at most two bytes (6.1 scripts/kallsyms.c:571-575)
 _MAX_SYMS = 1 << 24  # seqs_of_names holds 3-byte indices (6.1 scripts/kallsyms.c:605-607)
 _MAX_EXPANDED = 4096  # bytes one name may expand to (KSYM_NAME_LEN is 512 in 6.1)
+#: tokens in one kallsyms_names entry: a name has fewer than KSYM_NAME_LEN (512 in 6.1 and 6.12
+#: include/linux/kallsyms.h:18, 128 before) characters with its type letter (6.1
+#: scripts/kallsyms.c:35 and read_symbol() drop longer ones), a token at least one; twice that
+_MAX_TOKENS = 1024
+_MAX_STEP = 256 * (_MAX_TOKENS + 2)  # bytes between two kallsyms_markers: 256 entries
 
 
 @dataclass(frozen=True)
@@ -181,15 +187,19 @@ def _token_table_at(buf: Any, anchor: int) -> list[_Tokens]:
     return out
 
 
-def _find_tokens(buf: Any) -> list[_Tokens]:
+def _find_tokens(buf: Any) -> Iterator[_Tokens]:
+    """Token table/index pairs in buffer order, found lazily: the first one that decodes ends
+    the search, so the rest of a 60 MB image is not scanned."""
     found: list[_Tokens] = []
     pos = buf.find(_DIGITS)
     seen = 0
     while pos >= 0 and seen < _MAX_ANCHORS:
         seen += 1
-        found.extend(t for t in _token_table_at(buf, pos) if t not in found)
+        for t in _token_table_at(buf, pos):
+            if t not in found:
+                found.append(t)
+                yield t
         pos = buf.find(_DIGITS, pos + 1)
-    return found
 
 
 def _walk_markers(r: _Reader, end: int, width: int, limit: int) -> list[int] | None:
@@ -201,7 +211,7 @@ def _walk_markers(r: _Reader, end: int, width: int, limit: int) -> list[int] | N
     prev = -1
     while p >= 0 and len(vals) <= limit:
         v = read(p)
-        if prev >= 0 and not (512 <= prev - v <= 256 * (_MAX_NAME_LEN + 2)):
+        if prev >= 0 and not (512 <= prev - v <= _MAX_STEP):
             return None
         vals.append(v)
         if v == 0:
@@ -223,30 +233,62 @@ class _Names:
 
 
 def _entry_ends(buf: Any, start: int, count: int, uleb: bool, limit: int) -> tuple[list[int], list[int]] | None:
-    """(length-byte positions, entry starts) of `count` names from `start`; None past `limit`."""
-    lens: list[int] = []
+    """(the entries whose length takes two bytes, the start of every entry and the end) of
+    `count` names from `start`; None past `limit` or for a length of 0 or over _MAX_TOKENS."""
+    wide: list[int] = []
     starts: list[int] = []
+    add = starts.append
     pos = start
-    for _ in range(count):
+    for _ in repeat(None, count):
         if pos >= limit:
             return None
+        add(pos)
         n = buf[pos]
-        starts.append(pos)
-        if uleb and n & 0x80:
+        if n & 0x80 and uleb:
             if pos + 1 >= limit:
                 return None
             n = (n & 0x7F) | (buf[pos + 1] << 7)
-            lens.append(2)
+            if n > _MAX_TOKENS:
+                return None
+            wide.append(pos)
             pos += 2 + n
-        else:
-            lens.append(1)
+        elif n:
             pos += 1 + n
-        if n == 0:
+        else:
             return None
     if pos > limit:
         return None
-    starts.append(pos)
-    return lens, starts
+    add(pos)
+    return wide, starts
+
+
+#: a u32 in 1..255: the low byte non-zero, the other three zero. A match's three zero bytes
+#: cannot hold the next match's non-zero byte, so non-overlapping matches miss none.
+_SMALL_U32 = {"little": re.compile(rb"[^\0]\0\0\0"), "big": re.compile(rb"\0\0\0[^\0]")}
+
+
+def _u32_in(r: _Reader, lo: int, hi: int, vmin: int, vmax: int) -> list[int]:
+    """The 4-aligned positions q in [lo, hi) whose u32 is in [vmin, vmax], ascending. The range
+    spans few values of v >> 8 (a num_syms range spans two), so each is one bytes.find loop over
+    the three bytes above the low one: the scan runs in C, not one Python step per word."""
+    out: list[int] = []
+    off = 1 if r.endian == "little" else 0  # where the three high bytes sit in the word
+    if vmin >> 8 == 0:  # values below 256: three zero bytes are everywhere in zero fill, so
+        # look for a non-zero low byte beside them (matches cannot overlap: see _SMALL_U32)
+        out.extend(q for q in (x.start() for x in _SMALL_U32[r.endian].finditer(r.buf, max(lo, 0), hi + 3))
+                   if q < hi and q % 4 == 0 and vmin <= r.u32(q) <= vmax)
+        vmin = 256
+    for h in range(vmin >> 8, (vmax >> 8) + 1):
+        pat = h.to_bytes(3, "little" if r.endian == "little" else "big")
+        end = hi + off + 2  # a match starting at q + off with q < hi
+        p = r.buf.find(pat, max(lo, 0) + off, end)
+        while p >= 0:
+            q = p - off
+            if q % 4 == 0 and vmin <= r.u32(q) <= vmax:
+                out.append(q)
+            p = r.buf.find(pat, p + 1, end)
+    out.sort()
+    return out
 
 
 def _names_for(r: _Reader, markers: list[int], m0: int, align: int) -> list[_Names]:
@@ -258,31 +300,17 @@ def _names_for(r: _Reader, markers: list[int], m0: int, align: int) -> list[_Nam
     lo_n, hi_n = 256 * (m - 1) + 1, 256 * m
     last = markers[-1]
     hi = m0 - last
-    lo = max(0, hi - 256 * (_MAX_NAME_LEN + 2) - 16)
+    lo = max(0, hi - _MAX_STEP - 16)
     out: list[_Names] = []
     if hi < 4:
         return out
-    # num_syms is in [lo_n, hi_n], so its top three bytes are m - 1 or m: find those (bytes.find)
-    # instead of reading every word of the up to 4 MiB before the markers
-    qs: set[int] = set()
-    first = _align(max(lo, 0), 4)
-    off = 1 if r.endian == "little" else 0
-    for top in {lo_n >> 8, hi_n >> 8}:
-        pat = top.to_bytes(3, r.endian)  # type: ignore[arg-type]
-        p = buf.find(pat, first + off, hi + off + 2)
-        while p >= 0:
-            if (p - off) % 4 == 0:
-                qs.add(p - off)
-            p = buf.find(pat, p + 1, hi + off + 2)
-    for q in sorted(qs):
+    for q in _u32_in(r, _align(lo, 4), hi, lo_n, hi_n):
         v = r.u32(q)
         cands = []
-        if lo_n <= v <= hi_n and q % r.word == 0:  # every label is ALGN-ed (.balign word)
+        if q % r.word == 0:  # every label is ALGN-ed (.balign word)
             cands.append((q, 4, v))
-        if r.word == 8 and r.endian == "big" and q % 8 == 4:  # PTR num_syms, big-endian: the low word
-            hv = r.u32(q - 4)
-            if hv == 0 and lo_n <= v <= hi_n:
-                cands.append((q - 4, 8, v))
+        if r.word == 8 and r.endian == "big" and q % 8 == 4 and r.u32(q - 4) == 0:
+            cands.append((q - 4, 8, v))  # PTR num_syms, big-endian: the low word
         for pos, width, n in cands:
             start = _align(pos + width, align)
             for uleb in (True, False):
@@ -322,68 +350,67 @@ def _addresses(r: _Reader, pos: int, n: int, relative: bool) -> tuple[array[int]
     if not r.ok(pos, 4 * n) or not r.ok(rb_pos, word):
         return None
     base = r.uword(rb_pos)
-    offs = r.array("i", pos, n)
     mask = (1 << (8 * word)) - 1
     # plain base-relative first: addr = base + (u32)offset (6.12 kernel/kallsyms.c:155-156);
-    # ABSOLUTE_PERCPU's negative offsets read as u32 descend, so they fail this
-    plain = list(map(operator.add, repeat(base), map(operator.and_, offs, repeat(0xFFFFFFFF))))
-    if max(plain, default=0) <= mask and all(map(operator.le, plain, plain[1:])):
-        return array("Q", plain), base, False
-    if not any(o == -1 for o in offs):  # the lowest relative symbol is relative_base itself: -1
+    # ABSOLUTE_PERCPU's negative offsets read as u32 descend, so they fail this early
+    unsigned = r.array("I", pos, n)
+    if all(map(operator.le, unsigned, unsigned[1:])) and base + max(unsigned, default=0) <= mask:
+        return array("Q", map(operator.add, repeat(base), unsigned)), base, False
+    offs = r.array("i", pos, n)
+    if -1 not in offs:  # the lowest relative symbol is relative_base itself: -1
         return None
     # KALLSYMS_ABSOLUTE_PERCPU: non-negative offsets are absolute, negative ones relative to
     # base - 1 (6.12 kernel/kallsyms.c:158-163)
-    addrs = array("Q", [o if o >= 0 else (base - 1 - o) & mask for o in offs])
+    values = list(map(operator.sub, repeat(base - 1), offs))
+    for i in compress(count(), map(operator.ge, offs, repeat(0))):
+        values[i] = offs[i]
+    if max(values, default=0) > mask:
+        values = list(map(operator.and_, values, repeat(mask)))
+    addrs = array("Q", values)
     if not all(map(operator.le, addrs, addrs[1:])):
         return None
     return addrs, base, True
 
 
-def _expand(buf: Any, names: _Names, tokens: tuple[bytes, ...], lens: list[int], starts: list[int]) -> bytes:
+def _expand(buf: Any, names: _Names, tokens: tuple[bytes, ...], wide: list[int], starts: list[int]) -> bytes:
     """The whole name stream expanded in one join: every length byte becomes a NUL separator
     (token 256), the second byte of a two-byte length the empty string (token 257)."""
     raw = bytes(buf[names.start:names.end])
-    wide = bytearray(2 * len(raw))  # one u16 per byte, built by a strided copy
-    wide[0 if sys.byteorder == "little" else 1::2] = raw
+    u16 = bytearray(2 * len(raw))  # one u16 per byte, built by a strided copy
+    u16[0 if sys.byteorder == "little" else 1::2] = raw
     codes = array("H")
-    codes.frombytes(wide)
+    codes.frombytes(u16)
     base = names.start
-    for p, w in zip(starts, lens, strict=False):
-        codes[p - base] = 256
-        if w == 2:
-            codes[p - base + 1] = 257
+    rel = list(map(operator.sub, starts[:-1], repeat(base)))
+    deque(map(codes.__setitem__, rel, repeat(256)), maxlen=0)
+    for p in wide:
+        codes[p - base + 1] = 257
     table = [t.decode("latin-1") for t in tokens] + ["\0", ""]
     return "".join(map(table.__getitem__, codes)).encode("latin-1")
-
-
-#: _decode_from's problems, in the order it meets them
-_STAGES = ("no kallsyms_markers", "a table runs past", "kallsyms_names runs past", "kallsyms_markers[",
-           "no kallsyms_offsets", "kallsyms_names holds", "a name expands")
 
 
 def find_kallsyms(buf: Any, path: str, *, word_bytes: int | None = None,
                   endian: str | None = None) -> Kallsyms | None:
     """The kallsyms tables in `buf` (a decompressed kernel), decoded; None when the image has no
     token table. A token table whose other tables cannot be found or disagree is bad input."""
-    candidates = _find_tokens(buf)
-    if endian is not None:
-        candidates = [t for t in candidates if t.endian == endian]
-    if not candidates:
-        return None
     problems: list[str] = []
-    for tok in candidates:
+    any_table = False
+    for tok in _find_tokens(buf):
+        if endian is not None and tok.endian != endian:
+            continue
+        any_table = True
         for word in ((word_bytes,) if word_bytes else (8, 4)):
             if tok.table % word:
                 continue
             try:
                 got = _decode_from(buf, path, tok, word, problems)
-            except (struct.error, ValueError, IndexError):
-                problems.append("a table runs past the end of the image")
+            except (struct.error, ValueError, IndexError) as exc:
+                problems.append(f"a table runs past the image ({exc})")
                 continue
             if got is not None:
                 return got
-    # the problem of the attempt that got furthest (another word size fails earlier, at the markers)
-    problems.sort(key=lambda p: -next((i for i, w in enumerate(_STAGES) if p.startswith(w)), 0))
+    if not any_table:
+        return None
     raise _bad(path, "a token table is there but " + (problems[0] if problems else
                                                        "no markers, names and addresses agree with it"))
 
@@ -403,7 +430,7 @@ def _decode_from(buf: Any, path: str, tok: _Tokens, word: int, problems: list[st
     if ends is None:
         problems.append("kallsyms_names runs past kallsyms_markers")
         return None
-    lens, starts = ends
+    wide, starts = ends
     for k, mk in enumerate(markers):
         if starts[256 * k] - names.start != mk:
             problems.append(f"kallsyms_markers[{k}] = {mk} disagrees with the names")
@@ -427,13 +454,19 @@ def _decode_from(buf: Any, path: str, tok: _Tokens, word: int, problems: list[st
         if addr is not None:
             layout, apos = hyp_layout, hyp_pos
             break
+        if rel and hyp_layout == "offsets-after-index" and r.ok(hyp_pos, 4 * n) \
+                and not r.ok(_align(hyp_pos + 4 * n, word), word):
+            # the offsets are there and the image ends inside kallsyms_relative_base: a cut
+            # image (the same words read as absolute addresses would decode wrong addresses)
+            problems.append("kallsyms_relative_base runs past the end of the image")
+            return None
     if addr is None:
         problems.append("no kallsyms_offsets/kallsyms_addresses array of sorted addresses fits")
         return None
     addresses, base, abs_percpu = addr
     if not seqs and layout == "offsets-after-index" and base is not None:
         seqs = _seqs_ok(r, _align(_align(apos + 4 * n, word) + word, word), n)
-    blob = _expand(buf, names, tok.tokens, lens, starts)
+    blob = _expand(buf, names, tok.tokens, wide, starts)
     parts = blob.split(b"\0")  # parts[0] is empty: the blob starts with a separator
     if len(parts) != n + 1:
         problems.append("kallsyms_names holds a NUL")
@@ -442,7 +475,7 @@ def _decode_from(buf: Any, path: str, tok: _Tokens, word: int, problems: list[st
     if min(plen[1:], default=1) < 1 or max(plen, default=0) > _MAX_EXPANDED:
         problems.append("a name expands to nothing or past KSYM_NAME_LEN")
         return None
-    entry = list(accumulate((x + 1 for x in plen[:-1]), initial=0))  # where each part starts
+    entry = list(accumulate(map(operator.add, plen[:-1], repeat(1)), initial=0))  # where each part starts
     types = bytes(map(blob.__getitem__, entry[1:])).decode("latin-1")
     offsets = array("Q", map(operator.add, entry[1:], repeat(1)))
     positions = (("token_table", tok.table), ("token_index", tok.index), ("markers", m0),
@@ -470,70 +503,107 @@ def _try_markers(r: _Reader, tok: _Tokens, word: int, ends: list[tuple[int, bool
     return None
 
 
-def _seqs_bound(buf: Any, t: int, word: int, lowest: int) -> int:
-    """The most entries a kallsyms_seqs_of_names ending before `t` (padded to `word`) can hold.
-    Its entries are distinct three-byte big-endian indices below n, so (1) no 8 zero bytes in a
-    row (that would cover two whole entries of 0), and (2) every first byte is at most
-    (n - 1) >> 16: n entries back from the end, n <= 65536 * (1 + the largest first byte)."""
-    z = buf.rfind(b"\0" * 8, lowest, max(lowest, t - 16))  # the last 16 bytes may hold the pad
-    floor = max(lowest, z + 1)
-    region = bytes(buf[floor:t])
-    best = 0
-    for end in range(max(len(region) - word + 1, 0), len(region) + 1):
-        if end < 3:
-            continue
-        hi = region[(end - 3) % 3:end:3]  # the first byte of each entry, the last one last
-        # last[v]: entries from the end to the last first-byte v (len(hi): none)
-        last = [len(hi) - 1 - hi.rfind(bytes([v])) for v in range(256)]
-        run = len(hi)  # entries back from the end with every first byte <= h
-        for h in range(255, -1, -1):
-            if (h << 16) < run:
-                best = max(best, min(run, (h + 1) << 16))
-            if h:
-                run = min(run, last[h])
-    return best
+#: where kallsyms_markers can start: markers[0] == 0, then markers[1] in [512, _MAX_STEP], whose
+#: top byte is 0 and next one at most _MAX_STEP >> 16. The literal prefix lets the regex engine
+#: skip ahead in C; the caller restarts one byte after each match, so overlapping starts are seen.
+_MARKERS_START = {
+    "little": re.compile(rb"\0\0\0\0(?!\0\0\0\0)..[\0-\x%02x]\0" % (_MAX_STEP >> 16), re.DOTALL),
+    "big": re.compile(rb"\0\0\0\0(?!\0\0\0\0)\0[\0-\x%02x].." % (_MAX_STEP >> 16), re.DOTALL),
+}
+
+
+def _matches(pattern: re.Pattern[bytes], buf: Any, lo: int, hi: int) -> list[int]:
+    """Every start in [lo, hi) where `pattern` matches, overlapping ones included."""
+    out: list[int] = []
+    end = hi + 16  # room for a match that starts before hi (the patterns are 8 bytes)
+    m = pattern.search(buf, lo, end)
+    while m is not None and m.start() < hi:
+        out.append(m.start())
+        m = pattern.search(buf, m.start() + 1, end)
+    return out
+
+
+def _markers_at(r: _Reader, m0: int, m: int) -> list[int] | None:
+    """The m u32 markers at m0 if they are kallsyms_markers: 0, then steps of 512 to _MAX_STEP.
+    The last two are looked at before the whole array is read."""
+    if m > 1:
+        last, before = r.u32(m0 + 4 * (m - 1)), r.u32(m0 + 4 * (m - 2))
+        if not (512 <= last - before <= _MAX_STEP and 512 * (m - 1) <= last <= _MAX_STEP * (m - 1)):
+            return None
+    markers = r.array("I", m0, m).tolist()
+    if markers[0] != 0 or not all(512 <= b - a <= _MAX_STEP for a, b in zip(markers, markers[1:], strict=False)):
+        return None
+    return markers
 
 
 def _scan_seqs_markers(r: _Reader, tok: _Tokens, word: int) -> _Found | None:
-    """kallsyms_seqs_of_names between the markers and the token table (6.1, 6.2+): scan back
-    from the token table for a markers array whose symbol count fills the gap with 3-byte seqs."""
+    """kallsyms_seqs_of_names between the markers and the token table (6.1, 6.2+): m markers
+    (4 bytes each, from a word-aligned m0, markers[0] == 0) end where the seqs start (aligned),
+    and the n seqs (n in (256 (m - 1), 256 m], 3 bytes each) end, aligned, at the token table.
+    So each m puts m0 in a window of about 3 * 256 bytes; m counts up (the markers move down
+    from the token table) and each window is searched in C for where markers can start."""
     t = tok.table
-    lowest = max(0, t - 3 * _MAX_SYMS - 64)
-    # the scan walks the markers at every 4-byte step: bound it by the longest seqs that can end
-    # before the token table, or a damaged image costs a Python step per word of the whole buffer
-    lowest = max(lowest, t - 3 * _seqs_bound(r.buf, t, word, lowest) - 2 * word - 4)
-    e = (t - 4) // 4 * 4
-    while e > lowest:
-        markers = _walk_markers(r, e, 4, 1 << 16)
-        if markers is not None:
-            seqs_start = _align(e, word)
+    buf = r.buf
+    start_re = _MARKERS_START[r.endian]
+    for m in range(1, _MAX_SYMS // 256 + 1):
+        n_lo, n_hi = 256 * (m - 1) + 1, 256 * m
+        s_lo = (t - 3 * n_hi) // word * word  # where the seqs start, for the largest and smallest n
+        s_hi = (t - 3 * n_lo) // word * word
+        lo, hi = s_lo - 4 * m - word, s_hi - 4 * m + 1  # m0 = e - 4 m with align(e, word) = seqs start
+        if lo < 0:
+            return None
+        if m == 1:
+            hits = [p for p in range(_align(lo, word), hi, word) if r.u32(p) == 0]
+        elif buf.count(b"\0", lo, hi + 8) == hi + 8 - lo:
+            continue  # zero fill: markers[1] is not zero
+        else:
+            hits = _matches(start_re, buf, lo, hi)
+        for m0 in hits:
+            if m0 % word or m0 < lo:
+                continue
+            markers = _markers_at(r, m0, m)
+            if markers is None:
+                continue
+            seqs_start = _align(m0 + 4 * m, word)
             gap = t - seqs_start
-            m = len(markers)
-            for n in range(max(256 * (m - 1) + 1, (gap - word + 3) // 3), min(256 * m, gap // 3) + 1):
-                if not _seqs_ok(r, seqs_start, n) or _align(seqs_start + 3 * n, word) != t:
+            for n in range(max(n_lo, (gap - word + 3) // 3), min(n_hi, gap // 3) + 1):
+                if _align(seqs_start + 3 * n, word) != t or not _seqs_ok(r, seqs_start, n):
                     continue
-                m0 = e - 4 * m
                 for names in _names_for(r, markers, m0, word):
                     if names.count == n:
                         return markers, m0, 4, names, True
-        e -= 4
     return None
 
 
 # -- sizes ----------------------------------------------------------------------------------------
+#
+# kallsyms has no sizes. A symbol's derived size is the distance to the next higher address in
+# the same range (an ELF section of the payload, or a span named by BOUND_SYMBOLS), so it
+# includes the padding before the next symbol; on x86 that padding is recognisable and trimmed.
 
-#: x86 padding: int3 and the multi-byte nops gas and the linker emit (Intel SDM vol. 2B, NOP;
-#: binutils gas/config/tc-i386.c alt_patt), longest first.
-_X86_NOPS = (
-    bytes.fromhex("662e0f1f840000000000"), bytes.fromhex("660f1f840000000000"),
-    bytes.fromhex("0f1f8000000000"), bytes.fromhex("0f1f840000000000"), bytes.fromhex("660f1f440000"),
-    bytes.fromhex("0f1f440000"), bytes.fromhex("0f1f4000"), bytes.fromhex("0f1f00"), bytes.fromhex("6690"),
-    b"\x90",
-)
+#: gas's x86 nops by length (binutils gas/config/tc-i386.c alt_patt: f32_1, f32_2, alt_3 .. alt_11).
+#: Lengths 1-8 are 6.1 arch/x86/include/asm/nops.h:51-58 BYTES_NOP1..8 (64-bit), 1-9 the Intel
+#: SDM vol. 2B "NOP" Table 4-12 (recommended multi-byte NOP sequences); 10 and 11 add the cs
+#: (2E) and a second operand-size (66) prefix to the 9-byte one. An alignment pad of COUNT
+#: bytes is COUNT // 11 eleven-byte nops then one (COUNT % 11)-byte nop (tc-i386.c
+#: i386_output_nops); with more than 7 eleven-byte nops gas jumps over the pad instead.
+_X86_NOPS: tuple[bytes, ...] = tuple(bytes.fromhex(h) for h in (
+    "", "90", "6690", "0f1f00", "0f1f4000", "0f1f440000", "660f1f440000", "0f1f8000000000",
+    "0f1f840000000000", "660f1f840000000000", "662e0f1f840000000000", "66662e0f1f840000000000"))
+_NOP11 = _X86_NOPS[11]
+_MAX_PAD = 11 * 7 + 10  # tc-i386.c i386_generate_nops: at most 7 (max_number_of_nops) 11-byte nops
+#: the remainder nop lengths (0..10) a pad can end with, by the pad's last two bytes (0: the pad
+#: ends with a whole 11-byte nop, which ends "0000" as nops 5 to 10 do). A last byte 0x90 with
+#: another byte before it than 66 or 00 can only be the one-byte nop.
+_PAD_TAILS: dict[int, tuple[int, ...]] = {
+    0x6690: (2,), 0x0090: (1,), 0x1F00: (3,), 0x4000: (4,), 0x0000: (0, 10, 9, 8, 7, 6, 5),
+}
 
 
 @dataclass(frozen=True)
 class Range:
+    """An address span symbols are bounded by: an ELF section, or a pair of BOUND_SYMBOLS."""
+
     name: str
     start: int
     end: int
@@ -544,84 +614,143 @@ class Range:
 
 @dataclass(frozen=True)
 class DerivedSizes:
+    """Derived sizes, one per symbol in the order of the addresses given (columns)."""
+
     sizes: array[int]  # 'Q'
     shndx: array[int]  # 'L': the range index per symbol, SHN_ABS (0xfff1) outside every range
-    unbounded: bytes  # 1 per symbol whose size no next symbol or range end bounds
+    #: 1 per symbol whose size no later symbol bounds: the last symbol of its range with no
+    #: symbol at the range's end (its size runs to the range's end, over whatever unnamed bytes
+    #: the range ends with), or a symbol outside every range (size 0)
+    unbounded: bytes
     trimmed: int  # symbols whose tail padding was trimmed
 
 
 SHN_ABS = 0xFFF1
+SHF_EXECINSTR = 0x4
+_NO_NEXT = 1 << 64  # above every address
+
+
+def _gas_pad(buf: Any, start: int, end: int) -> int:
+    """The length of the longest gas alignment pad (k <= 7 eleven-byte nops, then one 0..10-byte
+    nop) that ends at `end` and starts at or after `start`."""
+    t = bytes(buf[max(start, end - _MAX_PAD):end])  # one copy holds the longest pad
+    n = len(t)
+    if not n:
+        return 0
+    best = 0
+    for r in _PAD_TAILS.get(t[-2] << 8 | t[-1] if n >= 2 else -1, (1,) if t[-1] == 0x90 else ()):
+        if t.endswith(_X86_NOPS[r]):
+            length = r
+            while n - length >= 11 and t.endswith(_NOP11, 0, n - length):
+                length += 11
+            best = max(best, length)
+    return best
+
+
+def _int3_run_start(buf: Any, start: int, end: int) -> int:
+    """Where the run of 0xCC bytes that ends at `end` begins (not below `start`), found with
+    bytes.rstrip over windows that double, so a page of fill costs no Python loop per byte."""
+    width = 64
+    while True:
+        lo = max(start, end - width)
+        kept = len(bytes(buf[lo:end]).rstrip(b"\xcc"))
+        if kept or lo == start:
+            return lo + kept
+        width *= 2
 
 
 def _trim_x86(buf: Any, start: int, end: int) -> int:
-    """`end` moved back over int3/nop/zero padding; one int3 kept after a ret or a jmp (SLS:
-    gcc -mharden-sls puts it inside the function, arch/x86/Kconfig SLS)."""
-    floor = start
-    e = end
-    while e > floor:
-        b = buf[e - 1]
-        if b == 0xCC:
-            run = e
-            while e > floor and buf[e - 1] == 0xCC:
-                e -= 1
-            if e > floor and (buf[e - 1] == 0xC3 or (e - 5 >= floor and buf[e - 5] == 0xE9)
-                              or (e - 2 >= floor and buf[e - 2] == 0xFF and 0xE0 <= buf[e - 1] <= 0xE7)):
-                return min(run, e + 1)
-            continue
-        for nop in _X86_NOPS:
-            if e - len(nop) >= floor and buf[e - len(nop):e] == nop:
-                e -= len(nop)
-                break
-        else:
-            if b == 0 and e - 1 > floor and buf[e - 2] in (0x00, 0xC3, 0xCC):
-                e -= 1
-                continue
-            break
-    return e
+    """`end` (an offset in `buf`) moved back over the padding after an x86 function, never
+    below `start`:
+
+    - a run of int3 (0xCC), the linker's fill between input sections (6.1
+      arch/x86/kernel/vmlinux.lds.S:161 `} :text =0xcccc`). One int3 stays when the byte
+      before the run is a `ret` (C3) or ends a `jmp *%reg` (FF E0..E7): gcc -mharden-sls=all
+      (CONFIG_SLS, 6.1 arch/x86/Makefile:207-208) puts that int3 inside the function; when it
+      is EB, a `jmp rel8` whose displacement is the CC; and when the two bytes before are 0F B9,
+      the `ud1 %esp, %ecx` (0F B9 CC) that ends every static-call trampoline (6.1
+      arch/x86/include/asm/static_call.h:28,41);
+    - else one gas alignment pad (_gas_pad). A pad that is one 0x90 after EB or a Jcc opcode
+      (70..7F) is taken for the displacement of that short jump instead.
+
+    Zero fill is not trimmed: x86 text is filled with int3 and nops, and in data a zero tail
+    cannot be told from zero-valued data."""
+    if end <= start:
+        return end
+    last = buf[end - 1]
+    if last == 0xCC:
+        e = _int3_run_start(buf, start, end)
+        if e > start:
+            before = buf[e - 1]
+            if before == 0xC3 or before == 0xEB or (e - 2 >= start and (
+                    (0xE0 <= before <= 0xE7 and buf[e - 2] == 0xFF) or (before == 0xB9 and buf[e - 2] == 0x0F))):
+                return e + 1
+        return e
+    if last != 0x90 and last != 0:
+        return end
+    pad = _gas_pad(buf, start, end)
+    if pad == 1 and end - 2 >= start and (buf[end - 2] == 0xEB or 0x70 <= buf[end - 2] <= 0x7F):
+        return end
+    return end - pad
 
 
 def compute_derived_sizes(addresses: Sequence[int], ranges: Sequence[Range], buf: Any | None = None,
                           trim_x86: bool = False) -> DerivedSizes:
     """Each symbol's size: the next higher address within its range (or the range's end), minus
-    recognisable padding at the tail of executable ranges. `addresses` are sorted."""
-    n = len(addresses)
-    rs = sorted((r for r in ranges if r.end > r.start), key=lambda r: r.start)
-    starts = [r.start for r in rs]
-    # next distinct address after each symbol (one backward pass)
-    nxt = [0] * n
-    nextv = -1
-    for i in range(n - 1, -1, -1):
-        a = addresses[i]
-        nxt[i] = nextv
-        if i == 0 or addresses[i - 1] != a:
-            nextv = a
+    the padding _trim_x86 recognises at the tail of executable ranges when `trim_x86` and the
+    range's bytes are in `buf`. Symbols at one address (aliases) get the same size. Ranges are
+    placed by start; a symbol belongs to the first range that holds it, half-open [start, end).
+    `addresses` come in kallsyms order (sorted); any other order (a System.map with modules, a
+    /proc/kallsyms) is sorted here and the columns come back in the order given."""
+    addrs = list(addresses)
+    n = len(addrs)
+    if not all(map(operator.le, addrs, addrs[1:])):
+        order = sorted(range(n), key=addrs.__getitem__)
+        inner = compute_derived_sizes(list(map(addrs.__getitem__, order)), ranges, buf, trim_x86)
+        back = [0] * n
+        for k, i in enumerate(order):
+            back[i] = k
+        return DerivedSizes(array("Q", map(inner.sizes.__getitem__, back)),
+                            array("L", map(inner.shndx.__getitem__, back)),
+                            bytes(map(inner.unbounded.__getitem__, back)), inner.trimmed)
+    uniq = list(dict.fromkeys(addrs))
+    following = dict(zip(uniq, uniq[1:], strict=False))  # the last address has no next
+    nextv = list(map(following.get, addrs, repeat(_NO_NEXT)))
     sizes = array("Q", bytes(8 * n))
     shndx = array("L", [SHN_ABS]) * n
-    unbounded = bytearray(n)
+    unbounded = bytearray(b"\x01") * n
     trimmed = 0
-    ri = -1
-    for i in range(n):
-        a = addresses[i]
-        if ri < 0 or not (rs[ri].start <= a < rs[ri].end):
-            k = bisect.bisect_right(starts, a) - 1
-            ri = k if k >= 0 and a < rs[k].end else -1
-        if ri < 0:
-            if nxt[i] < 0:
-                unbounded[i] = 1
+    done = 0  # symbols below this index are in a range already
+    for r in sorted((r for r in ranges if r.end > r.start), key=lambda r: (r.start, r.end)):
+        lo = max(bisect.bisect_left(addrs, r.start), done)
+        hi = bisect.bisect_left(addrs, r.end)
+        if lo >= hi:
             continue
-        r = rs[ri]
-        shndx[i] = r.index
-        end = r.end if nxt[i] < 0 else min(nxt[i], r.end)
+        done = hi
+        seg = addrs[lo:hi]
+        nv = nextv[lo:hi]
+        ends = list(map(min, nv, repeat(r.end)))
         if trim_x86 and buf is not None and r.executable and r.file_offset is not None:
-            fo = r.file_offset + (a - r.start)
-            fe = r.file_offset + (end - r.start)
-            if fe <= len(buf):
-                t = _trim_x86(buf, fo, fe)
-                if t != fe:
-                    trimmed += 1
-                    end -= fe - t
-        sizes[i] = end - a
+            delta = r.file_offset - r.start  # address + delta = offset in buf
+            top = len(buf) - delta  # ends above this are past the buffer: left alone
+            cut = list(ends)
+            for j, (a, e) in enumerate(zip(seg, ends, strict=True)):
+                if e <= top:
+                    cut[j] = _trim_x86(buf, a + delta, e + delta) - delta
+            trimmed += sum(map(operator.ne, cut, ends))
+            ends = cut
+        sizes[lo:hi] = array("Q", map(operator.sub, ends, seg))
+        shndx[lo:hi] = array("L", [r.index]) * (hi - lo)
+        unbounded[lo:hi] = bytes(map(r.end.__lt__, nv))
     return DerivedSizes(sizes, shndx, bytes(unbounded), trimmed)
+
+
+def ranges_from_sections(sections: Sequence[Any]) -> list[Range]:
+    """The ranges of an ELF payload: its allocated, non-empty sections (model.image.Section),
+    executable when SHF_EXECINSTR, with no bytes in the buffer when NOBITS."""
+    return [Range(s.name, s.address, s.end, s.index, bool(s.flags & SHF_EXECINSTR),
+                  None if s.is_nobits else s.offset)
+            for s in sections if s.is_alloc and s.size_bytes > 0]
 
 
 #: Range bounds kallsyms itself names, for a payload without section headers (an arm64 Image).
