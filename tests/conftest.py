@@ -272,6 +272,8 @@ _SLOW_TESTS = {
     "test_dwarf_walks_children_without_siblings_or_recursion",
     "test_modules_planted_in_cwd_are_not_imported_under_python_m",
     "test_vmemmap_predict_4096_from_lower_builds",
+    "test_find_kallsyms_on_damaged_tables",
+    "test_cli_on_damaged_tables",
 }
 
 
