@@ -358,7 +358,7 @@ def _expand(buf: Any, names: _Names, tokens: tuple[bytes, ...], lens: list[int],
 
 #: _decode_from's problems, in the order it meets them
 _STAGES = ("no kallsyms_markers", "a table runs past", "kallsyms_names runs past", "kallsyms_markers[",
-           "no kallsyms_offsets", "kallsyms_names holds", "a name expands")
+           "no kallsyms_offsets", "kallsyms_relative_base runs", "kallsyms_names holds", "a name expands")
 
 
 def find_kallsyms(buf: Any, path: str, *, word_bytes: int | None = None,
@@ -427,6 +427,12 @@ def _decode_from(buf: Any, path: str, tok: _Tokens, word: int, problems: list[st
         if addr is not None:
             layout, apos = hyp_layout, hyp_pos
             break
+        if rel and hyp_layout == "offsets-after-index" and r.ok(hyp_pos, 4 * n) \
+                and not r.ok(_align(hyp_pos + 4 * n, word), word):
+            # the offsets are there and the image ends inside kallsyms_relative_base: a cut
+            # image (the same words read as absolute addresses would decode wrong addresses)
+            problems.append("kallsyms_relative_base runs past the end of the image")
+            return None
     if addr is None:
         problems.append("no kallsyms_offsets/kallsyms_addresses array of sorted addresses fits")
         return None
