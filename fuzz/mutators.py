@@ -550,6 +550,8 @@ class KallsymsLayout:
     fmt: str  # "<" or ">"
     tables: dict[str, tuple[int, int]]  # name -> (start, length)
     elf: bool
+    marker_width: int = 4  # 8: PTR markers (kernels before 4.20 on 64-bit)
+    num_syms_width: int = 4  # 8: a PTR num_syms, as above
 
 
 _LAYOUTS: dict[bytes, KallsymsLayout | None] = {}
@@ -575,6 +577,12 @@ def kallsyms_layout(data: bytes) -> KallsymsLayout | None:
         pos = dict(k.positions)
         n, w = len(k), k.word_bytes
         m = (n + 255) // 256
+        fmt = "<" if k.endian == "little" else ">"
+        # PTR (8-byte) markers and num_syms in older 64-bit kernels: markers[0] is 0, so its high
+        # or low half at +4 is 0 where a .long markers[1] is not; a big-endian PTR num_syms has
+        # its value in the second half
+        mw = 8 if w == 8 and m > 1 and struct.unpack_from(fmt + "I", data, pos["markers"] + 4)[0] == 0 else 4
+        nw = 8 if w == 8 and struct.unpack_from(fmt + "I", data, pos["num_syms"])[0] != n else 4
 
         def al(x: int) -> int:
             return (x + w - 1) // w * w
@@ -582,9 +590,9 @@ def kallsyms_layout(data: bytes) -> KallsymsLayout | None:
         t: dict[str, tuple[int, int]] = {
             "token_table": (pos["token_table"], pos["token_index"] - pos["token_table"]),
             "token_index": (pos["token_index"], 512),
-            "markers": (pos["markers"], 4 * m),
+            "markers": (pos["markers"], mw * m),
             "names": (pos["names"], pos["markers"] - pos["names"]),
-            "num_syms": (pos["num_syms"], 4),
+            "num_syms": (pos["num_syms"], nw),
         }
         if k.base_relative:
             t["offsets"] = (pos["addresses"], 4 * n)
@@ -595,8 +603,8 @@ def kallsyms_layout(data: bytes) -> KallsymsLayout | None:
             if k.layout == "offsets-after-index":
                 t["seqs"] = (al(t["relative_base"][0] + w), 3 * n)
             else:
-                t["seqs"] = (al(pos["markers"] + 4 * m), 3 * n)
-        lay = KallsymsLayout(n, w, "<" if k.endian == "little" else ">", t, data[:4] == b"\x7fELF")
+                t["seqs"] = (al(pos["markers"] + mw * m), 3 * n)
+        lay = KallsymsLayout(n, w, fmt, t, data[:4] == b"\x7fELF", mw, nw)
     if len(_LAYOUTS) > 16:
         _LAYOUTS.clear()
     _LAYOUTS[key] = lay
@@ -664,28 +672,31 @@ def kallsyms_table(data: bytes, rng: random.Random, corruption: str | None = Non
         out[p:p + len(v)] = v
         return bytes(out), f"kallsyms_names[{j}]: length bytes {v.hex()}"
     if corruption == "markers-disagree":
-        m = mlen // 4
+        mw = lay.marker_width
+        code = "I" if mw == 4 else "Q"
+        m = mlen // mw
         k = rng.randrange(1, m) if m > 1 else 0
-        old = struct.unpack_from(f + "I", data, mk + 4 * k)[0]
+        old = struct.unpack_from(f + code, data, mk + mw * k)[0]
         how = rng.choice(["+1", "-1", "+256", "x2", "ones", "swap"])
         if how == "swap" and k + 1 < m:
-            nxt = struct.unpack_from(f + "I", data, mk + 4 * k + 4)[0]
-            struct.pack_into(f + "II", out, mk + 4 * k, nxt, old)
+            nxt = struct.unpack_from(f + code, data, mk + mw * k + mw)[0]
+            struct.pack_into(f + code * 2, out, mk + mw * k, nxt, old)
         else:
-            v = {"+1": old + 1, "-1": old - 1, "+256": old + 256, "x2": 2 * old, "ones": 0xFFFFFFFF}.get(how, old + 3)
-            struct.pack_into(f + "I", out, mk + 4 * k, v & 0xFFFFFFFF)
+            v = {"+1": old + 1, "-1": old - 1, "+256": old + 256, "x2": 2 * old, "ones": -1}.get(how, old + 3)
+            struct.pack_into(f + code, out, mk + mw * k, v & ((1 << (8 * mw)) - 1))
         return bytes(out), f"kallsyms_markers[{k}] {how}"
     if corruption == "num-syms-huge":
         v = rng.choice([0, 1, n - 1, n + 1, n + 256, 1 << 24, (1 << 24) + 1, (1 << 31) - 1, (1 << 32) - 1])
-        struct.pack_into(f + "I", out, t["num_syms"][0], v & 0xFFFFFFFF)
+        nw = lay.num_syms_width
+        struct.pack_into(f + ("I" if nw == 4 else "Q"), out, t["num_syms"][0], v & ((1 << (8 * nw)) - 1))
         return bytes(out), f"kallsyms_num_syms = {v:#x} (was {n})"
     if corruption == "addresses-unsorted":
         if "offsets" in t:
             a, width, code = t["offsets"][0], 4, "i"
         else:
             a, width, code = t["addresses"][0], lay.word, "Q" if lay.word == 8 else "I"
-        i = rng.randrange(1, n - 1)
-        how = rng.choice(["swap", "max", "min", "minus2"])
+        i = rng.randrange(1, max(2, n - 1))
+        how = rng.choice(["swap", "max", "min", "minus2"]) if n > 2 else "max"
         if how == "swap":
             x, y = out[a + width * i:a + width * (i + 1)], out[a + width * (i + 1):a + width * (i + 2)]
             out[a + width * i:a + width * (i + 2)] = bytes(y) + bytes(x)

@@ -186,3 +186,19 @@ def test_cli_on_damaged_tables(corruption: str, tmp_path: Path) -> None:
 def test_kallsyms_class_is_registered() -> None:
     assert H.VARIANTS["kallsyms"] == M.KALLSYMS_CORRUPTIONS
     assert "kallsyms" in H.SINCE_UNFIXED
+
+
+@pytest.mark.parametrize("into", [0, 1, 3])
+def test_image_cut_inside_relative_base_is_bad_input(into: int) -> None:
+    """6.12 puts kallsyms_offsets and then kallsyms_relative_base after the token index (6.12
+    scripts/kallsyms.c:370-495). An image that ends inside relative_base has all the offsets but
+    no base: bad input, not the offsets read as absolute addresses (which are sorted too)."""
+    from cpualloc_cli.adapters.kallsyms import find_kallsyms
+    from cpualloc_cli.errors import InputError
+
+    data = _slice("i386-6.12")
+    lay = M.kallsyms_layout(data)
+    assert lay is not None
+    rb = lay.tables["relative_base"][0]
+    with pytest.raises(InputError, match="kallsyms_relative_base runs past the end of the image"):
+        find_kallsyms(data[:rb + into], "in.bin")
