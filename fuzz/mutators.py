@@ -520,6 +520,226 @@ JSON_LINES = [
 ]
 
 
+# --- kallsyms tables (issue 16 item 4) ----------------------------------------------------------
+#
+# A kernel image without .symtab carries kallsyms (cpualloc_cli/adapters/kallsyms.py cites the
+# layout, 6.1 and 6.12 scripts/kallsyms.c). These corrupt the tables where find_kallsyms found
+# them in the unmutated input (its `positions`), one class at a time; the decoder must end in
+# "no kallsyms" (None) or a bad-input error, never an exception, a hang or unbounded memory.
+
+KALLSYMS_CORRUPTIONS = (
+    "token-index-range",   # kallsyms_token_index entries past the table, equal, descending
+    "token-long",          # a consistent token table whose last token is as long as the table allows
+    "token-no-nul",        # the token table's NULs gone: the strings run into the index
+    "names-expand",        # name entries made long (two-byte ULEB lengths) of the longest token
+    "names-length",        # one entry's length byte 0, 0x7f, 0xff 0xff, 0x80 0x00
+    "markers-disagree",    # kallsyms_markers[k] off by 1, 256, doubled, all ones, two swapped
+    "num-syms-huge",       # kallsyms_num_syms 0, 1, N+-1, N+256, 2^24, 2^31-1, 2^32-1
+    "addresses-unsorted",  # two offsets swapped, one set to 0x7fffffff / 0x80000000 / -2
+    "addresses-past-end",  # the address array cut off the start or end; an ELF: kallsyms_relative_base near the top
+    "seqs",                # kallsyms_seqs_of_names not a permutation
+    "truncate",            # the buffer cut inside one table (an ELF: the rest of the tables zeroed)
+)
+
+
+@dataclass(frozen=True)
+class KallsymsLayout:
+    """Where each table is in a buffer, from find_kallsyms on the unmutated data."""
+    n: int
+    word: int
+    fmt: str  # "<" or ">"
+    tables: dict[str, tuple[int, int]]  # name -> (start, length)
+    elf: bool
+    marker_width: int = 4  # 8: PTR markers (kernels before 4.20 on 64-bit)
+    num_syms_width: int = 4  # 8: a PTR num_syms, as above
+
+
+_LAYOUTS: dict[bytes, KallsymsLayout | None] = {}
+
+
+def kallsyms_layout(data: bytes) -> KallsymsLayout | None:
+    """The table extents in `data` (None if it has no kallsyms). find_kallsyms gives where each
+    table starts; the lengths follow from the symbol count (6.1 scripts/kallsyms.c:500-624)."""
+    import hashlib
+
+    key = hashlib.sha256(data).digest()
+    if key in _LAYOUTS:
+        return _LAYOUTS[key]
+    from cpualloc_cli.adapters.kallsyms import find_kallsyms
+    from cpualloc_cli.errors import InputError
+
+    try:
+        k = find_kallsyms(data, "<seed>")
+    except InputError:
+        k = None
+    lay = None
+    if k is not None:
+        pos = dict(k.positions)
+        n, w = len(k), k.word_bytes
+        m = (n + 255) // 256
+        fmt = "<" if k.endian == "little" else ">"
+        # PTR (8-byte) markers and num_syms in older 64-bit kernels: markers[0] is 0, so its high
+        # or low half at +4 is 0 where a .long markers[1] is not; a big-endian PTR num_syms has
+        # its value in the second half
+        mw = 8 if w == 8 and m > 1 and struct.unpack_from(fmt + "I", data, pos["markers"] + 4)[0] == 0 else 4
+        nw = 8 if w == 8 and struct.unpack_from(fmt + "I", data, pos["num_syms"])[0] != n else 4
+
+        def al(x: int) -> int:
+            return (x + w - 1) // w * w
+
+        t: dict[str, tuple[int, int]] = {
+            "token_table": (pos["token_table"], pos["token_index"] - pos["token_table"]),
+            "token_index": (pos["token_index"], 512),
+            "markers": (pos["markers"], mw * m),
+            "names": (pos["names"], pos["markers"] - pos["names"]),
+            "num_syms": (pos["num_syms"], nw),
+        }
+        if k.base_relative:
+            t["offsets"] = (pos["addresses"], 4 * n)
+            t["relative_base"] = (al(pos["addresses"] + 4 * n), w)
+        else:
+            t["addresses"] = (pos["addresses"], w * n)
+        if k.seqs_of_names:
+            if k.layout == "offsets-after-index":
+                t["seqs"] = (al(t["relative_base"][0] + w), 3 * n)
+            else:
+                t["seqs"] = (al(pos["markers"] + mw * m), 3 * n)
+        lay = KallsymsLayout(n, w, fmt, t, data[:4] == b"\x7fELF", mw, nw)
+    if len(_LAYOUTS) > 16:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = lay
+    return lay
+
+
+def kallsyms_table(data: bytes, rng: random.Random, corruption: str | None = None) -> Mutation:
+    """Corrupt one kallsyms table of `data` (class `corruption`, else a random one)."""
+    lay = kallsyms_layout(data)
+    if lay is None:
+        return byte_flips(data, rng)
+    corruption = corruption or rng.choice(KALLSYMS_CORRUPTIONS)
+    out = bytearray(data)
+    t, f, n = lay.tables, lay.fmt, lay.n
+    tt, tlen = t["token_table"]
+    ti = t["token_index"][0]
+    mk, mlen = t["markers"]
+    nm, nlen = t["names"]
+
+    def u16(i: int, v: int) -> None:
+        struct.pack_into(f + "H", out, ti + 2 * i, v & 0xFFFF)
+
+    if corruption == "token-index-range":
+        i = rng.randrange(1, 256)
+        v = rng.choice([0xFFFF, 0x8000, tlen, tlen + 1, 0, struct.unpack_from(f + "H", data, ti + 2 * i - 2)[0]])
+        u16(i, v)
+        return bytes(out), f"kallsyms_token_index[{i}] = {v:#x}"
+    if corruption == "token-long":
+        # 255 one-character tokens (the digits where they were, so the table is still found)
+        # and token 255 filling the rest: a table as consistent as the real one, whose token 255
+        # expands to tlen - 511 bytes each time a name uses it
+        chars = [bytes([0x41 + (c % 26)]) for c in range(255)]
+        for c in range(48, 58):
+            chars[c] = bytes([c])
+        long_len = tlen - 2 * 255 - 1
+        if long_len < 1:
+            return kallsyms_table(data, rng, "token-no-nul")
+        body = b"".join(c + b"\0" for c in chars) + b"x" * long_len + b"\0"
+        out[tt:tt + tlen] = body
+        for i in range(256):
+            u16(i, 2 * i)
+        return bytes(out), f"kallsyms_token_table: token 255 is {long_len} bytes long"
+    if corruption == "token-no-nul":
+        region = out[tt:tt + tlen]
+        fill = rng.choice([b"A", b"\x7f", b"\xff"])
+        out[tt:tt + tlen] = region.replace(b"\0", fill)
+        return bytes(out), f"kallsyms_token_table: every NUL replaced by {fill!r}"
+    if corruption == "names-expand":
+        # the first entry becomes one long entry (two-byte ULEB length up to 0x3fff) of code 255
+        length = min(rng.choice([0x3FFF, 0x2000, 300]), nlen - 2)
+        out[nm] = 0x80 | (length & 0x7F)
+        out[nm + 1] = length >> 7
+        out[nm + 2:nm + 2 + length] = b"\xff" * length
+        return bytes(out), f"kallsyms_names[0]: {length} tokens of code 255"
+    if corruption == "names-length":
+        j = rng.randrange(min(n, 4096))
+        p = nm
+        for _ in range(j):  # walk to entry j (lengths of 6.1+: ULEB128, one or two bytes)
+            ln = out[p]
+            if ln & 0x80:
+                ln = (ln & 0x7F) | (out[p + 1] << 7)
+                p += 1
+            p += 1 + ln
+        v = rng.choice([b"\0", b"\x7f", b"\xff\xff", b"\x80\x00"])
+        out[p:p + len(v)] = v
+        return bytes(out), f"kallsyms_names[{j}]: length bytes {v.hex()}"
+    if corruption == "markers-disagree":
+        mw = lay.marker_width
+        code = "I" if mw == 4 else "Q"
+        m = mlen // mw
+        k = rng.randrange(1, m) if m > 1 else 0
+        old = struct.unpack_from(f + code, data, mk + mw * k)[0]
+        how = rng.choice(["+1", "-1", "+256", "x2", "ones", "swap"])
+        if how == "swap" and k + 1 < m:
+            nxt = struct.unpack_from(f + code, data, mk + mw * k + mw)[0]
+            struct.pack_into(f + code * 2, out, mk + mw * k, nxt, old)
+        else:
+            v = {"+1": old + 1, "-1": old - 1, "+256": old + 256, "x2": 2 * old, "ones": -1}.get(how, old + 3)
+            struct.pack_into(f + code, out, mk + mw * k, v & ((1 << (8 * mw)) - 1))
+        return bytes(out), f"kallsyms_markers[{k}] {how}"
+    if corruption == "num-syms-huge":
+        v = rng.choice([0, 1, n - 1, n + 1, n + 256, 1 << 24, (1 << 24) + 1, (1 << 31) - 1, (1 << 32) - 1])
+        nw = lay.num_syms_width
+        struct.pack_into(f + ("I" if nw == 4 else "Q"), out, t["num_syms"][0], v & ((1 << (8 * nw)) - 1))
+        return bytes(out), f"kallsyms_num_syms = {v:#x} (was {n})"
+    if corruption == "addresses-unsorted":
+        if "offsets" in t:
+            a, width, code = t["offsets"][0], 4, "i"
+        else:
+            a, width, code = t["addresses"][0], lay.word, "Q" if lay.word == 8 else "I"
+        i = rng.randrange(1, max(2, n - 1))
+        how = rng.choice(["swap", "max", "min", "minus2"]) if n > 2 else "max"
+        if how == "swap":
+            x, y = out[a + width * i:a + width * (i + 1)], out[a + width * (i + 1):a + width * (i + 2)]
+            out[a + width * i:a + width * (i + 2)] = bytes(y) + bytes(x)
+        else:
+            if code == "i":
+                v = {"max": 0x7FFFFFFF, "min": -0x80000000, "minus2": -2}[how]
+            else:
+                v = {"max": (1 << (8 * width)) - 1, "min": 0, "minus2": (1 << (8 * width)) - 2}[how]
+            struct.pack_into(f + code, out, a + width * i, v)
+        return bytes(out), f"kallsyms address {i} {how}"
+    if corruption == "addresses-past-end":
+        arr = t.get("offsets") or t.get("addresses")
+        if not lay.elf and arr is not None:  # cut the buffer inside the address array
+            cut = arr[0] + rng.randrange(1, max(2, arr[1]))
+            if arr[0] < nm:  # before the names (6.1 and older): the array runs off the start
+                return bytes(out[cut:]), f"the first {cut} bytes cut: the address array runs off the start"
+            return bytes(out[:cut]), f"cut inside the address array at +{cut - arr[0]}: it runs past the end"
+        if "relative_base" not in t:
+            return kallsyms_table(data, rng, "truncate")
+        rb, w = t["relative_base"]
+        top = (1 << (8 * w)) - 1
+        v = rng.choice([top, top - 0xFFFF, top - (1 << 31)])
+        struct.pack_into(f + ("Q" if w == 8 else "I"), out, rb, v)
+        return bytes(out), f"kallsyms_relative_base = {v:#x}"
+    if corruption == "seqs":
+        if "seqs" not in t:
+            return kallsyms_table(data, rng, "markers-disagree")
+        sp = t["seqs"][0]
+        i = rng.randrange(n)
+        v = rng.choice([b"\xff\xff\xff", bytes(out[sp:sp + 3]), n.to_bytes(3, "big")])
+        out[sp + 3 * i:sp + 3 * i + 3] = v
+        return bytes(out), f"kallsyms_seqs_of_names[{i}] = {v.hex()}"
+    # truncate: inside one table
+    name = rng.choice(sorted(t))
+    start, length = t[name]
+    cut = start + rng.randrange(max(1, length))
+    if lay.elf:  # keep the ELF readable: zero from the cut to the end of the last table
+        end = max(s + ln for s, ln in t.values())
+        out[cut:end] = bytes(end - cut)
+        return bytes(out), f"kallsyms {name} zeroed from +{cut - start} to the end of the tables"
+    return bytes(out[:cut]), f"cut inside kallsyms {name} at +{cut - start}"
+
+
 @dataclass(frozen=True)
 class Mutator:
     name: str

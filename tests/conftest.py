@@ -281,6 +281,9 @@ _SLOW_TESTS = {
     "test_vmemmap_predict_4096_from_lower_builds",
     # kallsyms of two real bzImages decoded per call (issue 16)
     "test_scale_over_two_bzimages_finds_the_nr_cpus_arrays",
+    # damaged kallsyms tables, each class in its own process (issue 16 item 4)
+    "test_find_kallsyms_on_damaged_tables",
+    "test_cli_on_damaged_tables",
 }
 
 

@@ -73,7 +73,8 @@ def test_self_test_classes_finds_each_class_on_the_unfixed_code(tmp_path: Path) 
     if verdict["self_test_classes"] == "skipped":
         pytest.skip(verdict["reason"])
     assert proc.returncode == 0 and verdict["self_test_classes"] == "pass", (verdict["missed"], proc.stderr[-3000:])
-    assert set(verdict["classes"]) == {f"{c}/{v}" for c, vs in H.VARIANTS.items() for v in vs}
+    assert set(verdict["classes"]) == {f"{c}/{v}" for c, vs in H.VARIANTS.items() for v in vs
+                                       if c not in H.SINCE_UNFIXED}
 
 
 # --- the message rule -----------------------------------------------------------------------
