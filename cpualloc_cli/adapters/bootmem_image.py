@@ -28,6 +28,7 @@ loaded with `_text` page-aligned, so `adrp` page arithmetic on file offsets is e
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +58,20 @@ def is_arm64_image(path: str) -> bool:
     except OSError:
         return False
     return len(head) == 64 and head[0x38:0x3C] == ARM64_MAGIC
+
+
+_CONFIG_RE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$", re.M)
+
+
+def read_config_as_written(path: str) -> dict[str, str]:
+    """Every `CONFIG_X=value` of a `.config` file as written (quotes kept off strings), for the
+    symbols the bundled Kconfig model does not carry (its arm64 model has a few dozen)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            text = fh.read(8 << 20)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from None
+    return {m.group(1): m.group(2).strip().strip('"') for m in _CONFIG_RE.finditer(text)}
 
 
 def _sext(v: int, bits: int) -> int:
