@@ -291,12 +291,12 @@ def arm64_rows(inp: BootMemInputs, ranges: Sequence[tuple[int, int]], rows: list
             "kernel map page tables", kmap, "PTE pages where a segment edge is not 2 MiB aligned + one PMD + one PUD page",
             f"{kpte} + 1 + 1 pages (segments _stext, _etext, __inittext_begin, __initdata_begin, _data, _end)",
             "arch/arm64/mm/mmu.c:760-792 (map_kernel: five segments, block mappings allowed)", "reserved",
-            "KASLR places the image 2 MiB aligned (arch/arm64/kernel/kaslr.c); across a 1 GiB boundary it takes "
+            "KASLR places the image 2 MiB aligned (arch/arm64/kernel/head.S:809-810, arch/arm64/include/asm/boot.h:18); across a 1 GiB boundary it takes "
             "one more PMD page"))
     vm = 2 * page if _on(cfg, "SPARSEMEM_VMEMMAP") else 0
     rows.append(BootMemRow("vmemmap page tables", vm, "one PUD and one PMD page (2 MiB blocks below)",
                            "the memmap of one bank spans less than 1 GiB of vmemmap", "arch/arm64/mm/mmu.c:1212-1252, "
-                           "mm/sparse-vmemmap.c:153-170", "reserved",
+                           "mm/sparse-vmemmap.c:40-56,176-230", "reserved",
                            "vmemmap_populate maps the struct pages with PMD blocks from the sparse buffer"))
     idm = 4 * page
     rows.append(BootMemRow("idmap page tables", idm, "PUD + PMD + a PTE page for .idmap.text and one for "
@@ -541,7 +541,7 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
 
     # -- crash kernel, CMA -------------------------------------------------------------------------
     crash = inp.crashkernel_bytes
-    crash_src = "arch/x86/kernel/setup.c:479,549" if x86 else "arch/arm64/mm/init.c:126-190"
+    crash_src = "arch/x86/kernel/setup.c:479,549" if x86 else "arch/arm64/mm/init.c:126-192"
     if crash:
         if _on(cfg, "CRASH_CORE") is False or _on(cfg, "KEXEC_CORE") is False:
             rows.append(BootMemRow("crashkernel", 0, "not reserved", "CRASH_CORE/KEXEC_CORE=n",
