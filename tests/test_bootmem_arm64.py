@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import cli_json
 from test_bootmem import BOOTS, boot_logs, parse_boot
 

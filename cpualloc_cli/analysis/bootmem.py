@@ -291,8 +291,8 @@ def arm64_rows(inp: BootMemInputs, ranges: Sequence[tuple[int, int]], rows: list
             "kernel map page tables", kmap, "PTE pages where a segment edge is not 2 MiB aligned + one PMD + one PUD page",
             f"{kpte} + 1 + 1 pages (segments _stext, _etext, __inittext_begin, __initdata_begin, _data, _end)",
             "arch/arm64/mm/mmu.c:760-792 (map_kernel: five segments, block mappings allowed)", "reserved",
-            "KASLR places the image 2 MiB aligned (arch/arm64/kernel/head.S:809-810, arch/arm64/include/asm/boot.h:18); across a 1 GiB boundary it takes "
-            "one more PMD page"))
+            "KASLR places the image 2 MiB aligned (arch/arm64/kernel/head.S:809-810, "
+            "arch/arm64/include/asm/boot.h:18); across a 1 GiB boundary it takes one more PMD page"))
     vm = 2 * page if _on(cfg, "SPARSEMEM_VMEMMAP") else 0
     rows.append(BootMemRow("vmemmap page tables", vm, "one PUD and one PMD page (2 MiB blocks below)",
                            "the memmap of one bank spans less than 1 GiB of vmemmap", "arch/arm64/mm/mmu.c:1212-1252, "
