@@ -635,15 +635,24 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
                 available_min = available - (image_bytes or 0)
                 if arm:  # the Image is loaded at the start of RAM (text_offset 0): inside the initialised part
                     available = available_min
-                notes.append(
-                    f"DEFERRED_STRUCT_PAGE_INIT: only RAM below {boundary:#x} is initialised at mem_init "
-                    f"(zone {lname}'s first section, mm/page_alloc.c:488-520); available = {init_bytes} B "
-                    f"initialised - low 1 MiB - swiotlb = {available} B when KASLR puts the kernel image above it, "
-                    f"{available_min} B when below. Allocations made top-down (memmap, percpu, hashes) are assumed "
-                    "to lie in the deferred part.")
-    notes.append("Not modelled (the remainder against a boot): NODE_DATA (pg_data_t), mem_section roots and "
-                 "usemaps, memblock's own arrays, the brk area, ACPI and e820 table copies, early IRQ and "
-                 "trampoline allocations.")
+                    notes.append(
+                        f"DEFERRED_STRUCT_PAGE_INIT: only RAM below {boundary:#x} is initialised at mem_init "
+                        f"(zone {lname}'s first section, mm/page_alloc.c:488-520); available = {init_bytes} B "
+                        f"initialised - the kernel image reservation = {available} B (the Image is loaded at the "
+                        "start of RAM; the DTB, memmap, percpu, hashes and CMA are assumed to lie in the deferred "
+                        "part, above it).")
+                else:
+                    notes.append(
+                        f"DEFERRED_STRUCT_PAGE_INIT: only RAM below {boundary:#x} is initialised at mem_init "
+                        f"(zone {lname}'s first section, mm/page_alloc.c:488-520); available = {init_bytes} B "
+                        f"initialised - low 1 MiB - swiotlb = {available} B when KASLR puts the kernel image above "
+                        f"it, {available_min} B when below. Allocations made top-down (memmap, percpu, hashes) are "
+                        "assumed to lie in the deferred part.")
+    if not arm:
+        notes.append("Not modelled (the remainder against a boot): NODE_DATA (pg_data_t), mem_section roots and "
+                     "usemaps, memblock's own arrays, the brk area, ACPI and e820 table copies, early IRQ and "
+                     "trampoline allocations.")
+    rows.sort(key=lambda r: r.counted == "freed")  # stable: the later frees last
     return BootMemReport(inp, present, fig_out, tuple(rows), reserved, available, available_min, memtotal, tuple(notes))
 
 
