@@ -6,6 +6,7 @@ Oracles: the boot transcripts; GNU as for aarch64; hand arithmetic of the cited 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import struct
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_json
+from conftest import cli_json, run_cli
 from test_bootmem import BOOTS, boot_logs, parse_boot
 
 from cpualloc_cli.adapters.bootmem_image import read_config_as_written
@@ -200,3 +201,25 @@ def test_struct_page_sizes_by_hand() -> None:
     assert struct_page_bytes("x86_64", 64, {"MMU": "y", "SLUB": "n"})[0] == 56
     # KMSAN: not modelled, no number
     assert struct_page_bytes("x86_64", 64, dict(big, KMSAN="y"))[0] is None
+
+
+def test_odd_arm64_images_are_bad_input_or_inconclusive(tmp_path: Path) -> None:
+    # an arm64 Image header (Documentation/arm64/booting.rst: magic "ARM\x64" at 0x38) with nothing
+    # behind it, and one with a random body: exit 3 or inconclusive rows, never a number or a crash
+    head = bytearray(64)
+    head[0x38:0x3C] = b"ARM\x64"
+    struct.pack_into("<Q", head, 16, 1 << 20)  # image_size
+    bare = tmp_path / "bare"
+    bare.write_bytes(bytes(head))
+    noisy = tmp_path / "noisy"
+    noisy.write_bytes(bytes(head) + bytes((k * 2654435761 >> 13) & 0xFF for k in range(1 << 16)))
+    for img in (bare, noisy):
+        code, out, err = run_cli(["footprint", "--memory", "256MiB", "--machine", "qemu-virt", "--arch", "arm64",
+                                  str(img), "--format", "json"])
+        assert code in (0, 3), (code, err)
+        if code == 0:
+            bm = json.loads(out)["boot_memory"]
+            assert bm["reserved_bytes"] is None
+            assert all(v is None for v in bm["image_figures_bytes"].values())
+        else:
+            assert err.startswith("cpualloc: error: ")

@@ -85,6 +85,8 @@ def sub_pairs(buf: Any, start: int, length: int) -> list[tuple[int, int]]:
     page: dict[int, int] = {}
     known: dict[int, int] = {}
     out: list[tuple[int, int]] = []
+    if start < 0 or start % 4 or length <= 0:
+        return out
     end = min(start + min(length, _MAX_FUNC), len(buf)) // 4 * 4
     for pc in range(start, end, 4):
         (i,) = struct.unpack_from("<I", buf, pc)
@@ -131,6 +133,8 @@ def _pe_sections(buf: Any) -> dict[str, tuple[int, int, int]] | None:
 
 
 def _branch_target(buf: Any, pc: int) -> int | None:
+    if len(buf) < pc + 4:
+        return None
     (i,) = struct.unpack_from("<I", buf, pc)
     if i & 0xFC000000 != 0x14000000:  # B imm26
         return None
