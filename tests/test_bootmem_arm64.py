@@ -97,12 +97,12 @@ def _arm64_dir() -> Path:
     return Path(d) / "boot"
 
 
-def _predict(mem: int, smp: int) -> dict[str, Any]:
+def _predict(mem: int, smp: int, whole: bool = False) -> dict[str, Any]:
     boot = _arm64_dir()
     doc = cli_json(["footprint", "--memory", str(mem), "--machine", "qemu-virt", "--possible-cpus", str(smp),
                     "--config", str(boot / "config-6.1.0-50-arm64"), str(boot / "vmlinuz-6.1.0-50-arm64"),
                     "--format", "json"], 0)
-    bm = doc["boot_memory"]
+    bm = doc if whole else doc["boot_memory"]
     assert isinstance(bm, dict)
     return bm
 
@@ -133,7 +133,12 @@ def test_arm64_prediction_against_boot(key: tuple[int, int]) -> None:
 
 
 def test_arm64_rows_by_hand() -> None:
-    bm = _predict(256 << 20, 1)
+    import jsonschema
+
+    doc = _predict(256 << 20, 1, whole=True)
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "bootmem.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    bm = doc["boot_memory"]
     rows = {r["name"]: r["bytes"] for r in bm["rows"]}
     # INIT_DIR_SIZE (arch/arm64/include/asm/kernel-pgtable.h:62-88, 4K pages, 48-bit VA, KASLR):
     # 1 PGDIR page + EARLY_PGDS (1 + 1) + EARLY_PMDS (1 + 1) = 5 pages; the Image header's image_size
