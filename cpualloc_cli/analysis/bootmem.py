@@ -634,13 +634,19 @@ def compute_bootmem(inp: BootMemInputs) -> BootMemReport:
                 available = init_bytes - low_part
                 available_min = available - (image_bytes or 0)
                 if arm:  # the Image is loaded at the start of RAM (text_offset 0): inside the initialised part
-                    available = available_min
+                    # CMA sits top-down below the DMA limit (dma_contiguous_reserve(arm64_dma_phys_limit),
+                    # arch/arm64/mm/init.c:435): inside the initialised part once ZONE_NORMAL is the last zone
+                    cma_row = next((r for r in rows if r.name == "CMA" and r.bytes_), None)
+                    dma_top = min(top, 4 * GiB)
+                    cma_low = _overlap([(dma_top - cma_row.bytes_, dma_top)], 0, boundary) if cma_row and \
+                        cma_row.bytes_ else 0
+                    available = available_min = available_min - cma_low
                     notes.append(
                         f"DEFERRED_STRUCT_PAGE_INIT: only RAM below {boundary:#x} is initialised at mem_init "
                         f"(zone {lname}'s first section, mm/page_alloc.c:488-520); available = {init_bytes} B "
-                        f"initialised - the kernel image reservation = {available} B (the Image is loaded at the "
-                        "start of RAM; the DTB, memmap, percpu, hashes and CMA are assumed to lie in the deferred "
-                        "part, above it).")
+                        f"initialised - the kernel image reservation - swiotlb - the CMA area below it ({cma_low} B) "
+                        f"= {available} B (the Image is loaded at the start of RAM; the DTB, memmap, percpu and "
+                        "hashes are assumed to lie in the deferred part, above it).")
                 else:
                     notes.append(
                         f"DEFERRED_STRUCT_PAGE_INIT: only RAM below {boundary:#x} is initialised at mem_init "
