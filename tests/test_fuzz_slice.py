@@ -185,7 +185,11 @@ def test_harness_flags(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     # parent's pages in its RSS, and ru_maxrss counts them: the bound sits above the parent's
     # peak, and the memory stand-in allocates past it.
     bound = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 + (100 << 20)
-    monkeypatch.setattr(fuzz_run, "CASE_SECONDS", 1.0)
+    # The memory stand-in touches every page of about a gigabyte (the bound sits above a large
+    # pytest's peak); on a loaded 2-core machine that alone can pass 1 s, and the harness would
+    # then report a timeout, not the memory it is being tested for. Only the timeout stand-in
+    # needs the short case time.
+    monkeypatch.setattr(fuzz_run, "CASE_SECONDS", 60.0 if kind == "memory" else 1.0)
     monkeypatch.setattr(fuzz_run, "RSS_BOUND_BYTES", bound)
     extra = [str(bound + (64 << 20))] if kind == "memory" else []
     runner = fuzz_run.Runner(tmp_path, [sys.executable, "-c", STAND_INS[kind], *extra], watch_repo=False)

@@ -20,16 +20,22 @@ from cpualloc_cli.errors import EXIT_INPUT, InputError
               help="Also list the largest symbols of this section (repeatable).")
 @click.option("--symbols", "want_symbols", is_flag=True,
               help="Emit the whole sized symbol table (nm -S --size-sort order, sizes and types).")
+@click.option("--symbols-from", "symbols_from", metavar="FILE", default=None,
+              help="Symbols from /proc/kallsyms or a System.map (for an image without .symtab, or alone: "
+                   "a running machine); sizes are derived from the addresses.")
 @click.option("--by", "by", metavar="file|dir[:DEPTH]", default=None,
               help="Attribute the bytes to source files or directories (DWARF compile units); --top per level.")
 @output_options(("text", "json", "csv", "tsv"))
 def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections: tuple[str, ...], want_symbols: bool,
-            by: str | None, format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
+            symbols_from: str | None, by: str | None, format_: str, output: str | None, no_color: bool,
+            traceback_: bool) -> int:
     """Read kernel images (vmlinux, .o, .ko, ET_DYN, or a compressed vmlinuz/bzImage/Image):
     header, sections, segments, GNU size totals, image extent, per-cpu section and the
-    largest symbols. Numbers equal GNU size, readelf and nm to the byte."""
+    largest symbols. Numbers equal GNU size, readelf and nm to the byte. An image without
+    .symtab gets its symbols from its own kallsyms (or --symbols-from), sizes derived."""
     from cpualloc_cli.adapters.elf import nm_size_sort_order
-    from cpualloc_cli.adapters.image import load_any
+    from cpualloc_cli.adapters.image import LoadedImage
+    from cpualloc_cli.adapters.kallsyms_symbols import load_any_with_symbols, load_symbols_only
     from cpualloc_cli.analysis.inspect import compute_inspect_report, top_scopes
     from cpualloc_cli.model.inspect import InspectReport
 
@@ -38,23 +44,29 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
         return _inspect_by(images, by, top_n, opts)
     if opts.format in ("csv", "tsv"):
         raise click.UsageError("--format csv/tsv needs --by")
+    if symbols_from is not None and (build_dir is not None or len(images) > 1):
+        raise click.UsageError("--symbols-from goes with one IMAGE (or none: the symbol list alone)")
     if build_dir is not None:
         from cpualloc_cli.adapters.modules_order import modules_in_order
 
         images = images + tuple(modules_in_order(build_dir))
-    elif not images:
+    elif not images and symbols_from is None:
         raise click.UsageError("give at least one IMAGE, or --build-dir DIR")
     reports: list[InspectReport] = []
-    failed = 0
-    for path in images:
+    failures: list[tuple[str, str]] = []  # (path, the error line without its prefix)
+    for path in images or (symbols_from,):
+        assert path is not None
         try:
             with progress(f"reading {path}"):
-                loaded = load_any(path)
+                if images:
+                    loaded = load_any_with_symbols(path, symbols_from, raw_payloads=True)
+                else:
+                    loaded = LoadedImage(path, load_symbols_only(path), None, "symbol list")
         except InputError as exc:
             # One image: its error is the command's error. Several: report it, go on with the rest.
-            if len(images) == 1:
+            if len(images) <= 1:
                 raise
-            failed += 1
+            failures.append((path, exc.one_line()))
             error_line(exc.one_line())
             continue
         container = _container_facts(loaded.payload)
@@ -75,12 +87,12 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
         if payload_notes:
             report = dataclasses.replace(report, notes=report.notes + payload_notes)
         reports.append(report)
-    if failed:
-        error_line(f"{failed} of {len(images)} inputs could not be read; the others are reported")
+    if failures:
+        error_line(f"{len(failures)} of {len(images)} inputs could not be read; the others are reported")
     if opts.format == "json":
         from cpualloc_cli.render.inspect_json import render_inspect_json
 
-        emit(opts, render_inspect_json(reports))
+        emit(opts, render_inspect_json(reports, failures))
     elif want_symbols:
         from cpualloc_cli.render.inspect_text import nm_lines
 
@@ -95,7 +107,7 @@ def inspect(images: tuple[str, ...], build_dir: str | None, top_n: int, sections
         from cpualloc_cli.render.inspect_text import draw_inspect
 
         emit(opts, render_rich(opts, lambda console: draw_inspect(console, reports)))
-    return EXIT_INPUT if failed else 0
+    return EXIT_INPUT if failures else 0
 
 
 def error_line(text: str) -> None:
