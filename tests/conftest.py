@@ -273,6 +273,10 @@ _SLOW_TESTS = {
     "test_terminal_widths_cut_no_number",
     # Parametrised families whose cases are quick one by one but add up to seconds.
     "test_prediction_against_boot",
+    "test_arm64_prediction_against_boot",
+    "test_check_possible_cpus_moves_memory_reserved_as_the_boots_do",
+    "test_arm64_rows_by_hand",
+    "test_struct_page_sizes_by_hand",
     "test_crashkernel_with_the_debian_config",
     "test_every_format_agrees_with_the_exit_code",
     "test_piped_output_cuts_no_number",

@@ -123,3 +123,29 @@ def test_check_cli_min_free_at_the_bound_with_debian() -> None:
     assert kd["status"] == "pass" and kd["bound"] == 128 * MiB
     # the capture kernel's reservation includes its 30 MiB initramfs and the 53,248 KiB image reservation
     assert kd["measured"] > 30 * MiB + 53248 * 1024
+
+
+def test_check_possible_cpus_moves_memory_reserved_as_the_boots_do() -> None:
+    # check --possible-cpus N: memory_reserved at N possible CPUs. Oracle: the recorded amd64 boots,
+    # whose reserved grows from -smp 1 to -smp 8 by 60652K - 58916K = 1736K at 256M (7 more units of
+    # the 62-page first chunk; the printk buffer does not grow: 7 x 2^12 < 2^18 / 2).
+    from test_bootmem import boot_logs, parse_boot
+
+    vmlinux = os.environ.get("CPUALLOC_DEBIAN_DBG_VMLINUX")
+    root = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
+    if not vmlinux or not root or not (Path(root) / "boot" / "config-6.1.0-50-amd64").is_file():
+        pytest.skip("CPUALLOC_DEBIAN_DBG_VMLINUX and CPUALLOC_DEBIAN_KERNEL_DIR are needed (Debian 6.1 amd64)")
+    boots = {(int(str(b["memory"])), int(str(b["smp"]))): b for b in map(parse_boot, boot_logs())
+             if not b["initrd"]}
+    step = int(str(boots[(256 * MiB, 8)]["reserved"])) - int(str(boots[(256 * MiB, 1)]["reserved"]))
+    base = ["check", vmlinux, "--config", str(Path(root) / "boot" / "config-6.1.0-50-amd64"),
+            "--param", "memory=256MiB", "--param", "min_free_memory=0", "--format", "json"]
+
+    def reserved(n: int) -> int:
+        code, out, err = run_cli([*base, "--possible-cpus", str(n)])
+        assert code in (0, 1), (code, err)
+        return int(_rule(cast(dict[str, Any], json.loads(out)), "boot.min-free-memory")["measured"])
+
+    assert reserved(8) - reserved(1) == step * 1024 == 7 * 62 * 4096
+    code, _out, err = run_cli([*base, "--possible-cpus", "0"])
+    assert code == 2, err

@@ -9,19 +9,52 @@ from cpualloc_cli.errors import InputError, UsageError
 from cpualloc_cli.model.bootmem import Machine
 
 
+def raw_image_inputs(image: str, cfg_kwargs: dict[str, Any], static_size: str | None) -> tuple[Any, str | None]:
+    """For an arm64 Image (a raw binary, no .symtab): its boot memory symbols
+    (adapters/bootmem_image.py) and, unless given, its static per-cpu size as --static-size; the
+    arch is arm64 unless a config says otherwise. (None, static_size) for any other image."""
+    from cpualloc_cli.adapters.bootmem_image import is_arm64_image, read_arm64_image_symbols
+
+    if not is_arm64_image(image):
+        return None, static_size
+    raw = read_arm64_image_symbols(image)
+    if static_size is None and raw.percpu_static_bytes is not None:
+        static_size = str(raw.percpu_static_bytes)
+    if not any(cfg_kwargs.get(k) for k in ("arch", "config", "set_", "config_from", "srctree")):
+        cfg_kwargs["arch"] = raw.arch
+    return raw, static_size
+
+
+def bootmem_config(prep: Any, config_path: str | None) -> dict[str, str] | None:
+    """The config values the boot memory model reads: the resolved config, and for the symbols
+    the bundled model does not carry, the --config file as written."""
+    config = dict(prep.config.values) if prep.config is not None else None
+    if config_path and config is not None:
+        from cpualloc_cli.adapters.bootmem_image import read_config_as_written
+
+        for k, v in read_config_as_written(config_path).items():
+            if config.get(k) is None:
+                config[k] = v
+    return config
+
+
 def run_bootmem(opts: Any, prep: Any, memory: str, crashkernel: str | None, machine: str, explain: bool,
-                initrd_size: str | None = None) -> int:
+                initrd_size: str | None = None, *, raw: Any = None, config_path: str | None = None,
+                dtb_size: str | None = None) -> int:
     from cpualloc_cli.analysis.bootmem import build_bootmem_inputs, compute_bootmem
 
     mem = size_option(memory, "--memory")
     crash = size_option(crashkernel, "--crashkernel") or 0
     initrd = size_option(initrd_size, "--initrd-size") or 0
+    dtb = size_option(dtb_size, "--dtb-size")
     assert mem is not None
     if mem <= 0:
         raise UsageError("--memory: must be more than 0")
-    config = dict(prep.config.values) if prep.config is not None else None
+    config = bootmem_config(prep, config_path)
     inp = build_bootmem_inputs(prep.built.inputs, prep.image, config, memory_bytes=mem, machine=Machine(machine),
-                               crashkernel_bytes=crash, initrd_bytes=initrd)
+                               crashkernel_bytes=crash, initrd_bytes=initrd,
+                               raw_symbols=raw.symbols if raw is not None else None,
+                               raw_reason=raw.reason if raw is not None else None, dtb_bytes=dtb)
     try:
         report = compute_bootmem(inp)
     except ValueError as exc:

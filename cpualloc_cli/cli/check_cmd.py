@@ -107,6 +107,9 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
               help="What gives exit 1: error (default, or the policy's fail_on), warning (errors and warnings), "
                    "inconclusive (also limits the inputs cannot decide). Repeatable.")
 @click.option("--crashkernel", default=None, metavar="SIZE", help="crashkernel= reservation to fit (kdump).")
+@click.option("--possible-cpus", "possible_cpus", type=click.IntRange(min=1), default=None,
+              help="CPUs possible at boot (default: as footprint's, DEFAULT_POSSIBLE_CPUS for an image, else "
+                   "NR_CPUS): the per-cpu measures and the boot memory limits (--param memory=) use it.")
 @click.option("--load-window", "load_window", default=None, metavar="SIZE",
               help="Boot loader load window for the compressed image (OpenBoot: about 10 MB).")
 @click.option("--base-size", "base_size", default=None, metavar="SIZE",
@@ -123,7 +126,8 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
 def check(images: tuple[str, ...], design: str | None, build_dir: str | None, modules_dir: str | None,
           policy_path: str | None,
           baseline_path: str | None, budgets: tuple[str, ...], fail_on: tuple[str, ...], crashkernel: str | None,
-          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], symbols_from: str | None,
+          possible_cpus: int | None, load_window: str | None, base_size: str | None, scale_from: tuple[str, ...],
+          symbols_from: str | None,
           format_: str,
           output: str | None, no_color: bool, traceback_: bool,
           arch: str | None, config: str | None, set_: tuple[str, ...], config_from: str | None,
@@ -254,7 +258,7 @@ def check(images: tuple[str, ...], design: str | None, build_dir: str | None, mo
             scaled = scale_kernel_base(scale_from, cfg_kwargs)
         module = img is not None and img.facts.input_kind != "kernel"
         g = gather(cfg_kwargs, None, image=img, arch_opt=arch, base_size=base_size, scaled=scaled,
-                   baseline=base_from_baseline)
+                   baseline=base_from_baseline, possible_cpus=possible_cpus)
         resolved = g.config
         extra: dict[str, float] = {}
         extra_src: dict[str, str] = {}

@@ -233,8 +233,11 @@ def run_packing(image: ElfImage | None) -> Any:
 @click.option("--crashkernel", "crashkernel", default=None, metavar="SIZE", help="With --memory: a crashkernel=SIZE.")
 @click.option("--initrd-size", "initrd_size", default=None, metavar="SIZE",
               help="With --memory: the size of the initramfs the boot loader passes.")
-@click.option("--machine", "machine", type=click.Choice(["flat", "qemu-pc"]), default="flat",
-              help="With --memory: how RAM appears (flat: no holes; qemu-pc: qemu's i440fx e820 map).")
+@click.option("--machine", "machine", type=click.Choice(["flat", "qemu-pc", "qemu-virt"]), default="flat",
+              help="With --memory: how RAM appears (flat: no holes; qemu-pc: qemu's i440fx e820 map; "
+                   "qemu-virt: qemu's arm virt board, RAM from 1 GiB, a 1 MiB DTB).")
+@click.option("--dtb-size", "dtb_size", default=None, metavar="SIZE",
+              help="With --memory on arm64: the device tree's size (fdt_totalsize) the boot loader passes.")
 @output_options(("text", "json"))
 def footprint(image: str | None, design: str | None, explain: bool, base_size: str | None, limits: tuple[str, ...],
               possible_cpus: int | None, percpu_reserve: str | None, vmalloc_size: str | None,
@@ -248,12 +251,18 @@ def footprint(image: str | None, design: str | None, explain: bool, base_size: s
     from cpualloc_cli.analysis.footprint import ALL_DESIGNS, choose_design, compute_footprint
 
     memory, crashkernel, machine = kwargs.pop("memory"), kwargs.pop("crashkernel"), kwargs.pop("machine")
-    initrd_size = kwargs.pop("initrd_size")
+    initrd_size, dtb_size = kwargs.pop("initrd_size"), kwargs.pop("dtb_size")
     symbols_from = kwargs.pop("symbols_from")
     opts = make_output(format_, output, no_color, traceback_)
     cfg_kwargs = config_kwargs(kwargs)
     limit_pairs = parse_limits(limits)
-    prep = prepare_inputs(cfg_kwargs, image, possible_cpus=possible_cpus, percpu_reserve=percpu_reserve,
+    raw = None
+    if memory is not None and image is not None and symbols_from is None:
+        from cpualloc_cli.cli.bootmem_opts import raw_image_inputs
+
+        raw, static_size = raw_image_inputs(image, cfg_kwargs, static_size)
+    prep = prepare_inputs(cfg_kwargs, None if raw is not None else image, possible_cpus=possible_cpus,
+                          percpu_reserve=percpu_reserve,
                           vmalloc_size=vmalloc_size, static_size=static_size, numa_groups=parse_groups(numa_nodes),
                           simulate_packing=simulate_packing, what="compute", base_size=base_size,
                           symbols_from=symbols_from)
@@ -264,7 +273,8 @@ def footprint(image: str | None, design: str | None, explain: bool, base_size: s
 
         if limit_pairs or scale_from or design is not None:
             raise UsageError("--memory reports the boot memory table; --limit, --design and --scale-from do not apply")
-        return max(run_bootmem(opts, prep, memory, crashkernel, machine, explain, initrd_size),
+        return max(run_bootmem(opts, prep, memory, crashkernel, machine, explain, initrd_size, raw=raw,
+                               config_path=cfg_kwargs.get("config"), dtb_size=dtb_size),
                    config_exit(config, cfg_kwargs))
     inp = _with_possible_note(inp)
     scaled = scale_base(scale_from)

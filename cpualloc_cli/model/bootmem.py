@@ -11,6 +11,7 @@ class Machine(StrEnum):
 
     FLAT = "flat"  # all of RAM present from physical address 0, no holes
     QEMU_PC = "qemu-pc"  # qemu's i440fx PC with SeaBIOS (e820 holes below 1 MiB, 3 GiB split)
+    QEMU_VIRT = "qemu-virt"  # qemu's arm virt board: RAM from 1 GiB, a 1 MiB DTB (direct -kernel boot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class BootMemInputs:
     crashkernel_bytes: int = 0
     initrd_bytes: int = 0  # the initramfs the boot loader passes (reserved, freed once unpacked)
     struct_page_bytes: int | None = None  # None: from the arch/version table
+    dtb_bytes: int | None = None  # the flattened DT's fdt_totalsize (arm64); None: the machine's, if known
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,11 +16,11 @@ for m in 256M 1G; do
     --name "$(basename "$k")-m$m-smp2-initramfs" --timeout 600
 done
 # arm64 (issue 15, a second arch): Debian's linux-image-6.1.0-*-arm64, fetched with apt-get download and
-# extracted with dpkg-deb -x (tools/boots/fetch_arm64.sh); a few points only (TCG is slow).
+# extracted with dpkg-deb -x (tools/boots/fetch_arm64.sh); 256M/1G/4G x 1/2/8 CPUs.
 a=${ARM64_VMLINUZ:-}
 if [ -n "$a" ]; then
-  for m in 256M 1G; do
-    for s in 1 2; do
+  for m in 256M 1G 4G; do
+    for s in 1 2 8; do
       nice -n 19 python3 "$here/boot.py" --qemu qemu-system-aarch64 --kernel "$a" --mem "$m" --smp "$s" --timeout 900
     done
   done
