@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from itertools import compress
 from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 
+from cpualloc_cli import speedups
 from cpualloc_cli.errors import ElfFormatError, InputError
 from cpualloc_cli.model.arches import arch_for_elf
 from cpualloc_cli.model.bfd import bfd_vma, section_letter
@@ -733,6 +734,23 @@ def _nm_sorted(image: ElfImage, idx: list[int]) -> list[int]:
     """`idx` (in symbol-table order) in nm --size-sort order."""
     symbols = image.symbols
     assert symbols is not None
+    table = symbols.string_table()
+    fast = speedups.csymbols
+    if fast is not None and table is not None:
+        # The compiled path: the same (size, strcmp name, table order) sort over the same columns.
+        order, same = fast.size_name_order(idx, symbols.sizes, table[1], table[0])
+        return _break_ties(image, order, same)
+    order, names_sorted, same = _size_name_sorted(symbols, idx)
+    order = _break_ties(image, order, same)
+    # (ties are runs of one name: ordering them leaves names_sorted as it is)
+    symbols.remember_names(order, names_sorted)
+    return order
+
+
+def _size_name_sorted(symbols: SymbolTable, idx: list[int]) -> tuple[list[int], list[str], list[int]]:
+    """The pure-Python sort (the reference for the compiled one): `idx` sorted by size, then
+    name (strcmp), then table order; with the names in that order, and the positions k whose
+    symbol has the size and name of the one at k - 1."""
     sizes = symbols.sizes
     # By size first (a stable int sort: table order within a size), then names are decoded in
     # that order and sorted within each run of one size. Python compares these str keys
@@ -752,29 +770,29 @@ def _nm_sorted(image: ElfImage, idx: list[int]) -> list[int]:
         else:
             pos.append(start)
         start = end
-    # Runs of equal (size, name) are still in symbol-table order; nm puts them by value,
-    # then section VMA, then table order.
     names_sorted = list(map(name_of.__getitem__, pos))
     sizes_sorted = list(map(size_of.__getitem__, pos))
-    same = list(compress(range(1, len(pos)), map(operator.eq, names_sorted[1:], names_sorted[:-1])))
-    if same:
-        tie_key = _tie_key(image)
-        i = 0
-        while i < len(same):
-            at = same[i]
-            if sizes_sorted[at] != sizes_sorted[at - 1]:
-                i += 1
-                continue
-            start = at - 1
-            end = at + 1
-            while end < len(pos) and names_sorted[end] == names_sorted[start] and sizes_sorted[end] == sizes_sorted[start]:
-                end += 1
-            pos[start:end] = sorted(pos[start:end], key=lambda p: tie_key(idx[p]))
-            while i < len(same) and same[i] < end:
-                i += 1
-        names_sorted = list(map(name_of.__getitem__, pos))
-    order = list(map(idx.__getitem__, pos))
-    symbols.remember_names(order, names_sorted)
+    same_name = compress(range(1, len(pos)), map(operator.eq, names_sorted[1:], names_sorted[:-1]))
+    same = [k for k in same_name if sizes_sorted[k] == sizes_sorted[k - 1]]
+    return list(map(idx.__getitem__, pos)), names_sorted, same
+
+
+def _break_ties(image: ElfImage, order: list[int], same: list[int]) -> list[int]:
+    """Runs of equal (size, name) are in symbol-table order; nm puts them by value, then section
+    VMA, then table order. `same` (ascending) holds the positions k of `order` whose symbol ties
+    with the one at k - 1."""
+    if not same:
+        return order
+    tie_key = _tie_key(image)
+    i = 0
+    while i < len(same):
+        start = same[i] - 1
+        end = same[i] + 1
+        i += 1
+        while i < len(same) and same[i] == end:
+            end += 1
+            i += 1
+        order[start:end] = sorted(order[start:end], key=tie_key)
     return order
 
 
