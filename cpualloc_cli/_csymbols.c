@@ -94,6 +94,7 @@ static int strtab_ok(const Py_buffer *strtab) {
 
 typedef struct {
     uint64_t size;
+    uint64_t prefix; /* the name's first 8 bytes, big-endian, NUL-padded: compares as strcmp does */
     const unsigned char *name;
     Py_ssize_t pos;   /* position in the input (table order): the stable tie-break */
     Py_ssize_t index; /* symbol index */
@@ -103,6 +104,8 @@ static int entry_cmp(const void *a, const void *b) {
     const entry *x = a, *y = b;
     if (x->size != y->size)
         return x->size < y->size ? -1 : 1;
+    if (x->prefix != y->prefix)
+        return x->prefix < y->prefix ? -1 : 1;
     int c = strcmp((const char *)x->name, (const char *)y->name); /* unsigned char order, as nm */
     if (c)
         return c;
@@ -154,6 +157,14 @@ static PyObject *size_name_order(PyObject *self, PyObject *args) {
         }
         ent[k].size = column_at(&sizes, idx[k]);
         ent[k].name = tab + off;
+        uint64_t prefix = 0;
+        const unsigned char *q = tab + off;
+        for (int b = 0; b < 8; b++) {  /* stops at the NUL, which lies inside the table */
+            prefix = (prefix << 8) | *q;
+            if (*q)
+                q++;
+        }
+        ent[k].prefix = prefix;
         ent[k].pos = k;
         ent[k].index = idx[k];
     }
@@ -192,8 +203,11 @@ done:
 
 /* What may go between JSON quotes as it is: printable ASCII but '"' and '\\' (and the NUL
  * that ends a name). */
-static inline int json_plain(unsigned char c) {
-    return c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+static unsigned char json_plain_table[256];
+
+static void json_plain_init(void) {
+    for (int c = 0; c < 256; c++)
+        json_plain_table[c] = c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
 }
 
 typedef struct {
@@ -293,17 +307,17 @@ static PyObject *json_rows(PyObject *self, PyObject *args) {
             goto done;
         }
         const unsigned char *name = tab + off;
-        size_t name_len = strlen((const char *)name); /* ends inside the table: it ends with a NUL */
+        size_t name_len = 0; /* the name ends inside the table: the table ends with a NUL */
+        while (json_plain_table[name[name_len]])
+            name_len++;
+        if (name[name_len] != '\0') {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
         unsigned char t = types[i];
         if (!((t >= 'A' && t <= 'Z') || (t >= 'a' && t <= 'z') || t == '?')) {
             result = Py_NewRef(Py_None);
             goto done;
-        }
-        for (size_t j = 0; j < name_len; j++) {
-            if (!json_plain(name[j])) {
-                result = Py_NewRef(Py_None);
-                goto done;
-            }
         }
         uint64_t value = column_at(&values, i);
         if (sign_extend && (value & 0x80000000u))
@@ -358,5 +372,6 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__csymbols(void) {
+    json_plain_init();
     return PyModule_Create(&module);
 }
