@@ -13,6 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
 typedef struct {
     Py_buffer view;
     Py_ssize_t count;
@@ -92,13 +98,14 @@ static int strtab_ok(const Py_buffer *strtab) {
     return 1;
 }
 
-typedef struct {
+typedef struct { /* 24 bytes: glibc's qsort moves entries this small directly */
     uint64_t size;
     uint64_t prefix; /* the name's first 8 bytes, big-endian, NUL-padded: compares as strcmp does */
-    const unsigned char *name;
-    Py_ssize_t pos;   /* position in the input (table order): the stable tie-break */
-    Py_ssize_t index; /* symbol index */
+    uint32_t pos;    /* position in the input (table order): the stable tie-break */
+    uint32_t name;   /* offset of the name in the string table */
 } entry;
+
+static const unsigned char *sort_strtab; /* the table entry_cmp reads names from (the GIL is held) */
 
 static int entry_cmp(const void *a, const void *b) {
     const entry *x = a, *y = b;
@@ -106,7 +113,7 @@ static int entry_cmp(const void *a, const void *b) {
         return x->size < y->size ? -1 : 1;
     if (x->prefix != y->prefix)
         return x->prefix < y->prefix ? -1 : 1;
-    int c = strcmp((const char *)x->name, (const char *)y->name); /* unsigned char order, as nm */
+    int c = strcmp((const char *)sort_strtab + x->name, (const char *)sort_strtab + y->name); /* unsigned, as nm */
     if (c)
         return c;
     return x->pos < y->pos ? -1 : (x->pos > y->pos);
@@ -147,6 +154,10 @@ static PyObject *size_name_order(PyObject *self, PyObject *args) {
         PyErr_NoMemory();
         goto done;
     }
+    if (n > (Py_ssize_t)UINT32_MAX || strtab.len > (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "symbol or string table too large");
+        goto done;
+    }
     const unsigned char *tab = strtab.buf;
     for (Py_ssize_t k = 0; k < n; k++) {
         uint64_t off = column_at(&offsets, idx[k]);
@@ -156,7 +167,7 @@ static PyObject *size_name_order(PyObject *self, PyObject *args) {
             goto done;
         }
         ent[k].size = column_at(&sizes, idx[k]);
-        ent[k].name = tab + off;
+        ent[k].name = (uint32_t)off;
         uint64_t prefix = 0;
         const unsigned char *q = tab + off;
         for (int b = 0; b < 8; b++) {  /* stops at the NUL, which lies inside the table */
@@ -165,22 +176,21 @@ static PyObject *size_name_order(PyObject *self, PyObject *args) {
                 q++;
         }
         ent[k].prefix = prefix;
-        ent[k].pos = k;
-        ent[k].index = idx[k];
+        ent[k].pos = (uint32_t)k;
     }
-    Py_BEGIN_ALLOW_THREADS
+    sort_strtab = tab;
     qsort(ent, (size_t)n, sizeof(entry), entry_cmp);
-    Py_END_ALLOW_THREADS
     order = PyList_New(n);
     same = PyList_New(0);
     if (order == NULL || same == NULL)
         goto done;
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *v = PyLong_FromSsize_t(ent[k].index);
+        PyObject *v = PyLong_FromSsize_t(idx[ent[k].pos]);
         if (v == NULL)
             goto done;
         PyList_SET_ITEM(order, k, v);
-        if (k && ent[k].size == ent[k - 1].size && strcmp((const char *)ent[k].name, (const char *)ent[k - 1].name) == 0) {
+        if (k && ent[k].size == ent[k - 1].size && ent[k].prefix == ent[k - 1].prefix
+                && strcmp((const char *)tab + ent[k].name, (const char *)tab + ent[k - 1].name) == 0) {
             PyObject *p = PyLong_FromSsize_t(k);
             if (p == NULL || PyList_Append(same, p) < 0) {
                 Py_XDECREF(p);
@@ -236,16 +246,29 @@ static int sink_reserve(sink *s, size_t more) {
     return 0;
 }
 
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* v in decimal, as Python's %d writes a non-negative int; returns the length (at most 20). */
 static inline size_t put_u64(char *out, uint64_t v) {
     char tmp[20];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
+    size_t n = 20;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        n -= 2;
+        memcpy(tmp + n, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        n -= 2;
+        memcpy(tmp + n, digit_pairs + 2 * v, 2);
+    } else {
+        tmp[--n] = (char)('0' + v);
+    }
+    memcpy(out, tmp + n, 20 - n);
+    return 20 - n;
 }
 
 PyDoc_STRVAR(json_rows_doc,
@@ -300,6 +323,18 @@ static PyObject *json_rows(PyObject *self, PyObject *args) {
     s.buf[s.len++] = '[';
     for (Py_ssize_t k = 0; k < n; k++) {
         Py_ssize_t i = idx[k];
+        if (k + 16 < n) { /* the rows are in size order, so these reads are scattered: ask early */
+            Py_ssize_t ahead = idx[k + 16];
+            PREFETCH((const char *)offsets.view.buf + ahead * offsets.width);
+            PREFETCH((const char *)values.view.buf + ahead * values.width);
+            PREFETCH((const char *)sizes.view.buf + ahead * sizes.width);
+            PREFETCH(types + ahead);
+        }
+        if (k + 8 < n) {
+            uint64_t ahead_off = column_at(&offsets, idx[k + 8]);
+            if (ahead_off < (uint64_t)strtab.len)
+                PREFETCH(tab + ahead_off);
+        }
         uint64_t off = column_at(&offsets, i);
         if (off >= (uint64_t)strtab.len) {
             PyErr_Format(PyExc_ValueError, "symbol %zd name offset %llu is beyond the string table (%zd bytes)",
