@@ -98,25 +98,57 @@ static int strtab_ok(const Py_buffer *strtab) {
     return 1;
 }
 
-typedef struct { /* 24 bytes: glibc's qsort moves entries this small directly */
+typedef struct { /* 24 bytes */
     uint64_t size;
     uint64_t prefix; /* the name's first 8 bytes, big-endian, NUL-padded: compares as strcmp does */
     uint32_t pos;    /* position in the input (table order): the stable tie-break */
     uint32_t name;   /* offset of the name in the string table */
 } entry;
 
-static const unsigned char *sort_strtab; /* the table entry_cmp reads names from (the GIL is held) */
+/* a before b: by size, then name (strcmp: unsigned bytes, as nm); equal keys are "not before",
+ * and the merge sort below is stable, so they keep their input (table) order. */
+static inline int entry_less(const entry *a, const entry *b, const unsigned char *tab) {
+    if (a->size != b->size)
+        return a->size < b->size;
+    if (a->prefix != b->prefix)
+        return a->prefix < b->prefix;
+    return strcmp((const char *)tab + a->name, (const char *)tab + b->name) < 0;
+}
 
-static int entry_cmp(const void *a, const void *b) {
-    const entry *x = a, *y = b;
-    if (x->size != y->size)
-        return x->size < y->size ? -1 : 1;
-    if (x->prefix != y->prefix)
-        return x->prefix < y->prefix ? -1 : 1;
-    int c = strcmp((const char *)sort_strtab + x->name, (const char *)sort_strtab + y->name); /* unsigned, as nm */
-    if (c)
-        return c;
-    return x->pos < y->pos ? -1 : (x->pos > y->pos);
+/* Stable sort of ent[0..n) (tmp has room for n): insertion sort of runs of 16, then bottom-up
+ * merges between the two buffers. Returns the buffer that holds the result. */
+static entry *entry_sort(entry *ent, entry *tmp, size_t n, const unsigned char *tab) {
+    const size_t run = 16;
+    for (size_t lo = 0; lo < n; lo += run) {
+        size_t hi = lo + run < n ? lo + run : n;
+        for (size_t i = lo + 1; i < hi; i++) {
+            entry x = ent[i];
+            size_t j = i;
+            while (j > lo && entry_less(&x, &ent[j - 1], tab)) {
+                ent[j] = ent[j - 1];
+                j--;
+            }
+            ent[j] = x;
+        }
+    }
+    entry *src = ent, *dst = tmp;
+    for (size_t width = run; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                dst[k++] = entry_less(&src[j], &src[i], tab) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[k++] = src[i++];
+            while (j < hi)
+                dst[k++] = src[j++];
+        }
+        entry *t = src;
+        src = dst;
+        dst = t;
+    }
+    return src;
 }
 
 PyDoc_STRVAR(size_name_order_doc,
@@ -149,7 +181,7 @@ static PyObject *size_name_order(PyObject *self, PyObject *args) {
         goto done;
     if (n && !strtab_ok(&strtab))
         goto done;
-    ent = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(entry));
+    ent = PyMem_Malloc((size_t)(n ? 2 * n : 1) * sizeof(entry)); /* the entries, then the merge buffer */
     if (ent == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -178,19 +210,18 @@ static PyObject *size_name_order(PyObject *self, PyObject *args) {
         ent[k].prefix = prefix;
         ent[k].pos = (uint32_t)k;
     }
-    sort_strtab = tab;
-    qsort(ent, (size_t)n, sizeof(entry), entry_cmp);
+    entry *sorted = entry_sort(ent, ent + n, (size_t)n, tab);
     order = PyList_New(n);
     same = PyList_New(0);
     if (order == NULL || same == NULL)
         goto done;
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *v = PyLong_FromSsize_t(idx[ent[k].pos]);
+        PyObject *v = PyLong_FromSsize_t(idx[sorted[k].pos]);
         if (v == NULL)
             goto done;
         PyList_SET_ITEM(order, k, v);
-        if (k && ent[k].size == ent[k - 1].size && ent[k].prefix == ent[k - 1].prefix
-                && strcmp((const char *)tab + ent[k].name, (const char *)tab + ent[k - 1].name) == 0) {
+        if (k && sorted[k].size == sorted[k - 1].size && sorted[k].prefix == sorted[k - 1].prefix
+                && strcmp((const char *)tab + sorted[k].name, (const char *)tab + sorted[k - 1].name) == 0) {
             PyObject *p = PyLong_FromSsize_t(k);
             if (p == NULL || PyList_Append(same, p) < 0) {
                 Py_XDECREF(p);
