@@ -21,32 +21,8 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
 
-# An installed package has its bytecode compiled (pip does it at install time). An editable
-# checkout under PYTHONDONTWRITEBYTECODE=1 would recompile every module on every run, so the
-# children write and read their bytecode under a private cache directory instead.
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-CHILD_ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="cpualloc-bench-pycache-")
-
-
-def run(cmds: list[list[str]]) -> tuple[float, float, int]:
-    """Run commands one after another; return (wall s, user+sys s, max peak RSS KiB)."""
-    wall = cpu = 0.0
-    peak = 0
-    for cmd in cmds:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV)
-        _, status, ru = os.wait4(proc.pid, 0)
-        wall += time.perf_counter() - t0
-        cpu += ru.ru_utime + ru.ru_stime
-        peak = max(peak, ru.ru_maxrss)
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            err = proc.stderr.read().decode() if proc.stderr else ""
-            sys.exit(f"{shlex.join(cmd)} exited {code}: {err.strip()}")
-    return wall, cpu, peak
+from benchlib import CHILD_ENV, emit, run
 
 
 def main() -> None:
@@ -90,6 +66,10 @@ def main() -> None:
     print(f"machine load average         : {os.getloadavg()[0]:.2f}")
     print("(bytecode cached as in an installed package; `python bench/floor.py VMLINUX` measures the "
           "stdlib-only CPython floor under the same job)")
+    emit(f"inspect --format json --symbols ({size_mb:.0f} MB vmlinux)", pick("cpualloc", 0, "median"),
+         "GNU size + nm -S --size-sort", pick("gnu", 0, "median"), peak_rss_mb=peak["cpualloc"] / 1024,
+         note="goal <= 1.5 (medians)")
+    emit("cpualloc --help", pick("help", 0, "median"), "goal 0.25 s", 0.25)
     shutil.rmtree(CHILD_ENV["PYTHONPYCACHEPREFIX"], ignore_errors=True)
 
 

@@ -18,24 +18,10 @@ import argparse
 import os
 import shlex
 import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-CHILD_ENV["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="cpualloc-bench-pycache-")
-
-
-def run(cmds: list[list[str]]) -> float:
-    """Wall seconds for running the commands one after another (each must exit 0)."""
-    t0 = time.perf_counter()
-    for cmd in cmds:
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=CHILD_ENV, check=False)
-        if proc.returncode != 0:
-            sys.exit(f"{shlex.join(cmd[:4])} ... exited {proc.returncode}: {proc.stderr.decode().strip()[:500]}")
-    return time.perf_counter() - t0
+from benchlib import CHILD_ENV, emit, run
 
 
 def main() -> None:
@@ -53,16 +39,30 @@ def main() -> None:
     counts = [len(files) if c == "all" else min(int(c), len(files)) for c in args.counts.split(",")]
     tool = shlex.split(args.cpualloc)
     print(f"{len(files)} modules under {args.dir}; best of {args.runs} run(s)")
-    print(f"{'files':>6}  {'GNU s':>8}  {'cpualloc s':>10}  {'ratio':>6}  {'cpualloc ms/file':>16}")
+    print(f"{'files':>6}  {'GNU s':>8}  {'cpualloc s':>10}  {'ratio':>6}  {'cpualloc ms/file':>16}  "
+          f"{'size s':>7}  {'check s':>8}  {'check/size':>10}")
     for n in counts:
         chosen = files[:n]
         gnu = [[args.size, *chosen], [args.nm, "-S", "--size-sort", *chosen]]
+        size_only = [[args.size, *chosen]]
         ours = [[*tool, "inspect", "--format", "json", "--symbols", *chosen]]
-        g = c = 1e9
+        # every module against the limits for modules (module.percpu-reserve), one process
+        check = [[*tool, "check", "--kernel-version", "6.1", "--format", "json", *chosen]]
+        g = c = s = k = 1e9
+        peak = kpeak = 0
         for _ in range(args.runs):
-            g = min(g, run(gnu))
-            c = min(c, run(ours))
-        print(f"{n:>6}  {g:>8.2f}  {c:>10.2f}  {c / g:>6.2f}  {1000 * c / n:>16.2f}", flush=True)
+            g = min(g, run(gnu)[0])
+            s = min(s, run(size_only)[0])
+            wall, _, rss = run(ours)
+            c, peak = min(c, wall), max(peak, rss)
+            wall, _, rss = run(check)
+            k, kpeak = min(k, wall), max(kpeak, rss)
+        print(f"{n:>6}  {g:>8.2f}  {c:>10.2f}  {c / g:>6.2f}  {1000 * c / n:>16.2f}  {s:>7.2f}  {k:>8.2f}  {k / s:>10.2f}",
+              flush=True)
+        emit(f"inspect --format json --symbols, {n} .ko", c, "GNU size + nm -S --size-sort", g, peak_rss_mb=peak / 1024)
+        emit(f"inspect --format json --symbols, {n} .ko (vs size)", c, "GNU size", s, peak_rss_mb=peak / 1024,
+             note="goal <= 1.5")
+        emit(f"check --format json, {n} .ko", k, "GNU size", s, peak_rss_mb=kpeak / 1024, note="goal <= 1.5")
     print(f"machine load average: {os.getloadavg()[0]:.2f}")
     shutil.rmtree(CHILD_ENV["PYTHONPYCACHEPREFIX"], ignore_errors=True)
 

@@ -16,10 +16,13 @@ import sys as _sys
 
 _HERE = _os.path.dirname(_os.path.abspath(__file__))
 _sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != _HERE]
+_sys.path.append(_HERE)  # after the standard library, for benchlib
 
 import argparse  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+
+from benchlib import emit  # noqa: E402
 
 
 def main() -> None:
@@ -51,6 +54,8 @@ def main() -> None:
     print(f"{'Fraction path (oracle), 2..' + str(args.to):44} {t_exact:8.3f}")
     print(f"{'ratio (closed form / Fraction)':44} {t_fast / t_exact:8.4f}")
     print(f"{'whole CLI sweep --scale-from (rc ' + str(proc.returncode) + ')':44} {t_cli:8.3f}")
+    emit(f"sweep --scale-from 2..{args.to} (closed form)", t_fast, "Fraction path (the oracle)", t_exact)
+    emit(f"sweep --scale-from 2..{args.to}, whole CLI", t_cli, "goal 1 s", 1.0)
 
 
 if __name__ == "__main__":

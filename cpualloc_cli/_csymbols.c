@@ -303,19 +303,27 @@ static inline size_t put_u64(char *out, uint64_t v) {
 }
 
 PyDoc_STRVAR(json_rows_doc,
-"json_rows(order, values, sizes, nm_types, name_offsets, strtab, sign_extend) -> str | None\n\n"
-"`[[value,size,\"T\",\"name\"],...]` for the symbols of `order`, as\n"
+"json_rows(order, values, sizes, nm_types, name_offsets, strtab, sign_extend, size_sources) -> str | None\n\n"
+"`[[value,size,\"T\",\"name\",\"symtab\"],...]` for the symbols of `order`, as\n"
 "json.dumps(rows, separators=(',', ':'), ensure_ascii=False) writes it; None when a name or a\n"
-"type letter needs JSON escaping (the caller then uses the encoder). With sign_extend, a value\n"
-"with bit 31 set gets bits 32-63 set (32-bit MIPS addresses as BFD prints them).");
+"type letter needs JSON escaping, or a size source code is not one of s/d/u (the caller then\n"
+"uses the encoder). With sign_extend, a value with bit 31 set gets bits 32-63 set (32-bit MIPS\n"
+"addresses as BFD prints them). size_sources: one code byte per symbol (model/image.py\n"
+"SIZE_SOURCE_CODES: s symtab, d derived, u unbounded), or None for symtab throughout.");
 
 static PyObject *json_rows(PyObject *self, PyObject *args) {
-    PyObject *indices, *values_obj, *sizes_obj, *offsets_obj, *types_obj;
-    Py_buffer strtab;
+    PyObject *indices, *values_obj, *sizes_obj, *offsets_obj, *types_obj, *sources_obj;
+    Py_buffer strtab, sources = {0};
     int sign_extend;
-    if (!PyArg_ParseTuple(args, "OOOUOy*p", &indices, &values_obj, &sizes_obj, &types_obj, &offsets_obj, &strtab,
-                          &sign_extend))
+    if (!PyArg_ParseTuple(args, "OOOUOy*pO", &indices, &values_obj, &sizes_obj, &types_obj, &offsets_obj, &strtab,
+                          &sign_extend, &sources_obj))
         return NULL;
+    int have_sources = sources_obj != Py_None;
+    if (have_sources && PyObject_GetBuffer(sources_obj, &sources, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&strtab);
+        return NULL;
+    }
+    const unsigned char *source_codes = have_sources ? (const unsigned char *)sources.buf : NULL;
     column values, sizes, offsets;
     int opened = 0;
     PyObject *result = NULL;
@@ -339,6 +347,7 @@ static PyObject *json_rows(PyObject *self, PyObject *args) {
     if (values.count < limit) limit = values.count;
     if (sizes.count < limit) limit = sizes.count;
     if (offsets.count < limit) limit = offsets.count;
+    if (have_sources && sources.len < limit) limit = sources.len;
     idx = index_array(indices, limit, &n);
     if (idx == NULL)
         goto done;
@@ -388,7 +397,19 @@ static PyObject *json_rows(PyObject *self, PyObject *args) {
         uint64_t value = column_at(&values, i);
         if (sign_extend && (value & 0x80000000u))
             value |= 0xFFFFFFFF00000000ull;
-        if (sink_reserve(&s, name_len + 60) < 0)
+        const char *source = "symtab";
+        size_t source_len = 6;
+        if (have_sources) {
+            switch (source_codes[i]) {
+            case 's': break;
+            case 'd': source = "derived"; source_len = 7; break;
+            case 'u': source = "unbounded"; source_len = 9; break;
+            default:
+                result = Py_NewRef(Py_None);
+                goto done;
+            }
+        }
+        if (sink_reserve(&s, name_len + 80) < 0)
             goto done;
         char *p = s.buf + s.len;
         if (k)
@@ -406,6 +427,11 @@ static PyObject *json_rows(PyObject *self, PyObject *args) {
         memcpy(p, name, name_len);
         p += name_len;
         *p++ = '"';
+        *p++ = ',';
+        *p++ = '"';
+        memcpy(p, source, source_len);
+        p += source_len;
+        *p++ = '"';
         *p++ = ']';
         s.len = (size_t)(p - s.buf);
     }
@@ -422,6 +448,8 @@ done:
     if (opened >= 2) PyBuffer_Release(&sizes.view);
     if (opened >= 1) PyBuffer_Release(&values.view);
     PyBuffer_Release(&strtab);
+    if (have_sources)
+        PyBuffer_Release(&sources);
     return result;
 }
 

@@ -94,3 +94,23 @@ def test_check_json_records_the_platform(tmp_path: Path) -> None:
     assert doc["inputs"]["platform"] == "uboot-arm64" and doc["inputs"]["platform_source"] == "policy"
     doc = cli_json(base, 0)
     assert doc["inputs"]["platform"] is None and doc["inputs"]["platform_source"] is None
+
+
+def test_sweep_json_records_the_platform(tmp_path: Path) -> None:
+    # as check's inputs.platform / inputs.platform_source: which preset the bounds came from, and who named it
+    base = ["sweep", "--arch", "arm64", "--kernel-version", "6.1", "--base-size", "30MiB", "--design", "static",
+            "--values", "2,64"]
+    doc = cli_json([*base, "--platform", "rpi-arm64-uboot"], 0)
+    assert doc["platform"] == "rpi-arm64-uboot" and doc["platform_source"] == "--platform"
+    pol = tmp_path / "cpualloc.toml"
+    pol.write_text('platform = "uboot-arm64"\n')
+    doc = cli_json([*base, "--policy", str(pol)], 0)
+    assert doc["platform"] == "uboot-arm64" and doc["platform_source"] == "policy"
+    # --platform wins over the policy's choice, and says so
+    doc = cli_json([*base, "--policy", str(pol), "--platform", "qemu-virt-arm64-uboot"], 0)
+    assert doc["platform"] == "qemu-virt-arm64-uboot" and doc["platform_source"] == "--platform"
+    doc = cli_json(base, 0)
+    assert doc["platform"] is None and doc["platform_source"] is None
+    # --param alone selects no preset: the bound is recorded among the limits, the platform stays null
+    doc = cli_json([*base, "--param", "bootm_len=64MiB"], 0)
+    assert doc["platform"] is None and doc["platform_source"] is None

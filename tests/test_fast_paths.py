@@ -25,9 +25,9 @@ from oracles import fixture_elf, load_index
 
 from cpualloc_cli import speedups
 from cpualloc_cli.adapters import elf
-from cpualloc_cli.adapters.image import load_any
+from cpualloc_cli.adapters.kallsyms_symbols import load_any_with_symbols
 from cpualloc_cli.analysis.inspect import compute_inspect_report
-from cpualloc_cli.model.image import SymbolTable
+from cpualloc_cli.model.image import SIZE_SOURCE_CODES, SymbolTable
 from cpualloc_cli.render import inspect_json
 
 COMPILED = speedups._load()
@@ -43,7 +43,7 @@ def _inspect_json(path: str, compiled: object) -> str:
     saved = speedups.csymbols
     speedups.csymbols = compiled  # type: ignore[assignment]
     try:
-        loaded = load_any(path)
+        loaded = load_any_with_symbols(path, None, raw_payloads=True)  # as inspect reads it
         assert loaded.elf is not None
         order = elf.nm_size_sort_order(loaded.elf)
         report = compute_inspect_report(loaded.elf, order, top_n=10, sections=(), want_symbols=True,
@@ -70,6 +70,24 @@ def test_compiled_equals_pure_on_fixture(name: str, tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", REAL)
 def test_compiled_equals_pure_on_real_kernel(name: str, kernel_vmlinux) -> None:  # type: ignore[no-untyped-def]
     _same_both_ways(str(kernel_vmlinux(name)))
+
+
+@needs_compiled
+@pytest.mark.parametrize("name", ["i386-6.1-nr8", "i386-6.1-nr32"])
+def test_compiled_equals_pure_on_kallsyms_images(name: str) -> None:
+    """bzImages without .symtab: symbols from their kallsyms, sizes derived (the size_source column)."""
+    path = Path(__file__).parent / "fixtures" / "kallsyms" / "images" / name / "bzImage"
+    assert "derived" in _inspect_json(str(path), None)
+    _same_both_ways(str(path))
+
+
+@needs_compiled
+def test_compiled_equals_pure_on_debian_vmlinuz() -> None:
+    kdir = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
+    found = sorted(Path(kdir, "boot").glob("vmlinuz-*")) if kdir else []
+    if not found:
+        pytest.skip("CPUALLOC_DEBIAN_KERNEL_DIR is not set (an extracted linux-image-6.1.*-amd64-unsigned)")
+    _same_both_ways(str(found[0]))
 
 
 @needs_compiled
@@ -123,8 +141,10 @@ def _tables(draw: st.DrawFn) -> tuple[SymbolTable, list[int], bool]:
     sizes = array(code, draw(st.lists(st.sampled_from([0, 1, 8, 8, 8, 4096, top]), min_size=count, max_size=count)))
     values = array(code, draw(st.lists(st.integers(0, top), min_size=count, max_size=count)))
     letters = draw(st.lists(st.sampled_from("TtDdBbRrWVu?"), min_size=count, max_size=count))
+    codes = sorted(SIZE_SOURCE_CODES.values())
+    sources = draw(st.none() | st.lists(st.sampled_from(codes), min_size=count, max_size=count).map(bytes))
     symbols = SymbolTable(None, values, sizes, array("H", [1] * count), "".join(letters), bytes([1] * count),
-                          bytes([1] * count), strtab=bytes(strtab), name_offsets=offsets)
+                          bytes([1] * count), strtab=bytes(strtab), name_offsets=offsets, size_sources=sources)
     idx = sorted(set(draw(st.lists(st.integers(0, count - 1), max_size=count))))
     return symbols, idx, draw(st.booleans())
 
@@ -153,7 +173,8 @@ def test_json_rows_equal_python(case: tuple[SymbolTable, list[int], bool]) -> No
         pure = inspect_json._symbol_rows(symbols, idx, sign_extend).text
     finally:
         speedups.csymbols = saved
-    fast = COMPILED.json_rows(idx, symbols.values, symbols.sizes, symbols.nm_types, table[1], table[0], sign_extend)
+    fast = COMPILED.json_rows(idx, symbols.values, symbols.sizes, symbols.nm_types, table[1], table[0], sign_extend,
+                              symbols.size_sources)
     if fast is None:  # only when a name has a byte that cannot go between JSON quotes as it is
         strtab, offsets = table
         names = [strtab[offsets[i]:strtab.index(0, offsets[i])] for i in idx]
@@ -173,12 +194,18 @@ def test_c_functions_check_every_index_and_offset() -> None:
     with pytest.raises(ValueError, match="NUL"):
         COMPILED.size_name_order([0, 1], sizes, offsets, b"\0a")
     with pytest.raises(ValueError, match="out of range"):
-        COMPILED.json_rows([5], sizes, sizes, "TT", offsets, b"\0a\0", False)
+        COMPILED.json_rows([5], sizes, sizes, "TT", offsets, b"\0a\0", False, None)
+    with pytest.raises(ValueError, match="out of range"):
+        COMPILED.json_rows([1], sizes, sizes, "TT", offsets, b"\0a\0", False, b"s")  # one code for two symbols
     with pytest.raises(ValueError, match="beyond the string table"):
-        COMPILED.json_rows([1], sizes, sizes, "TT", array("I", [0, 9]), b"\0a\0", False)
+        COMPILED.json_rows([1], sizes, sizes, "TT", array("I", [0, 9]), b"\0a\0", False, None)
     with pytest.raises(ValueError, match="unsigned"):
-        COMPILED.json_rows([0], array("d", [1.0]), sizes, "TT", offsets, b"\0a\0", False)
-    assert COMPILED.json_rows([1, 0], sizes, sizes, "Tt", offsets, b"\0a\0", False) == '[[2,2,"t","a"],[1,1,"T",""]]'
+        COMPILED.json_rows([0], array("d", [1.0]), sizes, "TT", offsets, b"\0a\0", False, None)
+    assert (COMPILED.json_rows([1, 0], sizes, sizes, "Tt", offsets, b"\0a\0", False, None)
+            == '[[2,2,"t","a","symtab"],[1,1,"T","","symtab"]]')
+    assert (COMPILED.json_rows([1, 0], sizes, sizes, "Tt", offsets, b"\0a\0", False, b"ud")
+            == '[[2,2,"t","a","derived"],[1,1,"T","","unbounded"]]')
+    assert COMPILED.json_rows([0], sizes, sizes, "Tt", offsets, b"\0a\0", False, b"x?") is None  # not a code
 
 
 # --- header-name tables against pyelftools ----------------------------------------------------
@@ -228,14 +255,36 @@ def test_tables_equal_pyelftools_enums_for_every_machine() -> None:
         assert [k for k, v in enums.ENUM_E_TYPE.items() if v == code] == [f"ET_{want}"]
 
 
-def test_inspect_imports_no_pyelftools_on_a_plain_vmlinux(tmp_path: Path) -> None:
-    """The tables name every field of a kernel: pyelftools is not even imported."""
+def test_inspect_imports_no_library_it_does_not_need(tmp_path: Path) -> None:
+    """`inspect --format json --symbols VMLINUX`: the tables name every field of a kernel, the
+    fast path parses the command line, and a file with its own .symtab needs neither the
+    decompression nor the kallsyms adapters: none of them is even imported."""
     path = fixture_elf("x86_64-smp", tmp_path)
-    code = ("import sys\nfrom cpualloc_cli.adapters.image import load_any\n"
-            f"load_any({str(path)!r})\nprint(sorted(m for m in sys.modules if m.startswith('elftools')))")
+    code = ("import sys\nfrom cpualloc_cli.cli import run\n"
+            f"code = run(['inspect', '--format', 'json', '--symbols', {str(path)!r}])\n"
+            "mods = [m for m in sys.modules if m.split('.')[0] in ('elftools', 'click', 'rich')\n"
+            "        or m.startswith(('cpualloc_cli.adapters.kallsyms', 'cpualloc_cli.adapters.decompress'))]\n"
+            "print(code, sorted(mods), file=sys.stderr)")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
-    assert out.strip() == "[]"
+    err = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stderr
+    assert err.strip() == "0 []"
+
+
+@pytest.mark.parametrize("name", [*FIXTURES, "kallsyms:i386-6.1-nr8"])
+def test_inspect_load_shortcut_equals_load_any_with_symbols(name: str, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import run_cli_in_process
+
+    from cpualloc_cli.cli import inspect_run
+
+    if name.startswith("kallsyms:"):
+        path = str(Path(__file__).parent / "fixtures" / "kallsyms" / "images" / name[9:] / "bzImage")
+    else:
+        path = str(fixture_elf(name, tmp_path))
+    argv = ["inspect", "--format", "json", "--symbols", path]
+    quick = run_cli_in_process(argv)
+    monkeypatch.setattr(inspect_run, "_load", lambda p, s: load_any_with_symbols(p, s, raw_payloads=True))
+    assert run_cli_in_process(argv) == quick
 
 
 # --- the click-free command line against click's ----------------------------------------------

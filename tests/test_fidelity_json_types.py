@@ -57,7 +57,9 @@ def test_mips32_addresses_are_sign_extended_as_nm_prints_them() -> None:
     assert "0x80100000" in (MIPS / "readelf-h.txt").read_text()
     assert img["header"]["entry"] == 0xFFFFFFFF80100000
     # every row of `nm -S --size-sort` (GNU nm 2.40, recorded) is a row of the JSON table
-    json_rows = {tuple(r) for r in img["symbols"]["rows"]}
+    assert img["symbols"]["columns"] == ["address", "size_bytes", "type", "name", "size_source"]
+    assert {r[4] for r in img["symbols"]["rows"]} == {"symtab"}  # the vmlinux's own .symtab
+    json_rows = {tuple(r[:4]) for r in img["symbols"]["rows"]}
     assert _nm_rows() <= json_rows
     assert all(r[0] >= 0xFFFFFFFF80000000 for r in _nm_rows())
     # size -A (recorded) prints the same addresses the JSON gives for the sections

@@ -67,6 +67,25 @@ def test_bad_file_among_good_ones(tmp_path: Path) -> None:
     assert any(line.startswith(f"cpualloc: error: {missing}: ") for line in lines), err
     assert lines[-1] == "cpualloc: error: 2 of 4 inputs could not be read; the others are reported"
     assert "Traceback" not in err
+    # the document says which inputs failed, with the same lines stderr shows, in argument order
+    assert [f["path"] for f in doc["failures"]] == [str(bad), str(missing)]
+    assert [f"cpualloc: error: {f['error']}" for f in doc["failures"]] == lines[:2]
+    import jsonschema
+
+    schema = json.loads((Path(__file__).parent.parent / "schemas" / "inspect.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+
+
+def test_bad_file_among_good_ones_written_with_output(tmp_path: Path) -> None:
+    """-o with a bad input among several: the file is written, and it is the whole report of
+    the run (the good inputs and the list of failures), not a cut-off document."""
+    missing = tmp_path / "missing.ko"
+    out_file = tmp_path / "report.json"
+    rc, out, err = run_cli(["inspect", "--format", "json", "-o", str(out_file), str(GOOD["ko"]), str(missing)])
+    assert rc == 3 and out == ""
+    doc = json.loads(out_file.read_text())
+    assert [im["path"] for im in doc["images"]] == [str(GOOD["ko"])]
+    assert doc["failures"][0]["path"] == str(missing)
 
 
 def test_one_bad_file_alone_keeps_the_single_file_error(tmp_path: Path) -> None:

@@ -114,9 +114,10 @@ def test_json_agrees_with_size(shared_kernels: Path, kernel_vmlinux) -> None:  #
     nm = _oracle(shared_kernels, "sparc64-tiny-nr256", "nm.txt").splitlines()
     rows = img["symbols"]["rows"]
     assert len(rows) == len(nm)
+    assert img["symbols"]["columns"] == ["address", "size_bytes", "type", "name", "size_source"]
     for row, line in zip(rows, nm, strict=True):
         a, sz, t, n = line.split(" ", 3)
-        assert row == [int(a, 16), int(sz, 16), t, n]
+        assert row == [int(a, 16), int(sz, 16), t, n, "symtab"]  # the vmlinux's own .symtab
 
 
 @pytest.mark.realkernel

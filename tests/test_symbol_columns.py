@@ -107,7 +107,7 @@ def test_symbol_rows_equal_the_stdlib_encoder(names: list[bytes], values: list[i
                         "".join(letters[:n]), base.elf_types, base.binds, strtab=base._strtab,
                         name_offsets=base._offsets)
     order = list(range(n))[::-1]
-    rows = [[values[i], values[::-1][i], letters[i], _decoded(names[i])] for i in order]
+    rows = [[values[i], values[::-1][i], letters[i], _decoded(names[i]), "symtab"] for i in order]
     want = json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
     assert _symbol_rows(table, order).text == want
     assert json.loads(_symbol_rows(table, order).text) == rows

@@ -262,7 +262,19 @@ def _names_for(r: _Reader, markers: list[int], m0: int, align: int) -> list[_Nam
     out: list[_Names] = []
     if hi < 4:
         return out
-    for q in range(_align(max(lo, 0), 4), hi, 4):
+    # num_syms is in [lo_n, hi_n], so its top three bytes are m - 1 or m: find those (bytes.find)
+    # instead of reading every word of the up to 4 MiB before the markers
+    qs: set[int] = set()
+    first = _align(max(lo, 0), 4)
+    off = 1 if r.endian == "little" else 0
+    for top in {lo_n >> 8, hi_n >> 8}:
+        pat = top.to_bytes(3, r.endian)  # type: ignore[arg-type]
+        p = buf.find(pat, first + off, hi + off + 2)
+        while p >= 0:
+            if (p - off) % 4 == 0:
+                qs.add(p - off)
+            p = buf.find(pat, p + 1, hi + off + 2)
+    for q in sorted(qs):
         v = r.u32(q)
         cands = []
         if lo_n <= v <= hi_n and q % r.word == 0:  # every label is ALGN-ed (.balign word)
@@ -344,6 +356,11 @@ def _expand(buf: Any, names: _Names, tokens: tuple[bytes, ...], lens: list[int],
     return "".join(map(table.__getitem__, codes)).encode("latin-1")
 
 
+#: _decode_from's problems, in the order it meets them
+_STAGES = ("no kallsyms_markers", "a table runs past", "kallsyms_names runs past", "kallsyms_markers[",
+           "no kallsyms_offsets", "kallsyms_names holds", "a name expands")
+
+
 def find_kallsyms(buf: Any, path: str, *, word_bytes: int | None = None,
                   endian: str | None = None) -> Kallsyms | None:
     """The kallsyms tables in `buf` (a decompressed kernel), decoded; None when the image has no
@@ -360,11 +377,13 @@ def find_kallsyms(buf: Any, path: str, *, word_bytes: int | None = None,
                 continue
             try:
                 got = _decode_from(buf, path, tok, word, problems)
-            except (struct.error, ValueError, IndexError) as exc:
-                problems.append(f"a table runs past the image ({exc})")
+            except (struct.error, ValueError, IndexError):
+                problems.append("a table runs past the end of the image")
                 continue
             if got is not None:
                 return got
+    # the problem of the attempt that got furthest (another word size fails earlier, at the markers)
+    problems.sort(key=lambda p: -next((i for i, w in enumerate(_STAGES) if p.startswith(w)), 0))
     raise _bad(path, "a token table is there but " + (problems[0] if problems else
                                                        "no markers, names and addresses agree with it"))
 
@@ -451,11 +470,38 @@ def _try_markers(r: _Reader, tok: _Tokens, word: int, ends: list[tuple[int, bool
     return None
 
 
+def _seqs_bound(buf: Any, t: int, word: int, lowest: int) -> int:
+    """The most entries a kallsyms_seqs_of_names ending before `t` (padded to `word`) can hold.
+    Its entries are distinct three-byte big-endian indices below n, so (1) no 8 zero bytes in a
+    row (that would cover two whole entries of 0), and (2) every first byte is at most
+    (n - 1) >> 16: n entries back from the end, n <= 65536 * (1 + the largest first byte)."""
+    z = buf.rfind(b"\0" * 8, lowest, max(lowest, t - 16))  # the last 16 bytes may hold the pad
+    floor = max(lowest, z + 1)
+    region = bytes(buf[floor:t])
+    best = 0
+    for end in range(max(len(region) - word + 1, 0), len(region) + 1):
+        if end < 3:
+            continue
+        hi = region[(end - 3) % 3:end:3]  # the first byte of each entry, the last one last
+        # last[v]: entries from the end to the last first-byte v (len(hi): none)
+        last = [len(hi) - 1 - hi.rfind(bytes([v])) for v in range(256)]
+        run = len(hi)  # entries back from the end with every first byte <= h
+        for h in range(255, -1, -1):
+            if (h << 16) < run:
+                best = max(best, min(run, (h + 1) << 16))
+            if h:
+                run = min(run, last[h])
+    return best
+
+
 def _scan_seqs_markers(r: _Reader, tok: _Tokens, word: int) -> _Found | None:
     """kallsyms_seqs_of_names between the markers and the token table (6.1, 6.2+): scan back
     from the token table for a markers array whose symbol count fills the gap with 3-byte seqs."""
     t = tok.table
     lowest = max(0, t - 3 * _MAX_SYMS - 64)
+    # the scan walks the markers at every 4-byte step: bound it by the longest seqs that can end
+    # before the token table, or a damaged image costs a Python step per word of the whole buffer
+    lowest = max(lowest, t - 3 * _seqs_bound(r.buf, t, word, lowest) - 2 * word - 4)
     e = (t - 4) // 4 * 4
     while e > lowest:
         markers = _walk_markers(r, e, 4, 1 << 16)

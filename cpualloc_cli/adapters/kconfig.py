@@ -947,12 +947,15 @@ def load_resolved_config(req: ConfigRequest) -> LoadedConfig:
     Without a tree, a configuration for a kernel outside the bundled model's era (the version
     from --kernel-version, the `.config` header, or the image banner, in that order) is taken as
     written (adapters/config_as_written.py), never re-resolved by the old model."""
-    if req.srctree is not None:
-        return _load_srctree(req)
-    as_written = _load_as_written(req)
-    if as_written is not None:
-        return as_written
-    return _load_bundled(req)
+    try:
+        if req.srctree is not None:
+            return _load_srctree(req)
+        as_written = _load_as_written(req)
+        if as_written is not None:
+            return as_written
+        return _load_bundled(req)
+    finally:
+        _join_background()
 
 
 def _load_as_written(req: ConfigRequest) -> LoadedConfig | None:
@@ -1092,8 +1095,44 @@ def _parse(root: str, top: str, env: Mapping[str, str], *, allow_shell: bool, us
     kconf.cpa_shell_env = None
     kconf.cpa_probe_syms = _probe_syms(kconf)
     if use_cache:
-        _cache_store(key, root, kconf, base)
+        _in_background(lambda: _cache_store(key, root, kconf, base))
     return kconf, False
+
+
+# Storing the parse cache (pickling kconfiglib's tree: about a third of a cold run on Linux 6.1)
+# needs nothing the resolution needs, so a forked child does it while this process resolves the
+# configuration, on another core; load_resolved_config() waits for it before returning, so no
+# process outlives the command and the entry is there when the command ends. Where fork is not
+# available (or fails) the store runs inline, as before.
+_BACKGROUND: list[int] = []
+
+
+def _in_background(fn: Callable[[], None]) -> None:
+    pid = -1
+    if hasattr(os, "fork"):
+        with contextlib.suppress(OSError):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+    if pid < 0:
+        fn()
+        return
+    if pid == 0:  # the child: store, then leave at once (no atexit handlers, no buffered output)
+        code = 0
+        try:
+            fn()
+        except BaseException:  # noqa: BLE001 - a failed store only means no cache entry
+            code = 1
+        finally:
+            os._exit(code)
+    _BACKGROUND.append(pid)
+
+
+def _join_background() -> None:
+    while _BACKGROUND:
+        pid = _BACKGROUND.pop()
+        with contextlib.suppress(ChildProcessError, InterruptedError):
+            os.waitpid(pid, 0)
 
 
 def _printed_warnings(text: str) -> list[str]:

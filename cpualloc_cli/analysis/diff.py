@@ -51,6 +51,11 @@ _NM_DROPS = frozenset("UwvaA")
 PERCPU_SECTIONS = (".data..percpu", ".data.percpu")
 
 
+# str.split()'s whitespace: the re module's \s on str patterns is the same test as str.isspace()
+# (both Py_UNICODE_ISSPACE), found in C instead of a Python loop over the name.
+_SPACE = re.compile(r"\s")
+
+
 def fold_name(name: str) -> str:
     """bloat-o-meter's `re_NUMBER.sub('', name)`: every `.DIGITS` removed, anywhere."""
     return RE_NUMBER.sub("", name)
@@ -58,7 +63,7 @@ def fold_name(name: str) -> str:
 
 def bloat_skips(name: str) -> bool:
     """Names bloat-o-meter drops as generated (and names its line parser never sees)."""
-    if not name or ":" in name or any(c.isspace() for c in name):
+    if not name or ":" in name or _SPACE.search(name):
         return True  # bloat-o-meter skips any nm line containing ':'; split() needs one word
     return name.startswith(_SKIP_PREFIXES) or name in _SKIP_NAMES
 
@@ -352,6 +357,13 @@ def evaluate_budgets(measures: Sequence[MeasureDelta], budgets: Sequence[tuple[s
     return tuple(out)
 
 
+def derived_sizes_note(images: Sequence[ElfImage]) -> str:
+    """What a diff says when symbol sizes are derived (kallsyms, a symbol list), not st_size."""
+    return (f"{' and '.join(f'{img.path} (symbols from {img.symbols_from})' for img in images)}: no .symtab; "
+            "symbol sizes are derived (the distance to the next symbol in its section, an upper bound), "
+            "so per-symbol deltas are deltas of derived sizes")
+
+
 def bloat_o_meter_tables(old: ElfImage, new: ElfImage, option: str = "") -> tuple[BloatResult, ...]:
     """The tables scripts/bloat-o-meter prints for `option` ("", "-c", "-d" or "-t"), in its order.
     A stripped image lists no symbols (its `nm --size-sort` prints none), as bloat-o-meter sees it."""
@@ -373,6 +385,9 @@ def compute_diff(old: ElfImage, new: ElfImage, old_berkeley: BerkeleyTotals, new
         notes.append(f"{' and '.join(stripped)}: no symbol table (stripped): no per-symbol or per-kind symbol deltas; "
                      "init told by section names")
         bloat = compute_bloat((), (), mode[0], mode[1])
+    derived = [img for img in (old, new) if img.symbols is not None and img.symbols_from is not None]
+    if derived:
+        notes.append(derived_sizes_note(derived))
     measures = compute_measure_deltas(old, new, old_berkeley, new_berkeley, old_extent, new_extent)
     return DiffReport(
         old_path=old.path,

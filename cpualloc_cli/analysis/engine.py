@@ -102,7 +102,11 @@ def derive_nr_cpus(img: ElfImage) -> tuple[int | None, str | None]:
         size = int(syms.sizes[i])
         e = elem or long_bytes
         if size > 0 and size % e == 0:
-            return size // e, f"derived: sizeof({name}) {size} B / {e} B per CPU ({source})"
+            how = ""
+            if syms.size_source(i) != "symtab":
+                how = (f"; its size is derived from {img.symbols_from or 'symbol addresses'} (the distance to the "
+                       "next symbol, an upper bound)")
+            return size // e, f"derived: sizeof({name}) {size} B / {e} B per CPU ({source}){how}"
     return None, None
 
 
@@ -130,6 +134,13 @@ def compute_image_facts(img: ElfImage, path: str, file_is_elf: bool, file_bytes:
     kind = "kernel"
     if img.header.file_type == "REL":
         kind = "module" if path.endswith(".ko") or img.section(".modinfo") is not None else "object"
+    if kind == "module" and "percpu_static" not in m:
+        # No .data..percpu: the loader finds section index 0 (sh_size 0) and allocates nothing,
+        # so the module's per-cpu need is measured, and it is 0 B.
+        m["percpu_static"] = 0.0
+        src["percpu_static"] = ("image: no .data..percpu section, the module takes no per-cpu memory "
+                                "(linux-6.1 kernel/module/main.c:178-190 find_sec() returns 0; "
+                                ":371-377 percpu_modalloc() returns 0 when sh_size is 0)")
     area = 0
     if img.symbols is not None:
         i = img.symbols.index(CPU_AREA_SYMBOL)

@@ -92,6 +92,7 @@ def compute_scale_point(image: ElfImage, n: int, berkeley: BerkeleyTotals, exten
         extent_bytes=extent.size_bytes if extent is not None else None,
         extent_label=f"{extent.end_name} - {extent.start_name}" if extent is not None else "",
         dwarf=dict(dwarf or {}),
+        symbols_from=image.symbols_from if table is not None else None,
     )
 
 
@@ -375,6 +376,12 @@ def compute_scale(points: Sequence[ScalePoint], at: int, symbol: str = "NR_CPUS"
         answers.append(_within_build(ans, at, builds) if builds is not None else ans)
 
     notes = list(skipped)
+    derived = [p.label for p in pts if p.symbols_from is not None]
+    if derived:
+        origin = next(p.symbols_from for p in pts if p.symbols_from is not None)
+        notes.append(f"{', '.join(derived)}: no .symtab; symbols from {origin}, "
+                     "sizes derived (the distance to the next symbol in its section, an upper bound): per-symbol fits "
+                     "are fits of derived sizes")
     if len(pts) == 2:
         notes.append("two images: a shape with an intercept fits any two points; fits are checked only for exactness "
                      "and whole element counts")

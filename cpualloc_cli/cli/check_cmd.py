@@ -72,9 +72,9 @@ SYMBOL_SIZES_RECORDED = 1000
 
 
 def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
-                 current: dict[str, tuple[int, str]]) -> BudgetOutcome:
+                 current: dict[str, tuple[int, str]], symbols_from: str | None = None) -> BudgetOutcome:
     """An overrun budget names the symbols that grew most since the baseline (of the recorded
-    largest symbols on each side)."""
+    largest symbols on each side); `symbols_from` says where derived sizes came from."""
     from cpualloc_cli.analysis.diff import compute_symbol_growth
 
     if b.status is not Status.FAIL:
@@ -83,16 +83,20 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
     if not grown:
         return b
     text = ", ".join(f"{name} {new - old:+d} B ({old} -> {new})" for name, old, new in grown)
-    return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}",))
+    how = f" (current sizes derived from {symbols_from}: no .symtab)" if symbols_from else ""
+    return replace(b, arithmetic=b.arithmetic + (f"grew most since the baseline: {text}{how}",))
 
 
 @click.command("check")
-@click.argument("image", required=False, metavar="[IMAGE]")
+@click.argument("images", nargs=-1, metavar="[IMAGE]...")
 @config_options
 @click.option("--design", type=click.Choice(DESIGN_NAMES), default=None,
               help="Per-cpu design to check (default: the config's choice, then the arch's).")
 @click.option("--build-dir", "build_dir", default=None, metavar="O",
               help="A kernel O= build directory: its .config, vmlinux, arch/*/boot image and source link.")
+@click.option("--modules", "modules_dir", default=None, metavar="DIR",
+              help="Also check every module DIR/modules.order names, in its order (a build tree or "
+                   "lib/modules/VERSION), each against the limits for modules.")
 @click.option("--policy", "policy_path", default=None, metavar="FILE",
               help="Policy file (default: cpualloc.toml or [tool.cpualloc] in pyproject.toml, cwd upward).")
 @click.option("--baseline", "baseline_path", default=None, metavar="PREV.json",
@@ -110,12 +114,17 @@ def _with_growth(b: BudgetOutcome, baseline: dict[str, tuple[int, str]],
 @click.option("--scale-from", "scale_from", multiple=True, metavar="IMAGE@N",
               help="Without an image: builds of the same tree at several NR_CPUS; their scale model gives the "
                    "kernel's own size at the config's NR_CPUS.")
+@click.option("--symbols-from", "symbols_from", default=None, metavar="FILE",
+              help="Symbols for an IMAGE without .symtab from /proc/kallsyms or a System.map (sizes derived); "
+                   "default: the image's own kallsyms.")
 @platform_options
 @placement_options
 @output_options(FORMATS)
-def check(image: str | None, design: str | None, build_dir: str | None, policy_path: str | None,
+def check(images: tuple[str, ...], design: str | None, build_dir: str | None, modules_dir: str | None,
+          policy_path: str | None,
           baseline_path: str | None, budgets: tuple[str, ...], fail_on: tuple[str, ...], crashkernel: str | None,
-          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], format_: str,
+          load_window: str | None, base_size: str | None, scale_from: tuple[str, ...], symbols_from: str | None,
+          format_: str,
           output: str | None, no_color: bool, traceback_: bool,
           arch: str | None, config: str | None, set_: tuple[str, ...], config_from: str | None,
           srctree: str | None, allow_shell: bool, kernel_version: str | None, strict: bool,
@@ -140,6 +149,12 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
     from cpualloc_cli.cli.gather import gather, read_image
 
     opts = make_output(format_, output, no_color, traceback_)
+    paths = list(images)
+    if modules_dir is not None:
+        from cpualloc_cli.adapters.modules_order import modules_in_order
+
+        paths += modules_in_order(modules_dir)
+    image: str | None = images[0] if images else None
     params: dict[str, int] = {}
     budget_list: list[Budget] = []
     for text in budgets:
@@ -163,6 +178,17 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
         if config is None and image is None:
             raise InputError("no .config and no vmlinux in the build directory", path=build_dir,
                              hint="run the kernel build first, or give --config / IMAGE")
+        if not images and image is not None:
+            paths.insert(0, image)  # the build's vmlinux, then the --modules modules
+    many = len(paths) > 1
+    if many and (baseline_path is not None or budgets):
+        raise UsageError("--baseline and --budget compare one image with its earlier check: give one IMAGE")
+    if many and symbols_from is not None:
+        raise UsageError("--symbols-from gives the symbols of one image: give one IMAGE")
+    if many and (base_size is not None or scale_from):
+        raise UsageError("--base-size and --scale-from are for a config without an image")
+    if image is None and paths:
+        image = paths[0]
 
     policy = load_policy(policy_path)
     for note in policy.notes:
@@ -189,104 +215,142 @@ def check(image: str | None, design: str | None, build_dir: str | None, policy_p
 
     cfg_kwargs = dict(arch=arch, config=config, set_=set_, config_from=config_from, srctree=srctree,
                       allow_shell=allow_shell, kernel_version=kernel_version, strict=strict)
-    boot = gather_boot(plat, given_boot_image, dtb_path, dtb_size, initrd_path, initrd_size, load_addr, dtb_addr,
-                       initrd_addr, ram_base, ram_size)
-    facts_path = boot_image
-    if given_boot_image is None and boot_image is None and image is not None and os.path.isfile(image):
-        from cpualloc_cli.adapters.elf import is_elf_file
+    warned_config: list[bool] = []
+    warned_waivers: set[str] = set()
+    all_limits = load_database() + policy.limits + plat.limits  # read once, for every image
 
-        if not is_elf_file(image):  # a bzImage or Image.gz given as IMAGE: its header facts too
-            facts_path = image
-    if given_boot_image is None and facts_path is not None:
-        from cpualloc_cli.adapters.image import read_boot_facts
-        from cpualloc_cli.errors import CpuallocError
+    def check_one(image: str | None, boot_image: str | None) -> CheckReport:
+        nonlocal arch
+        boot = gather_boot(plat, given_boot_image, dtb_path, dtb_size, initrd_path, initrd_size, load_addr, dtb_addr,
+                           initrd_addr, ram_base, ram_size)
+        facts_path = boot_image
+        if given_boot_image is None and boot_image is None and image is not None and os.path.isfile(image):
+            from cpualloc_cli.adapters.elf import is_elf_file
 
-        try:  # the build directory's arch/*/boot image (or IMAGE): its header facts when it has readable ones
-            boot["boot_kernel"] = read_boot_facts(facts_path)
+            if not is_elf_file(image):  # a bzImage or Image.gz given as IMAGE: its header facts too
+                facts_path = image
+        if given_boot_image is None and facts_path is not None:
+            from cpualloc_cli.adapters.image import read_boot_facts
+            from cpualloc_cli.errors import CpuallocError
+
+            try:  # the build directory's arch/*/boot image (or IMAGE): its header facts when it has readable ones
+                boot["boot_kernel"] = read_boot_facts(facts_path)
+            except CpuallocError as exc:
+                warn(f"{facts_path}: boot image header not read ({exc})")
+        if symbols_from is not None and image is None:
+            raise UsageError("--symbols-from goes with an IMAGE (the image without .symtab it gives symbols for)")
+        img = read_image(image, symbols_from) if image is not None else None
+        has_config = bool(arch or config or set_ or config_from or srctree)
+        if img is None and not has_config and boot["boot_kernel"] is not None:
+            arch = _boot_arch(boot["boot_kernel"], arch)
+            has_config = arch is not None
+            cfg_kwargs["arch"] = arch
+        if img is None and not has_config:
+            raise UsageError("nothing to check: give a config (--arch/--config/--set), an IMAGE or --build-dir")
+        scaled = None
+        if scale_from:
+            from cpualloc_cli.cli.footprint_cmd import scale_kernel_base
+
+            scaled = scale_kernel_base(scale_from, cfg_kwargs)
+        module = img is not None and img.facts.input_kind != "kernel"
+        g = gather(cfg_kwargs, None, image=img, arch_opt=arch, base_size=base_size, scaled=scaled,
+                   baseline=base_from_baseline)
+        resolved = g.config
+        extra: dict[str, float] = {}
+        extra_src: dict[str, str] = {}
+        if boot_image is not None:
+            extra["compressed_size"] = float(os.path.getsize(boot_image))
+            extra_src["compressed_size"] = f"file size of {boot_image}"
+        inp = None if module else g.built.inputs
+        req = EvalRequest(
+            arch=g.built.inputs.arch if not module or img is None else img.image.header.arch,
+            kernel_version=g.kernel_version, kernel_version_source=g.kernel_version_source,
+            limits=all_limits, waivers=policy.waivers, config=resolved,
+            config_lines=config_lines(resolved.config_path if resolved is not None and resolved.config_path
+                                      and os.path.isfile(resolved.config_path) else None),
+            inputs=inp, config_design=g.built.config_design, cli_design=Design(design) if design else None,
+            image=img.facts if img is not None else None, base=g.base, extra_measures=extra, extra_sources=extra_src,
+            params=params, today=dt.date.today(), **boot)
+        from cpualloc_cli.cli.bootmem_opts import boot_memory_request
+
+        req = replace(req, **boot_memory_request(inp, img.image if img is not None else None, resolved, params,
+                                                 boot["placement"].initrd_size if boot.get("placement") else None, warn))
+        ev = evaluate(req)
+        measures = ev.measures.values
+        known = {lim.id for lim in req.limits} | {f"budget.{m.value}" for m in Measure}
+        for w in policy.waivers:
+            if w.rule not in known and w.rule not in warned_waivers:
+                warned_waivers.add(w.rule)  # once, not once per image
+                warn(f"{w.origin}: waiver for unknown rule {w.rule!r} silences nothing (see `cpualloc limits`)")
+        budget_out = evaluate_budgets(budget_list, baseline, measures, policy.waivers, req.today)
+        symbol_sizes: dict[str, tuple[int, str]] = {}
+        if img is not None and img.image.symbols is not None:
+            from cpualloc_cli.analysis.diff import compute_symbol_sizes
+
+            symbol_sizes = compute_symbol_sizes(img.image, limit=SYMBOL_SIZES_RECORDED)
+        if baseline_syms and symbol_sizes:
+            derived_from = img.image.symbols_from if img is not None else None
+            budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes, derived_from) for b in budget_out)
+        basis = "+".join(p for p, on in (("image", img is not None), ("config", resolved is not None)) if on)
+        strict_findings: tuple[str, ...] = ()
+        if strict and resolved is not None:
+            strict_findings = tuple(f"{f.path or 'config'}{':' + str(f.line) if f.line else ''}: {f.message}"
+                                    for f in resolved.findings if f.severity.rank >= 1)
+        nr_fact = next((f for f in g.built.inputs.facts if f.name == "nr_cpus"), None)
+        from cpualloc_cli.analysis.engine import describe_base
+
+        report = CheckReport(
+            inputs=CheckInputs(arch=req.arch, kernel_version=g.kernel_version,
+                               kernel_version_source=g.kernel_version_source if g.kernel_version else None,
+                               design=ev.design.value if ev.design else None, design_source=ev.design_source,
+                               config_path=resolved.config_path if resolved is not None else None, image_path=image,
+                               boot_image_path=boot_image, baseline_path=baseline_path, policy_path=policy.path,
+                               basis=basis, measures=measures, measure_sources=ev.measures.sources,
+                               symbol_sizes=symbol_sizes, config_source=g.config_origin,
+                               base=describe_base(g.base) if img is None else f"measured from {image}",
+                               lower_bound_measures=tuple(sorted(ev.measures.lower_bounds)),
+                               nr_cpus=ev.nr_cpus if not module else None,
+                               nr_cpus_source=(nr_fact.note or nr_fact.provenance.value) if nr_fact and not module else "",
+                               platform=plat.platform.id if plat.platform is not None else None,
+                               platform_source=plat.source),
+            outcomes=ev.outcomes, budgets=budget_out, not_applicable=ev.not_applicable, fail_on=fail_threshold,
+            fail_on_inconclusive=fail_inconclusive, strict_findings=strict_findings)
+        if resolved is not None and not warned_config:  # once, not once per image
+            warned_config.append(True)
+            shown = [f for f in resolved.findings if f.severity.rank >= 1]
+            for f in shown[:MAX_CONFIG_WARNINGS]:
+                warn(f"{f.path or 'config'}{':' + str(f.line) if f.line else ''}: {f.message}")
+            if len(shown) > MAX_CONFIG_WARNINGS:
+                warn(f"{len(shown) - MAX_CONFIG_WARNINGS} more config finding(s); `cpualloc config` lists them all")
+        return report
+
+    if not many:
+        report = check_one(image, boot_image)
+        emit(opts, render_check(opts, report))
+        return report.exit_code
+    from cpualloc_cli.cli.inspect_run import error_line
+    from cpualloc_cli.errors import CpuallocError
+
+    reports: list[CheckReport] = []
+    failures: list[tuple[str, str]] = []
+    for path in paths:
+        try:
+            # the build directory's boot image belongs to its vmlinux, not to the modules
+            reports.append(check_one(path, boot_image if path == image and not path.endswith(".ko") else None))
         except CpuallocError as exc:
-            warn(f"{facts_path}: boot image header not read ({exc})")
-    img = read_image(image) if image is not None else None
-    has_config = bool(arch or config or set_ or config_from or srctree)
-    if img is None and not has_config and boot["boot_kernel"] is not None:
-        arch = _boot_arch(boot["boot_kernel"], arch)
-        has_config = arch is not None
-        cfg_kwargs["arch"] = arch
-    if img is None and not has_config:
-        raise UsageError("nothing to check: give a config (--arch/--config/--set), an IMAGE or --build-dir")
-    scaled = None
-    if scale_from:
-        from cpualloc_cli.cli.footprint_cmd import scale_kernel_base
+            if not isinstance(exc, InputError):
+                raise
+            failures.append((path, exc.one_line()))
+            error_line(exc.one_line())
+    from cpualloc_cli.render.check_many import draw_check_many, many_exit_code, render_check_many
 
-        scaled = scale_kernel_base(scale_from, cfg_kwargs)
-    module = img is not None and img.facts.input_kind != "kernel"
-    g = gather(cfg_kwargs, None, image=img, arch_opt=arch, base_size=base_size, scaled=scaled,
-               baseline=base_from_baseline)
-    resolved = g.config
-    extra: dict[str, float] = {}
-    extra_src: dict[str, str] = {}
-    if boot_image is not None:
-        extra["compressed_size"] = float(os.path.getsize(boot_image))
-        extra_src["compressed_size"] = f"file size of {boot_image}"
-    inp = None if module else g.built.inputs
-    req = EvalRequest(
-        arch=g.built.inputs.arch if not module or img is None else img.image.header.arch,
-        kernel_version=g.kernel_version, kernel_version_source=g.kernel_version_source,
-        limits=load_database() + policy.limits + plat.limits, waivers=policy.waivers, config=resolved,
-        config_lines=config_lines(resolved.config_path if resolved is not None and resolved.config_path
-                                  and os.path.isfile(resolved.config_path) else None),
-        inputs=inp, config_design=g.built.config_design, cli_design=Design(design) if design else None,
-        image=img.facts if img is not None else None, base=g.base, extra_measures=extra, extra_sources=extra_src,
-        params=params, today=dt.date.today(), **boot)
-    from cpualloc_cli.cli.bootmem_opts import boot_memory_request
-
-    req = replace(req, **boot_memory_request(inp, img.image if img is not None else None, resolved, params,
-                                             boot["placement"].initrd_size if boot.get("placement") else None, warn))
-    ev = evaluate(req)
-    measures = ev.measures.values
-    known = {lim.id for lim in req.limits} | {f"budget.{m.value}" for m in Measure}
-    for w in policy.waivers:
-        if w.rule not in known:
-            warn(f"{w.origin}: waiver for unknown rule {w.rule!r} silences nothing (see `cpualloc limits`)")
-    budget_out = evaluate_budgets(budget_list, baseline, measures, policy.waivers, req.today)
-    symbol_sizes: dict[str, tuple[int, str]] = {}
-    if img is not None and img.image.symbols is not None:
-        from cpualloc_cli.analysis.diff import compute_symbol_sizes
-
-        symbol_sizes = compute_symbol_sizes(img.image, limit=SYMBOL_SIZES_RECORDED)
-    if baseline_syms and symbol_sizes:
-        budget_out = tuple(_with_growth(b, baseline_syms, symbol_sizes) for b in budget_out)
-    basis = "+".join(p for p, on in (("image", img is not None), ("config", resolved is not None)) if on)
-    strict_findings: tuple[str, ...] = ()
-    if strict and resolved is not None:
-        strict_findings = tuple(f"{f.path or 'config'}{':' + str(f.line) if f.line else ''}: {f.message}"
-                                for f in resolved.findings if f.severity.rank >= 1)
-    nr_fact = next((f for f in g.built.inputs.facts if f.name == "nr_cpus"), None)
-    from cpualloc_cli.analysis.engine import describe_base
-
-    report = CheckReport(
-        inputs=CheckInputs(arch=req.arch, kernel_version=g.kernel_version,
-                           kernel_version_source=g.kernel_version_source if g.kernel_version else None,
-                           design=ev.design.value if ev.design else None, design_source=ev.design_source,
-                           config_path=resolved.config_path if resolved is not None else None, image_path=image,
-                           boot_image_path=boot_image, baseline_path=baseline_path, policy_path=policy.path,
-                           basis=basis, measures=measures, measure_sources=ev.measures.sources,
-                           symbol_sizes=symbol_sizes, config_source=g.config_origin,
-                           base=describe_base(g.base) if img is None else f"measured from {image}",
-                           lower_bound_measures=tuple(sorted(ev.measures.lower_bounds)),
-                           nr_cpus=ev.nr_cpus if not module else None,
-                           nr_cpus_source=(nr_fact.note or nr_fact.provenance.value) if nr_fact and not module else "",
-                           platform=plat.platform.id if plat.platform is not None else None,
-                           platform_source=plat.source),
-        outcomes=ev.outcomes, budgets=budget_out, not_applicable=ev.not_applicable, fail_on=fail_threshold,
-        fail_on_inconclusive=fail_inconclusive, strict_findings=strict_findings)
-    if resolved is not None:
-        shown = [f for f in resolved.findings if f.severity.rank >= 1]
-        for f in shown[:MAX_CONFIG_WARNINGS]:
-            warn(f"{f.path or 'config'}{':' + str(f.line) if f.line else ''}: {f.message}")
-        if len(shown) > MAX_CONFIG_WARNINGS:
-            warn(f"{len(shown) - MAX_CONFIG_WARNINGS} more config finding(s); `cpualloc config` lists them all")
-    emit(opts, render_check(opts, report))
-    return report.exit_code
+    if failures:
+        error_line(f"{len(failures)} of {len(paths)} inputs could not be read; the others are reported")
+    if opts.format == "text":
+        emit(opts, render_rich(opts, lambda console: draw_check_many(console, reports, failures)))
+    else:
+        emit(opts, render_check_many(opts.format, reports, failures))
+    return many_exit_code(reports, failures)
 
 
 def _boot_arch(kernel: Any, arch: str | None) -> str | None:

@@ -29,11 +29,12 @@ def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[s
          format_: str, output: str | None, no_color: bool, traceback_: bool) -> int:
     """What grew between two images (ELF or compressed vmlinuz): bloat-o-meter's per-symbol
     deltas and totals (same grouping and .NUMBER folding), section and GNU size deltas, and
-    deltas by kind (text, data, rodata, bss, per-cpu, init).
+    deltas by kind (text, data, rodata, bss, per-cpu, init). An image without .symtab (a
+    vmlinuz) gives its kallsyms symbols, with derived sizes (said in the report).
 
     --format bloat-o-meter prints exactly what Linux 6.1's scripts/bloat-o-meter prints for
     the two files (byte for byte); --bloat-mode picks its -c, -d or -t tables."""
-    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.adapters.kallsyms_symbols import load_image_with_symbols as load_image
     from cpualloc_cli.analysis.diff import compute_diff
     from cpualloc_cli.analysis.extent import compute_extents
     from cpualloc_cli.analysis.sizes import compute_berkeley
@@ -62,6 +63,12 @@ def diff(old: str, new: str, threshold: str, top_n: int | None, budgets: tuple[s
         from cpualloc_cli.render.diff_text import render_bloat_o_meter
 
         tables = bloat_o_meter_tables(old_image, new_image, BLOAT_MODES[bloat_mode])
+        derived = [img for img in (old_image, new_image) if img.symbols is not None and img.symbols_from is not None]
+        if derived:  # stdout stays bloat-o-meter's own format; the caveat goes to stderr
+            from cpualloc_cli.analysis.diff import derived_sizes_note
+            from cpualloc_cli.cli.common import note
+
+            note("note: " + derived_sizes_note(derived))
         emit(opts, "".join(render_bloat_o_meter(t) for t in tables))
         return EXIT_OK
     old_ext = compute_extents(old_image)

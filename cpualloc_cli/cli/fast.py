@@ -46,6 +46,6 @@ def fast_command(args: list[str]) -> Callable[[], int] | None:
 
         # What make_output gives for these arguments: no -o, no --no-color, no --traceback.
         opts = OutputOptions(format="json", output=None, no_color=False, traceback=False)
-        return inspect_images((path,), None, DEFAULT_TOP, (), want_symbols, None, opts)
+        return inspect_images((path,), None, DEFAULT_TOP, (), want_symbols, None, None, opts)
 
     return run

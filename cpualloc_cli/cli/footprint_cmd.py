@@ -47,10 +47,10 @@ def config_exit(config: ResolvedConfig | None, cfg_kwargs: dict[str, Any]) -> in
 def read_image(path: str | None) -> ElfImage | None:
     if path is None:
         return None
-    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.adapters.kallsyms_symbols import load_image_with_symbols
 
     with progress(f"reading {path}"):
-        return load_image(path)
+        return load_image_with_symbols(path)
 
 
 def parse_limits(texts: Sequence[str]) -> list[tuple[Measure, float]]:
@@ -178,7 +178,8 @@ class Prepared:
 def prepare_inputs(cfg_kwargs: dict[str, Any], image: str | None, *, possible_cpus: int | None,
                    percpu_reserve: str | None, vmalloc_size: str | None, static_size: str | None,
                    numa_groups: tuple[int, ...] | None, simulate_packing: bool, what: str,
-                   base_size: str | None = None, default_possible: bool = True) -> Prepared:
+                   base_size: str | None = None, default_possible: bool = True,
+                   symbols_from: str | None = None) -> Prepared:
     """Parse the size options, read the config and the image, and build the footprint inputs
     (through cli/gather.py, as check does)."""
     from cpualloc_cli.cli.gather import gather, read_image
@@ -186,7 +187,9 @@ def prepare_inputs(cfg_kwargs: dict[str, Any], image: str | None, *, possible_cp
     reserve = size_option(percpu_reserve, "--percpu-reserve")
     vmalloc = size_option(vmalloc_size, "--vmalloc-size")
     static = size_option(static_size, "--static-size")
-    img = read_image(image) if image is not None else None
+    if symbols_from is not None and image is None:
+        raise UsageError("--symbols-from goes with an IMAGE (the image without .symtab it gives symbols for)")
+    img = read_image(image, symbols_from) if image is not None else None
     has_config = any(cfg_kwargs.get(k) for k in ("arch", "config", "set_", "config_from", "srctree"))
     if not has_config and img is None and static is None:
         raise UsageError(f"nothing to {what}: give a config (--arch/--config/--set) and/or an IMAGE")
@@ -222,6 +225,9 @@ def run_packing(image: ElfImage | None) -> Any:
 @click.option("--explain", is_flag=True, help="Print every formula with its values put in.")
 @click.option("--base-size", "base_size", default=None, metavar="SIZE",
               help="Without an image: the kernel's own image extent (without a cpu area).")
+@click.option("--symbols-from", "symbols_from", default=None, metavar="FILE",
+              help="Symbols for an IMAGE without .symtab from /proc/kallsyms or a System.map (sizes derived); "
+                   "default: the image's own kallsyms.")
 @click.option("--memory", "memory", default=None, metavar="SIZE",
               help="RAM of the machine: print what the kernel takes from it at boot instead of the designs.")
 @click.option("--crashkernel", "crashkernel", default=None, metavar="SIZE", help="With --memory: a crashkernel=SIZE.")
@@ -243,12 +249,14 @@ def footprint(image: str | None, design: str | None, explain: bool, base_size: s
 
     memory, crashkernel, machine = kwargs.pop("memory"), kwargs.pop("crashkernel"), kwargs.pop("machine")
     initrd_size = kwargs.pop("initrd_size")
+    symbols_from = kwargs.pop("symbols_from")
     opts = make_output(format_, output, no_color, traceback_)
     cfg_kwargs = config_kwargs(kwargs)
     limit_pairs = parse_limits(limits)
     prep = prepare_inputs(cfg_kwargs, image, possible_cpus=possible_cpus, percpu_reserve=percpu_reserve,
                           vmalloc_size=vmalloc_size, static_size=static_size, numa_groups=parse_groups(numa_nodes),
-                          simulate_packing=simulate_packing, what="compute", base_size=base_size)
+                          simulate_packing=simulate_packing, what="compute", base_size=base_size,
+                          symbols_from=symbols_from)
     config, packing, built = prep.config, prep.packing, prep.built
     inp = built.inputs
     if memory is not None:

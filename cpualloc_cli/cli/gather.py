@@ -38,12 +38,14 @@ class ImageRead:
     ikconfig_text: str | None  # the embedded .config, when the image has one
 
 
-def read_image(path: str) -> ImageRead:
+def read_image(path: str, symbols_from: str | None = None) -> ImageRead:
+    """The image with its facts; symbols from its kallsyms when it has no .symtab, or from
+    `symbols_from` (/proc/kallsyms, System.map)."""
     from cpualloc_cli.adapters.elf import is_elf_file
-    from cpualloc_cli.adapters.image import load_any
+    from cpualloc_cli.adapters.kallsyms_symbols import load_any_with_symbols
 
     with progress(f"reading {path}"):
-        loaded = load_any(path)
+        loaded = load_any_with_symbols(path, symbols_from)
     if loaded.elf is None:
         from cpualloc_cli.errors import ElfFormatError
 

@@ -5,18 +5,22 @@ cli/fast.py (the click-free fast path for `inspect --format json [--symbols] IMA
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from cpualloc_cli.cli.common import OutputOptions, emit, progress, render_rich
 from cpualloc_cli.errors import EXIT_INPUT, InputError
+
+if TYPE_CHECKING:
+    from cpualloc_cli.adapters.image import LoadedImage
 
 DEFAULT_TOP = 10
 
 
 def inspect_images(images: tuple[str, ...], build_dir: str | None, top_n: int, sections: tuple[str, ...],
-                   want_symbols: bool, by: str | None, opts: OutputOptions) -> int:
+                   want_symbols: bool, symbols_from: str | None, by: str | None, opts: OutputOptions) -> int:
     """Read, analyse and render the images as `inspect` does; returns the exit code."""
     from cpualloc_cli.adapters.elf import nm_size_sort_order
-    from cpualloc_cli.adapters.image import load_any
+    from cpualloc_cli.adapters.image import LoadedImage
     from cpualloc_cli.analysis.inspect import compute_inspect_report, top_scopes
     from cpualloc_cli.model.inspect import InspectReport
 
@@ -26,25 +30,35 @@ def inspect_images(images: tuple[str, ...], build_dir: str | None, top_n: int, s
         import click
 
         raise click.UsageError("--format csv/tsv needs --by")
+    if symbols_from is not None and (build_dir is not None or len(images) > 1):
+        import click
+
+        raise click.UsageError("--symbols-from goes with one IMAGE (or none: the symbol list alone)")
     if build_dir is not None:
         from cpualloc_cli.adapters.modules_order import modules_in_order
 
         images = images + tuple(modules_in_order(build_dir))
-    elif not images:
+    elif not images and symbols_from is None:
         import click
 
         raise click.UsageError("give at least one IMAGE, or --build-dir DIR")
     reports: list[InspectReport] = []
-    failed = 0
-    for path in images:
+    failures: list[tuple[str, str]] = []  # (path, the error line without its prefix)
+    for path in images or (symbols_from,):
+        assert path is not None
         try:
             with progress(f"reading {path}"):
-                loaded = load_any(path)
+                if images:
+                    loaded = _load(path, symbols_from)
+                else:
+                    from cpualloc_cli.adapters.kallsyms_symbols import load_symbols_only
+
+                    loaded = LoadedImage(path, load_symbols_only(path), None, "symbol list")
         except InputError as exc:
             # One image: its error is the command's error. Several: report it, go on with the rest.
-            if len(images) == 1:
+            if len(images) <= 1:
                 raise
-            failed += 1
+            failures.append((path, exc.one_line()))
             error_line(exc.one_line())
             continue
         container = _container_facts(loaded.payload)
@@ -65,12 +79,12 @@ def inspect_images(images: tuple[str, ...], build_dir: str | None, top_n: int, s
         if payload_notes:
             report = dataclasses.replace(report, notes=report.notes + payload_notes)
         reports.append(report)
-    if failed:
-        error_line(f"{failed} of {len(images)} inputs could not be read; the others are reported")
+    if failures:
+        error_line(f"{len(failures)} of {len(images)} inputs could not be read; the others are reported")
     if opts.format == "json":
         from cpualloc_cli.render.inspect_json import render_inspect_json
 
-        emit(opts, render_inspect_json(reports))
+        emit(opts, render_inspect_json(reports, failures))
     elif want_symbols:
         from cpualloc_cli.render.inspect_text import nm_lines
 
@@ -85,7 +99,25 @@ def inspect_images(images: tuple[str, ...], build_dir: str | None, top_n: int, s
         from cpualloc_cli.render.inspect_text import draw_inspect
 
         emit(opts, render_rich(opts, lambda console: draw_inspect(console, reports)))
-    return EXIT_INPUT if failed else 0
+    return EXIT_INPUT if failures else 0
+
+
+def _load(path: str, symbols_from: str | None) -> LoadedImage:
+    """load_any_with_symbols(path, symbols_from, raw_payloads=True). An ELF file with its own
+    .symtab (or none, and no payload to find kallsyms in) is what load_any gives, and then the
+    kallsyms adapters are not even imported (issue 14: a tenth of GNU's time on a vmlinux)."""
+    from cpualloc_cli.adapters.image import load_any
+
+    if symbols_from is not None:
+        from cpualloc_cli.adapters.kallsyms_symbols import load_any_with_symbols
+
+        return load_any_with_symbols(path, symbols_from, raw_payloads=True)
+    loaded = load_any(path)
+    if loaded.payload is None or (loaded.elf is not None and loaded.elf.symbols is not None):
+        return loaded  # (attach_kallsyms needs payload data; with a .symtab nothing changes)
+    from cpualloc_cli.adapters.kallsyms_symbols import with_kallsyms
+
+    return with_kallsyms(loaded)
 
 
 def error_line(text: str) -> None:

@@ -177,7 +177,7 @@ def load_scale_points(images: Sequence[str], symbol: str) -> tuple[list[ScalePoi
     points; also returns the embedded configs, the arch and a banner. Used by `scale` and by
     `footprint`/`sweep --scale-from`."""
     from cpualloc_cli.adapters.elf import is_elf_file
-    from cpualloc_cli.adapters.image import load_image
+    from cpualloc_cli.adapters.kallsyms_symbols import load_image_with_symbols as load_image
     from cpualloc_cli.analysis.extent import compute_extents
     from cpualloc_cli.analysis.scale import compute_scale_point
     from cpualloc_cli.analysis.sizes import compute_berkeley

@@ -229,7 +229,10 @@ def sweep(image: str | None, symbol: str, from_: int | None, to: int | None, val
         from cpualloc_cli.render.footprint_json import sweep_payload
         from cpualloc_cli.render.jsonout import dumps, envelope
 
-        text = dumps(envelope("sweep", sweep_payload(result)))
+        plat_id = plat_src = None
+        if choice is not None and choice.platform is not None:
+            plat_id, plat_src = choice.platform.id, choice.source
+        text = dumps(envelope("sweep", sweep_payload(result, plat_id, plat_src)))
     else:
         from cpualloc_cli.render.sweep_text import draw_sweep
 

@@ -139,6 +139,14 @@ class Segment:
     alignment: int
 
 
+SIZE_SYMTAB = "symtab"
+SIZE_DERIVED = "derived"
+SIZE_UNBOUNDED = "unbounded"
+#: one byte per symbol in SymbolTable.size_sources
+SIZE_SOURCE_CODES = {SIZE_SYMTAB: ord("s"), SIZE_DERIVED: ord("d"), SIZE_UNBOUNDED: ord("u")}
+SIZE_SOURCE_NAMES = {code: name for name, code in SIZE_SOURCE_CODES.items()}
+
+
 class SymbolTable:
     """The whole `.symtab` in columns. Index i across every column is one symbol.
 
@@ -149,12 +157,12 @@ class SymbolTable:
     symbols, and most commands need a few names, or the names of the sized symbols only.
     """
 
-    __slots__ = ("values", "sizes", "shndx", "nm_types", "elf_types", "binds",
+    __slots__ = ("values", "sizes", "shndx", "nm_types", "elf_types", "binds", "size_sources",
                  "_names", "_strtab", "_offsets", "_text", "_ascii", "_offset_set", "_offset_bytes", "_memo")
 
     def __init__(self, names: Sequence[str] | None, values: array[int], sizes: array[int], shndx: array[int],
                  nm_types: str, elf_types: bytes, binds: bytes, *, strtab: bytes = b"",
-                 name_offsets: array[int] | None = None) -> None:
+                 name_offsets: array[int] | None = None, size_sources: bytes | None = None) -> None:
         if names is None and name_offsets is None:
             raise ValueError("SymbolTable needs names or a string table with name offsets")
         self.values = values  # address per symbol (st_value)
@@ -165,6 +173,9 @@ class SymbolTable:
         self.nm_types = nm_types
         self.elf_types = elf_types  # STT_* per symbol
         self.binds = binds  # STB_* per symbol
+        # where each size comes from, one code byte per symbol (SIZE_SOURCE_CODES); None: every
+        # size is st_size from a .symtab
+        self.size_sources = size_sources
         self._names: tuple[str, ...] | None = tuple(names) if names is not None else None
         self._strtab = strtab
         self._offsets = name_offsets
@@ -176,6 +187,18 @@ class SymbolTable:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def size_source(self, i: int) -> str:
+        """"symtab" (st_size), "derived" (the distance to the next symbol in its range, from
+        kallsyms or a symbol list) or "unbounded" (no next symbol or range end bounds it)."""
+        if self.size_sources is None:
+            return SIZE_SYMTAB
+        return SIZE_SOURCE_NAMES[self.size_sources[i]]
+
+    @property
+    def sizes_derived(self) -> bool:
+        """True when the sizes are not the symbol table's own (see size_source)."""
+        return self.size_sources is not None and bool(self.size_sources.strip(b"s"))
 
     # -- names ---------------------------------------------------------------------------------
 
@@ -351,6 +374,9 @@ class ElfImage:
     common_bytes: int = 0  # sum of SHN_COMMON symbol sizes (size --common)
     banner: str | None = None  # "Linux version ..." if found in the image
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: where `symbols` came from: None for the file's own .symtab, else e.g. "kallsyms" or
+    #: "System.map FILE" (their sizes are derived: SymbolTable.size_source)
+    symbols_from: str | None = None
 
     def section(self, name: str) -> Section | None:
         for s in self.sections:

@@ -164,6 +164,8 @@ class ScalePoint:
     extent_bytes: int | None
     extent_label: str = ""
     dwarf: dict[str, DwarfArray] = field(default_factory=dict)  # from CONFIG_DEBUG_INFO, when present
+    #: None: symbol sizes are st_size; else where the symbols came from (kallsyms...): sizes derived
+    symbols_from: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,8 +69,12 @@ def footprint_payload(report: FootprintReport) -> dict[str, Any]:
     }
 
 
-def sweep_payload(result: SweepResult) -> dict[str, Any]:
+def sweep_payload(result: SweepResult, platform: str | None = None,
+                  platform_source: str | None = None) -> dict[str, Any]:
+    """The sweep's JSON body. `platform` is the preset the bounds came from (--platform or the
+    policy's `platform =`, named by `platform_source`), null without one, as in check's inputs."""
     return {
+        "platform": platform, "platform_source": platform_source,
         "symbol": result.symbol,
         "range": {"from": result.range_lo, "to": result.range_hi},
         "evaluated": result.evaluated,

@@ -8,13 +8,13 @@ from typing import Any
 
 from cpualloc_cli import speedups
 from cpualloc_cli.model.bfd import bfd_vma, sign_extends_vma
-from cpualloc_cli.model.image import SymbolTable, readelf_flag_letters, segment_flag_letters
+from cpualloc_cli.model.image import SIZE_SYMTAB, SymbolTable, readelf_flag_letters, segment_flag_letters
 from cpualloc_cli.model.inspect import InspectReport
 from cpualloc_cli.render.jsonout import RawJson, dumps, envelope
 
 
 def _symbol_rows(symbols: SymbolTable, order: Sequence[int], sign_extend: bool = False) -> RawJson:
-    """`[[address, size, "T", "name"], ...]` written without a per-symbol dict or list.
+    """`[[address, size, "T", "name", "symtab"], ...]` written without a per-symbol dict or list.
 
     When every name is plain ASCII with nothing JSON escapes (a kernel's are), the rows are
     joined from strings directly; otherwise through the C JSON encoder. Both give the text
@@ -26,7 +26,8 @@ def _symbol_rows(symbols: SymbolTable, order: Sequence[int], sign_extend: bool =
     fast = speedups.csymbols
     if fast is not None and table is not None:
         # The compiled writer gives the same text, or None when a name needs escaping.
-        text = fast.json_rows(order, symbols.values, symbols.sizes, symbols.nm_types, table[1], table[0], sign_extend)
+        text = fast.json_rows(order, symbols.values, symbols.sizes, symbols.nm_types, table[1], table[0], sign_extend,
+                              symbols.size_sources)
         if text is not None:
             return RawJson(text)
     # (Gathering the columns into lists first is faster than feeding the join lazily.)
@@ -36,11 +37,13 @@ def _symbol_rows(symbols: SymbolTable, order: Sequence[int], sign_extend: bool =
     sizes = list(map(symbols.sizes.__getitem__, order))
     types = list(map(symbols.nm_types.__getitem__, order))
     names = symbols.names_at(order)
+    sources = ([SIZE_SYMTAB] * len(order) if symbols.size_sources is None
+               else list(map(symbols.size_source, order)))
     if symbols.json_safe_names() and all(t.isalpha() or t == "?" for t in set(types)):
-        # %d prints an int as json.dumps does; the names and letters need no escaping.
-        body = "],[".join(map('%d,%d,"%s","%s"'.__mod__, zip(values, sizes, types, names, strict=True)))
+        # %d prints an int as json.dumps does; the names, letters and sources need no escaping.
+        body = "],[".join(map('%d,%d,"%s","%s","%s"'.__mod__, zip(values, sizes, types, names, sources, strict=True)))
         return RawJson("[[" + body + "]]")
-    rows = list(zip(values, sizes, types, names, strict=True))
+    rows = list(zip(values, sizes, types, names, sources, strict=True))
     return RawJson(json.dumps(rows, separators=(",", ":"), ensure_ascii=False))
 
 
@@ -48,7 +51,7 @@ def _sym(symbols: SymbolTable | None, idx: Sequence[int], va: Callable[[int], in
     if symbols is None:
         return []
     return [{"name": symbols.name(i), "address": va(symbols.values[i]), "size_bytes": symbols.sizes[i],
-             "type": symbols.nm_types[i]} for i in idx]
+             "type": symbols.nm_types[i], "size_source": symbols.size_source(i)} for i in idx]
 
 
 def image_dict(r: InspectReport) -> dict[str, Any]:
@@ -103,13 +106,19 @@ def image_dict(r: InspectReport) -> dict[str, Any]:
     else:
         d["percpu"] = None
     d["has_symbols"] = img.symbols is not None
+    d["symbols_from"] = img.symbols_from if img.symbols is not None else None
     d["top_symbols"] = _sym(img.symbols, r.top, va)
     d["top_by_section"] = {k: _sym(img.symbols, v, va) for k, v in r.top_by_section.items()}
     if r.nm_order is not None and img.symbols is not None:
-        d["symbols"] = {"columns": ["address", "size_bytes", "type", "name"],
+        d["symbols"] = {"columns": ["address", "size_bytes", "type", "name", "size_source"],
                         "rows": _symbol_rows(img.symbols, r.nm_order, sign_extend)}
     return d
 
 
-def render_inspect_json(reports: Sequence[InspectReport]) -> str:
-    return dumps(envelope("inspect", {"images": [image_dict(r) for r in reports]}))
+def render_inspect_json(reports: Sequence[InspectReport], failures: Sequence[tuple[str, str]] = ()) -> str:
+    """`failures`: the inputs that could not be read among several, in argument order, each with
+    its error line; the key is there only when one failed, so a clean run's document is unchanged."""
+    body: dict[str, object] = {"images": [image_dict(r) for r in reports]}
+    if failures:
+        body["failures"] = [{"path": p, "error": e} for p, e in failures]
+    return dumps(envelope("inspect", body))

@@ -15,7 +15,9 @@ from cpualloc_cli.render.tables import Col, print_table
 
 
 def nm_lines(image: ElfImage, order: Sequence[int]) -> str:
-    """The `nm -S --size-sort` text for these symbol indices."""
+    """The `nm -S --size-sort` text for these symbol indices. When the sizes are not the
+    symbol table's own (kallsyms, a symbol list), a fifth column gives each size's source
+    ("derived", "unbounded"), after a comment line saying so."""
     s = image.symbols
     if s is None:
         return ""
@@ -23,6 +25,12 @@ def nm_lines(image: ElfImage, order: Sequence[int]) -> str:
     w = nm_width(h.machine_code, h.elf_class)
     sizes, types = s.sizes, s.nm_types
     values = nm_values(image)
+    if s.size_sources is not None:
+        source = s.size_source
+        head = (f"# address size type name size_source: sizes derived from {image.symbols_from or 'symbol addresses'}"
+                " (the distance to the next symbol in its section), not st_size\n")
+        return head + "".join(f"{values[i]:0{w}x} {sizes[i]:0{w}x} {types[i]} {safe.clean(name)} {source(i)}\n"
+                              for i, name in zip(order, s.names_at(order), strict=True))
     return "".join(f"{values[i]:0{w}x} {sizes[i]:0{w}x} {types[i]} {safe.clean(name)}\n"
                    for i, name in zip(order, s.names_at(order), strict=True))
 
@@ -118,5 +126,10 @@ def _symbol_table(console: Any, img: ElfImage, idx: Sequence[int], title: str) -
         return
     cols = [Col("size", "num", "right"), Col("", "num", "right", drop=True), Col("type", "num"),
             Col("address", "num"), Col("name", "name")]
-    rows = [(str(s.sizes[i]), format_bytes(s.sizes[i]), s.nm_types[i], _addr(img, s.values[i]), s.name(i)) for i in idx]
+    rows: list[tuple[str, ...]] = [(str(s.sizes[i]), format_bytes(s.sizes[i]), s.nm_types[i],
+                                    _addr(img, s.values[i]), s.name(i)) for i in idx]
+    if s.size_sources is not None:
+        cols.append(Col("size source", "num"))
+        rows = [(*row, s.size_source(i)) for row, i in zip(rows, idx, strict=True)]
+        title += f" (sizes derived from {img.symbols_from or 'symbol addresses'})"
     print_table(console, cols, rows, title=title, boxed=False)
