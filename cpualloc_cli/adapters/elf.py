@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from itertools import compress
 from typing import Any, BinaryIO, Literal, NamedTuple, TypeVar
 
+from cpualloc_cli import speedups
 from cpualloc_cli.errors import ElfFormatError, InputError
 from cpualloc_cli.model.arches import arch_for_elf
 from cpualloc_cli.model.bfd import bfd_vma, section_letter
@@ -314,6 +315,56 @@ def _check_segments(size: int, ident: _Ident, h: dict[str, int], path: str) -> N
                              f"({size} bytes)", path=path, hint="e_phnum or e_phoff is corrupt")
 
 
+# --- names of header fields ------------------------------------------------------------------
+
+# Set to False (tests) to name every field through pyelftools, as before these tables.
+USE_TABLES = True
+
+# The spellings the pyelftools path gives for the generic codes (ENUM_E_TYPE, ENUM_SH_TYPE_BASE
+# with descriptions.describe_sh_type, ENUM_P_TYPE_BASE with the PT_ prefix dropped), the same
+# for every machine: machine-specific codes are all >= 0x70000000 and go through pyelftools.
+# tests/test_elf_tables.py checks these against pyelftools itself.
+_E_TYPE_NAMES = {0: "NONE", 1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE"}
+_SH_TYPE_NAMES = {
+    0: "NULL", 1: "PROGBITS", 2: "SYMTAB", 3: "STRTAB", 4: "RELA", 5: "HASH", 6: "DYNAMIC", 7: "NOTE",
+    8: "NOBITS", 9: "REL", 10: "SHLIB", 11: "DYNSYM", 14: "INIT_ARRAY", 15: "FINI_ARRAY", 16: "PREINIT_ARRAY",
+    17: "GROUP", 19: "RELR", 0x6FFFFFF5: "GNU_ATTRIBUTES", 0x6FFFFFF6: "GNU_HASH", 0x6FFFFFF7: "GNU_LIBLIST",
+    0x6FFFFFFD: "VERDEF", 0x6FFFFFFE: "VERNEED", 0x6FFFFFFF: "VERSYM",
+}
+_P_TYPE_NAMES = {
+    0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 5: "SHLIB", 6: "PHDR", 7: "TLS",
+    0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK", 0x6474E552: "GNU_RELRO", 0x6474E553: "GNU_PROPERTY",
+}
+# Elf32_Phdr: type, offset, vaddr, paddr, filesz, memsz, flags, align;
+# Elf64_Phdr: type, flags, offset, vaddr, paddr, filesz, memsz, align.
+_PHDR_FORMATS = {32: "IIIIIIII", 64: "IIQQQQQQ"}
+
+
+class _Structs:
+    """pyelftools' ELF structs for one file, made on first use (fenced: exit 3 on what it raises)."""
+
+    def __init__(self, buf: Any, ident: _Ident, path: str) -> None:
+        self._buf, self._ident, self._path = buf, ident, path
+        self._structs: Any = None
+        self._ehdr: Any = None
+
+    def get(self) -> Any:
+        if self._structs is None:
+            from elftools.elf.structs import ELFStructs
+
+            with _fenced(self._path, "headers"):
+                structs = ELFStructs(little_endian=self._ident.endian == "little", elfclass=self._ident.bits)
+                structs.create_basic_structs()
+                ehdr = structs.Elf_Ehdr.parse(bytes(self._buf[:structs.Elf_Ehdr.sizeof()]))
+                structs.create_advanced_structs(ehdr["e_type"], ehdr["e_machine"], ehdr["e_ident"]["EI_OSABI"])
+            self._structs, self._ehdr = structs, ehdr
+        return self._structs
+
+    def ehdr(self) -> Any:
+        self.get()
+        return self._ehdr
+
+
 # --- the reader ---------------------------------------------------------------------------
 
 def _read(buf: Any, size: int, path: str) -> ElfImage:
@@ -323,24 +374,19 @@ def _read(buf: Any, size: int, path: str) -> ElfImage:
     _check_section_names(buf, size, ident, raw["e_shoff"], shnum, shstrndx, path)
     _check_segments(size, ident, raw, path)
 
-    # pyelftools' struct definitions parse the headers; ELFFile itself is not needed (its
-    # import pulls in the DWARF and EHABI readers, a tenth of an inspect run).
-    from elftools.elf.structs import ELFStructs
-
-    # Only the pyelftools calls are fenced (here and in _read_sections/_read_segments): an
-    # exception from cpualloc's own code is a bug and reaches the CLI as one (exit 4).
-    with _fenced(path, "headers"):
-        structs = ELFStructs(little_endian=ident.endian == "little", elfclass=ident.bits)
-        structs.create_basic_structs()
-        ehdr = structs.Elf_Ehdr.parse(bytes(buf[:structs.Elf_Ehdr.sizeof()]))
-        structs.create_advanced_structs(ehdr["e_type"], ehdr["e_machine"], ehdr["e_ident"]["EI_OSABI"])
-        e_type, e_machine = ehdr["e_type"], ehdr["e_machine"]
-        phdr_size = structs.Elf_Phdr.sizeof()
-    file_type = str(e_type).removeprefix("ET_")
+    # pyelftools' struct definitions name what cpualloc's tables do not (an e_type, machine,
+    # sh_type or p_type outside them); most files need none, and then pyelftools is not even
+    # imported (issue 14). ELFFile itself is never needed (its import pulls in the DWARF and
+    # EHABI readers).
+    structs = _Structs(buf, ident, path)
     machine_code = raw["e_machine"]
-    machine = READELF_MACHINES.get(machine_code) or _describe_machine(e_machine, path)
+    file_type = _E_TYPE_NAMES.get(raw["e_type"]) if USE_TABLES else None
+    if file_type is None:
+        file_type = str(structs.ehdr()["e_type"]).removeprefix("ET_")
+    machine = READELF_MACHINES.get(machine_code) or _describe_machine(structs.ehdr()["e_machine"], path)
     if machine.startswith("<unknown"):
         machine = f"<unknown>: {machine_code:#x}"
+    phdr_size = 32 if ident.bits == 32 else 56
     sections = _read_sections(buf, structs, raw["e_shoff"], shnum, shstrndx, size, path, ident.fmt)
     phnum = raw["e_phnum"]
     if phnum == PN_XNUM and sections:
@@ -400,16 +446,13 @@ def _describe_machine(name: Any, path: str) -> str:
 _SHDR_FORMATS = {32: "IIIIIIIIII", 64: "IIQQQQIIQQ"}
 
 
-def _read_sections(buf: Any, structs: Any, shoff: int, shnum: int, shstrndx: int, size: int,
+def _read_sections(buf: Any, structs: _Structs, shoff: int, shnum: int, shstrndx: int, size: int,
                    path: str, fmt: str) -> list[Section]:
     """Section headers, decoded in bulk with struct (a construct parse per header took ~0.2 ms:
-    a file of many null sections made that minutes); pyelftools names each distinct sh_type once."""
-    from elftools.elf.descriptions import describe_sh_type
-
-    with _fenced(path, "section headers"):
-        shdr = structs.Elf_Shdr
-        want = shdr.sizeof()
-    bits = 32 if want == 40 else 64
+    a file of many null sections made that minutes); each distinct sh_type is named once, from
+    the table or by pyelftools."""
+    bits = 64 if structs._ident.bits == 64 else 32
+    want = 40 if bits == 32 else 64
     with memoryview(buf) as whole, whole[shoff:shoff + shnum * want] as table:
         headers = list(struct.iter_unpack(fmt + _SHDR_FORMATS[bits], table))
     type_names: dict[int, str] = {}
@@ -417,8 +460,11 @@ def _read_sections(buf: Any, structs: Any, shoff: int, shnum: int, shstrndx: int
         type_code = h[1]
         if type_code in type_names:
             continue
-        type_name = READELF_SH_TYPES.get(type_code)
+        type_name = READELF_SH_TYPES.get(type_code) or (_SH_TYPE_NAMES.get(type_code) if USE_TABLES else None)
         if type_name is None:
+            from elftools.elf.descriptions import describe_sh_type
+
+            shdr = structs.get().Elf_Shdr
             with _fenced(path, "section headers"):
                 sh_type = shdr.parse(bytes(buf[shoff + i * want:shoff + (i + 1) * want]))["sh_type"]
                 type_name = str(describe_sh_type(sh_type))
@@ -475,27 +521,34 @@ _PT_PROC = {
 }
 
 
-def _read_segments(buf: Any, structs: Any, phoff: int, phnum: int, machine_code: int, path: str,
+def _read_segments(buf: Any, structs: _Structs, phoff: int, phnum: int, machine_code: int, path: str,
                    fmt: str) -> list[Segment]:
     out: list[Segment] = []
     if phnum == 0 or phoff == 0:
         return out
-    with _fenced(path, "program headers"):
-        phdr = structs.Elf_Phdr
-        want = phdr.sizeof()
-        headers = [phdr.parse(bytes(buf[phoff + i * want:phoff + (i + 1) * want])) for i in range(phnum)]
-    for i, h in enumerate(headers):
-        ptype = h["p_type"]
-        type_code = struct.unpack_from(fmt + "I", buf, phoff + i * want)[0]  # p_type, as the file has it
-        # readelf's spelling: PT_ prefix dropped, and MIPS/ARM ones without the arch prefix.
-        if isinstance(ptype, str):
-            name = ptype.removeprefix("PT_").removeprefix("MIPS_").removeprefix("ARM_")
+    bits = structs._ident.bits
+    want = 32 if bits == 32 else 56
+    # (phoff + phnum * want was checked against the file size in _check_segments or _read)
+    with memoryview(buf) as whole, whole[phoff:phoff + phnum * want] as table:
+        rows = list(struct.iter_unpack(fmt + _PHDR_FORMATS[bits], table))
+    for i, row in enumerate(rows):
+        if bits == 32:
+            type_code, offset, vaddr, paddr, filesz, memsz, flags, align = row
         else:
-            name = _PT_PROC.get(machine_code, {}).get(ptype) or f"{ptype:#x}"
+            type_code, flags, offset, vaddr, paddr, filesz, memsz, align = row
+        name = _P_TYPE_NAMES.get(type_code) if USE_TABLES else None
+        if name is None:
+            phdr = structs.get().Elf_Phdr
+            with _fenced(path, "program headers"):
+                ptype = phdr.parse(bytes(buf[phoff + i * want:phoff + (i + 1) * want]))["p_type"]
+            # readelf's spelling: PT_ prefix dropped, and MIPS/ARM ones without the arch prefix.
+            if isinstance(ptype, str):
+                name = ptype.removeprefix("PT_").removeprefix("MIPS_").removeprefix("ARM_")
+            else:
+                name = _PT_PROC.get(machine_code, {}).get(ptype) or f"{ptype:#x}"
         out.append(Segment(
-            type=name, type_code=type_code, offset=int(h["p_offset"]), vaddr=int(h["p_vaddr"]),
-            paddr=int(h["p_paddr"]), filesz=int(h["p_filesz"]), memsz=int(h["p_memsz"]),
-            flags=int(h["p_flags"]), alignment=int(h["p_align"]),
+            type=name, type_code=type_code, offset=offset, vaddr=vaddr, paddr=paddr, filesz=filesz,
+            memsz=memsz, flags=flags, alignment=align,
         ))
     return out
 
@@ -733,6 +786,23 @@ def _nm_sorted(image: ElfImage, idx: list[int]) -> list[int]:
     """`idx` (in symbol-table order) in nm --size-sort order."""
     symbols = image.symbols
     assert symbols is not None
+    table = symbols.string_table()
+    fast = speedups.csymbols
+    if fast is not None and table is not None:
+        # The compiled path: the same (size, strcmp name, table order) sort over the same columns.
+        order, same = fast.size_name_order(idx, symbols.sizes, table[1], table[0])
+        return _break_ties(image, order, same)
+    order, names_sorted, same = _size_name_sorted(symbols, idx)
+    order = _break_ties(image, order, same)
+    # (ties are runs of one name: ordering them leaves names_sorted as it is)
+    symbols.remember_names(order, names_sorted)
+    return order
+
+
+def _size_name_sorted(symbols: SymbolTable, idx: list[int]) -> tuple[list[int], list[str], list[int]]:
+    """The pure-Python sort (the reference for the compiled one): `idx` sorted by size, then
+    name (strcmp), then table order; with the names in that order, and the positions k whose
+    symbol has the size and name of the one at k - 1."""
     sizes = symbols.sizes
     # By size first (a stable int sort: table order within a size), then names are decoded in
     # that order and sorted within each run of one size. Python compares these str keys
@@ -752,29 +822,29 @@ def _nm_sorted(image: ElfImage, idx: list[int]) -> list[int]:
         else:
             pos.append(start)
         start = end
-    # Runs of equal (size, name) are still in symbol-table order; nm puts them by value,
-    # then section VMA, then table order.
     names_sorted = list(map(name_of.__getitem__, pos))
     sizes_sorted = list(map(size_of.__getitem__, pos))
-    same = list(compress(range(1, len(pos)), map(operator.eq, names_sorted[1:], names_sorted[:-1])))
-    if same:
-        tie_key = _tie_key(image)
-        i = 0
-        while i < len(same):
-            at = same[i]
-            if sizes_sorted[at] != sizes_sorted[at - 1]:
-                i += 1
-                continue
-            start = at - 1
-            end = at + 1
-            while end < len(pos) and names_sorted[end] == names_sorted[start] and sizes_sorted[end] == sizes_sorted[start]:
-                end += 1
-            pos[start:end] = sorted(pos[start:end], key=lambda p: tie_key(idx[p]))
-            while i < len(same) and same[i] < end:
-                i += 1
-        names_sorted = list(map(name_of.__getitem__, pos))
-    order = list(map(idx.__getitem__, pos))
-    symbols.remember_names(order, names_sorted)
+    same_name = compress(range(1, len(pos)), map(operator.eq, names_sorted[1:], names_sorted[:-1]))
+    same = [k for k in same_name if sizes_sorted[k] == sizes_sorted[k - 1]]
+    return list(map(idx.__getitem__, pos)), names_sorted, same
+
+
+def _break_ties(image: ElfImage, order: list[int], same: list[int]) -> list[int]:
+    """Runs of equal (size, name) are in symbol-table order; nm puts them by value, then section
+    VMA, then table order. `same` (ascending) holds the positions k of `order` whose symbol ties
+    with the one at k - 1."""
+    if not same:
+        return order
+    tie_key = _tie_key(image)
+    i = 0
+    while i < len(same):
+        start = same[i] - 1
+        end = same[i] + 1
+        i += 1
+        while i < len(same) and same[i] == end:
+            end += 1
+            i += 1
+        order[start:end] = sorted(order[start:end], key=tie_key)
     return order
 
 

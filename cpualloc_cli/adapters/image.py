@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
-from cpualloc_cli.adapters.elf import is_elf_file, read_elf, read_elf_bytes
+from cpualloc_cli.adapters.elf import is_elf_file, open_regular, read_elf, read_elf_bytes
 from cpualloc_cli.errors import ElfFormatError, InputError
 from cpualloc_cli.model.image import ElfImage
 
@@ -77,6 +77,8 @@ def _load_any(path: str) -> LoadedImage:
     if os.path.isdir(path):
         raise InputError("is a directory, not a kernel image", path=path)
     if is_elf_file(path):
+        if not _may_be_mips_wrapper(path):  # (the decompression adapter's import is skipped too)
+            return LoadedImage(path, read_elf(path), None, "elf")
         from cpualloc_cli.adapters.decompress import elf_wrapper_payload
 
         wrapped = elf_wrapper_payload(path)  # a MIPS vmlinuz: a decompressor ELF around the kernel
@@ -98,6 +100,25 @@ def _load_any(path: str) -> LoadedImage:
         source = f"{kind} payload" + (f" ({codec})" if codec else "")
         return LoadedImage(path, read_elf_bytes(data, path), payload, source)
     return LoadedImage(path, None, payload, str(getattr(payload, "kind", "raw")))
+
+
+def _may_be_mips_wrapper(path: str) -> bool:
+    """False when the ELF cannot be the MIPS decompressor elf_wrapper_payload looks for: that
+    needs a 52-byte header with a valid class and byte order, e_machine EM_MIPS and e_type
+    ET_EXEC (decompress._mips_zboot_data); True otherwise, and when in doubt."""
+    try:
+        with open_regular(path) as fh:
+            head = fh.read(52)
+    except (OSError, InputError):
+        return True
+    if len(head) < 52 or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return False
+    e_type, machine = struct.unpack_from("<HH" if head[5] == 1 else ">HH", head, 16)
+    return bool(machine == EM_MIPS and e_type == ET_EXEC)
+
+
+EM_MIPS = 8
+ET_EXEC = 2
 
 
 def load_image(path: str) -> ElfImage:

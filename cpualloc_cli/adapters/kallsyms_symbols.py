@@ -402,6 +402,11 @@ def load_any_with_symbols(path: str, symbols_from: str | None = None, *, raw_pay
             raise InputError("names none of the range bounds (_stext/_etext, __bss_start/__bss_stop, ...)",
                              path=symbols_from, hint="give the whole /proc/kallsyms or System.map")
         return _fresh_notes(dataclasses.replace(loaded, elf=image))
+    return with_kallsyms(loaded)
+
+
+def with_kallsyms(loaded: LoadedImage) -> LoadedImage:
+    """What load_any_with_symbols(path, None, raw_payloads=True) gives, from load_any(path)'s result."""
     return _fresh_notes(attach_kallsyms(loaded))
 
 

@@ -332,7 +332,7 @@ def check(images: tuple[str, ...], design: str | None, build_dir: str | None, mo
         report = check_one(image, boot_image)
         emit(opts, render_check(opts, report))
         return report.exit_code
-    from cpualloc_cli.cli.inspect_cmd import error_line
+    from cpualloc_cli.cli.inspect_run import error_line
     from cpualloc_cli.errors import CpuallocError
 
     reports: list[CheckReport] = []

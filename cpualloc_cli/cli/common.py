@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import click
-
 from cpualloc_cli.errors import InputError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,6 +40,8 @@ class OutputOptions:
 def output_options(formats: Sequence[str] = ("text", "json")) -> Callable[[F], F]:
     """Decorator adding --format, -o/--output, --no-color and --traceback."""
 
+    import click  # (here, not at the top: the fast inspect path never loads click)
+
     def deco(fn: F) -> F:
         fn = click.option("--traceback", "traceback_", is_flag=True,
                           help="Show the Python traceback for errors.")(fn)
@@ -56,6 +56,8 @@ def output_options(formats: Sequence[str] = ("text", "json")) -> Callable[[F], F
 
 
 def make_output(format_: str, output: str | None, no_color: bool, traceback_: bool) -> OutputOptions:
+    import click
+
     ctx = click.get_current_context(silent=True)
     root = ctx.find_root().obj if ctx is not None and ctx.find_root().obj else {}
     check_output_name(output)

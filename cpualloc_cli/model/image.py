@@ -254,6 +254,13 @@ class SymbolTable:
             return [n.encode("utf-8", "surrogateescape").decode("latin-1") for n in map(self._names.__getitem__, indices)]
         return self._raw_names(indices)
 
+    def string_table(self) -> tuple[bytes, array[int]] | None:
+        """(string table, name offset per symbol) when names are read from a string table, else
+        None (names were given). For bulk readers of the names (the compiled symbol path)."""
+        if self._names is not None or self._offsets is None:
+            return None
+        return self._strtab, self._offsets
+
     def json_safe_names(self) -> bool:
         """True when every name can go into JSON between quotes as it is (ASCII, no quote,
         backslash or control character)."""

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from cpualloc_cli import speedups
 from cpualloc_cli.model.bfd import bfd_vma, sign_extends_vma
 from cpualloc_cli.model.image import SIZE_SYMTAB, SymbolTable, readelf_flag_letters, segment_flag_letters
 from cpualloc_cli.model.inspect import InspectReport
@@ -21,6 +22,14 @@ def _symbol_rows(symbols: SymbolTable, order: Sequence[int], sign_extend: bool =
     """
     if not order:
         return RawJson("[]")
+    table = symbols.string_table()
+    fast = speedups.csymbols
+    if fast is not None and table is not None:
+        # The compiled writer gives the same text, or None when a name needs escaping.
+        text = fast.json_rows(order, symbols.values, symbols.sizes, symbols.nm_types, table[1], table[0], sign_extend,
+                              symbols.size_sources)
+        if text is not None:
+            return RawJson(text)
     # (Gathering the columns into lists first is faster than feeding the join lazily.)
     values = list(map(symbols.values.__getitem__, order))
     if sign_extend:  # MIPS32: addresses as nm prints them (see image_dict)

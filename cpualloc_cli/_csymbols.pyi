@@ -1,0 +1,6 @@
+from collections.abc import Sequence
+from typing import Any
+
+def size_name_order(indices: Sequence[int], sizes: Any, name_offsets: Any, strtab: bytes, /) -> tuple[list[int], list[int]]: ...
+def json_rows(order: Sequence[int], values: Any, sizes: Any, nm_types: str, name_offsets: Any, strtab: bytes,
+              sign_extend: bool, size_sources: bytes | None, /) -> str | None: ...
