@@ -278,17 +278,21 @@ def attach_kallsyms(loaded: LoadedImage) -> LoadedImage:
         if raw is None:
             return loaded
         return dataclasses.replace(loaded, elf=with_symbols(loaded.elf, raw, data))
+    kind = str(getattr(loaded.payload, "kind", ""))
+    if kind != "arm64-image":
+        # Only an arm64 Image's header says what the raw bytes are (arch, load layout). Another
+        # raw payload (MIPS's vmlinux.bin) would get an unknown arch and unextended 32-bit
+        # addresses: it stays without an ELF, and its notes say the vmlinux is needed.
+        return loaded
     raw = kallsyms_raw(data, loaded.path, None)
     if raw is None:
         return loaded
-    kind = str(getattr(loaded.payload, "kind", ""))
     word = 8 if max(raw.addresses, default=0) > 0xFFFFFFFF else 4
     endian = "little"
     for k_note in raw.notes:
         if "big-endian" in k_note:
             endian = "big"
-    image = pseudo_image(loaded.path, raw, word, endian, arch="arm64" if kind == "arm64-image" else "unknown",
-                         file_size=len(data))
+    image = pseudo_image(loaded.path, raw, word, endian, arch="arm64", file_size=len(data))
     if image is None:
         return loaded
     return dataclasses.replace(loaded, elf=image)
@@ -395,6 +399,10 @@ def load_any_with_symbols(path: str, symbols_from: str | None = None, *, raw_pay
                 raise InputError("has its own .symtab: --symbols-from is for an image without one", path=path,
                                  hint="drop --symbols-from")
             return _fresh_notes(dataclasses.replace(loaded, elf=with_symbols(loaded.elf, raw, data)))
+        if _raw_arch(loaded) != "arm64":
+            raise InputError(f"a raw {getattr(loaded.payload, 'kind', 'binary')} payload: symbols from a file are "
+                             "placed only on an ELF payload or an arm64 Image", path=path,
+                             hint="give the vmlinux, or --symbols-from without the image")
         word = 8 if max(raw.addresses, default=0) > 0xFFFFFFFF else 4
         size = len(data) if data is not None else os.path.getsize(path)
         image = pseudo_image(path, raw, word, "little", arch=_raw_arch(loaded), file_size=size)
