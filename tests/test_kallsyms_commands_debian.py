@@ -22,20 +22,13 @@ from pathlib import Path
 
 import pytest
 from conftest import run_cli
+from test_kallsyms_debian import RELEASE, debian_dir
 
 pytestmark = pytest.mark.realkernel
 
-RELEASE = "6.1.0-50-amd64"
-
 
 def vmlinuz() -> Path:
-    root = os.environ.get("CPUALLOC_DEBIAN_KERNEL_DIR")
-    if not root:
-        pytest.skip("CPUALLOC_DEBIAN_KERNEL_DIR is not set")
-    path = Path(root) / "boot" / f"vmlinuz-{RELEASE}"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return path
+    return debian_dir() / "boot" / f"vmlinuz-{RELEASE}"
 
 
 def dbg_vmlinux() -> str:
