@@ -318,7 +318,7 @@ def pseudo_image(path: str, raw: RawSymbols, word: int, endian: str, *, arch: st
              f"({', '.join(f'{s.name}' for s in sections[1:])}); sizes and totals are spans between symbols",
              *_notes(raw, stats, "range (between bound symbols)"))
     return ElfImage(path=path, file_size=file_size, header=header, sections=sections, segments=(), symbols=table,
-                    notes=notes, symbols_from=raw.origin)
+                    notes=notes, symbols_from=raw.origin, sections_from=f"{raw.origin}'s bound symbols")
 
 
 # --- symbol lists --------------------------------------------------------------------------------
@@ -440,8 +440,9 @@ def _raw_arch(loaded: LoadedImage) -> str:
 
 def load_image_with_symbols(path: str, symbols_from: str | None = None) -> ElfImage:
     """load_image with kallsyms (or `symbols_from`) symbols: a raw payload whose kallsyms names
-    its range bounds becomes a pseudo image, one without is bad input as for load_image."""
-    loaded = load_any_with_symbols(path, symbols_from)
+    its range bounds becomes a pseudo image (its totals labelled as spans, ElfImage.size_label),
+    one without is bad input as for load_image."""
+    loaded = load_any_with_symbols(path, symbols_from, raw_payloads=True)
     if loaded.elf is None:
         raise ElfFormatError("the image's payload is a raw binary, not an ELF", path=path,
                              hint="section and symbol detail needs the vmlinux")

@@ -327,14 +327,16 @@ def _percpu_bytes(image: ElfImage) -> int | None:
 
 def compute_measure_deltas(old: ElfImage, new: ElfImage, old_berkeley: BerkeleyTotals, new_berkeley: BerkeleyTotals,
                            old_extent: ImageExtent | None, new_extent: ImageExtent | None) -> tuple[MeasureDelta, ...]:
-    berk = "GNU size (Berkeley)"
+    berk = new.size_label() if new.sections_from is not None else old.size_label()
     rows = [
         MeasureDelta(Measure.TEXT.value, old_berkeley.text, new_berkeley.text, berk),
         MeasureDelta(Measure.DATA.value, old_berkeley.data, new_berkeley.data, berk),
         MeasureDelta(Measure.BSS.value, old_berkeley.bss, new_berkeley.bss, berk),
         MeasureDelta(Measure.TOTAL.value, old_berkeley.dec, new_berkeley.dec, berk + " text+data+bss"),
     ]
-    if old_extent is not None and new_extent is not None:
+    stand_in = any(img.sections_from is not None and ext is not None and ext.end_name != "_end"
+                   for img, ext in ((old, old_extent), (new, new_extent)))
+    if old_extent is not None and new_extent is not None and not stand_in:  # (see engine.compute_image_facts)
         rows.append(MeasureDelta(Measure.IMAGE_EXTENT.value, old_extent.size_bytes, new_extent.size_bytes,
                                  f"{new_extent.end_name} - {new_extent.start_name}"))
     op, np_ = _percpu_bytes(old), _percpu_bytes(new)

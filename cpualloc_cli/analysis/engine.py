@@ -119,11 +119,17 @@ def compute_image_facts(img: ElfImage, path: str, file_is_elf: bool, file_bytes:
     b = compute_berkeley(img)
     for k, v in (("text", b.text), ("data", b.data), ("bss", b.bss), ("total", b.dec)):
         m[k] = float(v)
-        src[k] = f"image: GNU size (Berkeley) {k}"
+        src[k] = f"image: {img.size_label()} {k}"
     ext = compute_extents(img)
+    if ext and img.sections_from is not None and ext[0].end_name != "_end":
+        # stand-in sections (a raw payload's bound-symbol ranges) do not reach the kernel's end:
+        # without an _end symbol there is no image extent to measure
+        ext = ()
     if ext:
         m["image_extent"] = float(ext[0].size_bytes)
         src["image_extent"] = f"image: {ext[0].end_name} - {ext[0].start_name} (0x{ext[0].end:x} - 0x{ext[0].start:x})"
+        if img.sections_from is not None:
+            src["image_extent"] += f" (sections from {img.sections_from})"
     pc = compute_percpu(img)
     if pc.section is not None:
         m["percpu_static"] = float(pc.size_bytes)

@@ -45,7 +45,7 @@ def read_image(path: str, symbols_from: str | None = None) -> ImageRead:
     from cpualloc_cli.adapters.kallsyms_symbols import load_any_with_symbols
 
     with progress(f"reading {path}"):
-        loaded = load_any_with_symbols(path, symbols_from)
+        loaded = load_any_with_symbols(path, symbols_from, raw_payloads=True)
     if loaded.elf is None:
         from cpualloc_cli.errors import ElfFormatError
 

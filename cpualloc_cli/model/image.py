@@ -377,6 +377,15 @@ class ElfImage:
     #: where `symbols` came from: None for the file's own .symtab, else e.g. "kallsyms" or
     #: "System.map FILE" (their sizes are derived: SymbolTable.size_source)
     symbols_from: str | None = None
+    #: None: the sections are the file's section headers; else what stood in for them (a raw
+    #: payload's ranges named by kallsyms's bound symbols): their totals are spans, not GNU size
+    sections_from: str | None = None
+
+    def size_label(self) -> str:
+        """What the size totals of this image are, for the source column of a report."""
+        if self.sections_from is None:
+            return "GNU size (Berkeley)"
+        return f"spans between {self.sections_from} (no section headers; not GNU size)"
 
     def section(self, name: str) -> Section | None:
         for s in self.sections:
