@@ -74,10 +74,9 @@ def plan(runs: int, scratch: Path) -> list[tuple[str, list[str] | None, str]]:
     out.append(("diff (large)", [py, str(HERE / "diff.py"), str(dbg), str(dbg), "--srctree", str(tree),
                                  "--runs", str(max(1, runs // 2))] if dbg and tree else None,
                 "$CPUALLOC_DEBIAN_DBG_VMLINUX and $CPUALLOC_LINUX_6_1"))
-    for extra in ("kallsyms", "attribution"):  # benches of other issues, when present
-        script = HERE / f"{extra}.py"
-        if script.is_file():
-            out.append((extra, [py, str(script)], ""))
+    vmlinuz = sorted((deb / "boot").glob("vmlinuz-*")) if deb else []
+    out.append(("kallsyms", [py, str(HERE / "kallsyms.py"), str(vmlinuz[0]), *(["--vmlinux", str(dbg)] if dbg else []),
+                             "--runs", str(runs)] if vmlinuz else None, "$CPUALLOC_DEBIAN_KERNEL_DIR/boot/vmlinuz-*"))
     return out
 
 
