@@ -129,7 +129,7 @@ def compute_image_facts(img: ElfImage, path: str, file_is_elf: bool, file_bytes:
         m["image_extent"] = float(ext[0].size_bytes)
         src["image_extent"] = f"image: {ext[0].end_name} - {ext[0].start_name} (0x{ext[0].end:x} - 0x{ext[0].start:x})"
         if img.sections_from is not None:
-            src["image_extent"] += f" (sections from {img.sections_from})"
+            src[Measure.IMAGE_EXTENT.value] += f" (sections from {img.sections_from})"
     pc = compute_percpu(img)
     if pc.section is not None:
         m["percpu_static"] = float(pc.size_bytes)
@@ -140,11 +140,11 @@ def compute_image_facts(img: ElfImage, path: str, file_is_elf: bool, file_bytes:
     kind = "kernel"
     if img.header.file_type == "REL":
         kind = "module" if path.endswith(".ko") or img.section(".modinfo") is not None else "object"
-    if kind == "module" and "percpu_static" not in m:
+    if kind == "module" and Measure.PERCPU_STATIC.value not in m:
         # No .data..percpu: the loader finds section index 0 (sh_size 0) and allocates nothing,
         # so the module's per-cpu need is measured, and it is 0 B.
-        m["percpu_static"] = 0.0
-        src["percpu_static"] = ("image: no .data..percpu section, the module takes no per-cpu memory "
+        m[Measure.PERCPU_STATIC.value] = 0.0
+        src[Measure.PERCPU_STATIC.value] = ("image: no .data..percpu section, the module takes no per-cpu memory "
                                 "(linux-6.1 kernel/module/main.c:178-190 find_sec() returns 0; "
                                 ":371-377 percpu_modalloc() returns 0 when sh_size is 0)")
     area = 0
