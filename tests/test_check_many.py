@@ -151,3 +151,23 @@ def test_baseline_needs_one_image(tmp_path: Path) -> None:
     base.write_text("{}")
     code, _, err = run_cli(["check", "--baseline", str(base), str(small), str(small)])
     assert code == 2 and "give one IMAGE" in err
+
+
+def test_the_config_is_resolved_once_for_all_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One config for many modules: the options are resolved once (with --srctree that is a
+    tree hash per resolution), and every file's document is what `check FILE` alone gives."""
+    from cpualloc_cli.cli import configopts
+
+    kos = [module(tmp_path, f"m{i}", 8 * i) for i in range(3)]
+    calls: list[int] = []
+    real = configopts.load_config_from_options
+
+    def counting(**kwargs: Any) -> Any:
+        calls.append(1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(configopts, "load_config_from_options", counting)
+    opts = ["--arch", "x86_64", "--set", "SMP=y"]
+    many = check_doc(*opts, *map(str, kos), rc=0)
+    assert len(calls) == 1
+    assert many["files"] == [check_doc(*opts, str(k), rc=0) for k in kos]

@@ -221,6 +221,7 @@ def check(images: tuple[str, ...], design: str | None, build_dir: str | None, mo
                       allow_shell=allow_shell, kernel_version=kernel_version, strict=strict)
     warned_config: list[bool] = []
     warned_waivers: set[str] = set()
+    config_memo: dict[Any, Any] = {}  # the same options resolve once, for every image
     all_limits = load_database() + policy.limits + plat.limits  # read once, for every image
 
     def check_one(image: str | None, boot_image: str | None) -> CheckReport:
@@ -258,7 +259,7 @@ def check(images: tuple[str, ...], design: str | None, build_dir: str | None, mo
             scaled = scale_kernel_base(scale_from, cfg_kwargs)
         module = img is not None and img.facts.input_kind != "kernel"
         g = gather(cfg_kwargs, None, image=img, arch_opt=arch, base_size=base_size, scaled=scaled,
-                   baseline=base_from_baseline, possible_cpus=possible_cpus)
+                   baseline=base_from_baseline, possible_cpus=possible_cpus, config_memo=config_memo)
         resolved = g.config
         extra: dict[str, float] = {}
         extra_src: dict[str, str] = {}

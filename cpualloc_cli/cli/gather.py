@@ -71,9 +71,11 @@ def _ikconfig(path: str, loaded: Any, is_elf: bool) -> str | None:
         return None
 
 
-def load_config(cfg_kwargs: dict[str, Any], image: ImageRead | None) -> tuple[ResolvedConfig | None, str]:
+def load_config(cfg_kwargs: dict[str, Any], image: ImageRead | None,
+                memo: dict[Any, ResolvedConfig | None] | None = None) -> tuple[ResolvedConfig | None, str]:
     """The config the options give; else the image's IKCONFIG, taken as the kernel's own
-    configuration (said in the report). (config, where it came from)."""
+    configuration (said in the report). (config, where it came from). `memo`, kept by one
+    command over several images, resolves the same options once (check over a module tree)."""
     from cpualloc_cli.cli.configopts import load_config_from_options
 
     kwargs = dict(cfg_kwargs)
@@ -81,7 +83,13 @@ def load_config(cfg_kwargs: dict[str, Any], image: ImageRead | None) -> tuple[Re
         kwargs["image_kernel_version"] = image.facts.banner_version
     only_arch = not any(kwargs.get(k) for k in ("config", "set_", "config_from", "srctree"))
     if not (only_arch and image is not None and image.ikconfig_text is not None):
-        resolved = load_config_from_options(**kwargs)
+        key = tuple(sorted(kwargs.items()))
+        if memo is not None and key in memo:
+            resolved = memo[key]
+        else:
+            resolved = load_config_from_options(**kwargs)
+            if memo is not None:
+                memo[key] = resolved
         if resolved is not None:
             return resolved, "options"
     if image is not None and image.ikconfig_text is not None:
@@ -124,12 +132,12 @@ def gather(cfg_kwargs: dict[str, Any], image_path: str | None, *, arch_opt: str 
            static_bytes: int | None = None, packing_used_bytes: int | None = None,
            base_size: str | None = None, scaled: Callable[[int], KernelBase] | None = None,
            baseline: dict[str, float] | None = None, image: ImageRead | None = None,
-           default_possible: bool = True) -> Gathered:
+           default_possible: bool = True, config_memo: dict[Any, ResolvedConfig | None] | None = None) -> Gathered:
     from cpualloc_cli.analysis.inputs import build_inputs
 
     if image is None and image_path is not None:
         image = read_image(image_path)
-    config, origin = load_config(cfg_kwargs, image)
+    config, origin = load_config(cfg_kwargs, image, config_memo)
     given = read_base_size(base_size)
     if given is not None and image is not None:
         raise UsageError("--base-size is for a config without an image: the image's own size is measured")
