@@ -235,3 +235,11 @@ class CheckReport:
     @property
     def exit_code(self) -> int:
         return 1 if self.failure_reasons() else 0
+
+
+def many_exit_code(reports: tuple[CheckReport, ...] | list[CheckReport], unreadable: int) -> int:
+    """The exit code of one check over several inputs: 3 when an input could not be read (the
+    others still reported), else 1 when any report fails the run (its own exit_code), else 0."""
+    if unreadable:
+        return 3  # errors.EXIT_INPUT
+    return 1 if any(r.exit_code for r in reports) else 0

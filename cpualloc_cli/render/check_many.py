@@ -25,14 +25,12 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from cpualloc_cli.errors import EXIT_INPUT
 from cpualloc_cli.model.limits import CheckReport
+from cpualloc_cli.model.limits import many_exit_code as _combined
 
 
 def many_exit_code(reports: Sequence[CheckReport], failures: Sequence[tuple[str, str]]) -> int:
-    if failures:
-        return EXIT_INPUT
-    return 1 if any(r.exit_code for r in reports) else 0
+    return _combined(list(reports), len(failures))
 
 
 def totals_line(reports: Sequence[CheckReport], failures: Sequence[tuple[str, str]]) -> str:
